@@ -1,0 +1,254 @@
+#include "colony/base/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace colony {
+namespace internal {
+struct ConfigState {
+  std::string source;
+  YAML::Node root;
+  std::set<std::string> used;  // Full key paths that were read (sections included).
+  std::set<std::string> overridden;
+};
+}  // namespace internal
+
+namespace {
+
+std::string Join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return std::string(path) + "." + std::string(key);
+}
+
+// Walks a dotted path from the root; an undefined node if any part is missing.
+// yaml-cpp nodes are handles: `a = b` would overwrite a's target, so walking uses reset().
+YAML::Node Lookup(const YAML::Node& root, std::string_view path) {
+  YAML::Node node;
+  node.reset(root);
+  if (path.empty()) return node;
+  std::stringstream ss{std::string(path)};
+  std::string part;
+  while (std::getline(ss, part, '.')) {
+    if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& current = node;
+    YAML::Node child = current[part];
+    if (!child.IsDefined()) return child;
+    node.reset(child);
+  }
+  return node;
+}
+
+template <typename T>
+const char* TypeName();
+template <>
+const char* TypeName<bool>() { return "a boolean (true/false)"; }
+template <>
+const char* TypeName<int>() { return "an integer"; }
+template <>
+const char* TypeName<int64_t>() { return "an integer"; }
+template <>
+const char* TypeName<uint64_t>() { return "a non-negative integer"; }
+template <>
+const char* TypeName<float>() { return "a number"; }
+template <>
+const char* TypeName<double>() { return "a number"; }
+template <>
+const char* TypeName<std::string>() { return "a string"; }
+
+}  // namespace
+
+ConfigSection::ConfigSection(std::shared_ptr<internal::ConfigState> state, std::string path)
+    : state_(std::move(state)), path_(std::move(path)) {}
+
+std::string ConfigSection::FullKey(std::string_view key) const { return Join(path_, key); }
+
+std::string ConfigSection::Where(std::string_view key) const {
+  const std::string full = FullKey(key);
+  if (state_->overridden.count(full)) return "--set " + full;
+  YAML::Node node = Lookup(state_->root, full);
+  std::string where = state_->source;
+  if (node.IsDefined() && node.Mark().line >= 0) {
+    where += ":" + std::to_string(node.Mark().line + 1);
+  }
+  return where + ": key '" + full + "'";
+}
+
+bool ConfigSection::Has(std::string_view key) const {
+  YAML::Node node = Lookup(state_->root, FullKey(key));
+  return node.IsDefined() && !node.IsNull();
+}
+
+ConfigSection ConfigSection::Section(std::string_view key) const {
+  state_->used.insert(FullKey(key));
+  return ConfigSection(state_, FullKey(key));
+}
+
+std::vector<std::string> ConfigSection::Keys() const {
+  std::vector<std::string> keys;
+  YAML::Node node = Lookup(state_->root, path_);
+  if (!node.IsMap()) return keys;
+  for (const auto& kv : node) keys.push_back(kv.first.as<std::string>());
+  return keys;
+}
+
+namespace {
+template <typename T>
+Status ReadScalar(const ConfigSection& section, const internal::ConfigState& state,
+                  const std::string& full, std::string_view key, T* out) {
+  YAML::Node parent = Lookup(state.root, section.path());
+  if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
+    return InvalidArgumentError(section.Where("") + " must be a mapping of keys");
+  }
+  YAML::Node node = Lookup(state.root, full);
+  if (!node.IsDefined() || node.IsNull()) return OkStatus();
+  if (!node.IsScalar()) {
+    return InvalidArgumentError(section.Where(key) + " must be " + TypeName<T>() +
+                                ", got a " + (node.IsMap() ? "mapping" : "list"));
+  }
+  try {
+    T value = node.as<T>();
+    if constexpr (std::is_same_v<T, uint64_t>) {
+      if (!node.Scalar().empty() && node.Scalar()[0] == '-') throw YAML::BadConversion(node.Mark());
+    }
+    *out = value;
+  } catch (const YAML::Exception&) {
+    return InvalidArgumentError(section.Where(key) + " must be " + TypeName<T>() + ", got '" +
+                                node.Scalar() + "'");
+  }
+  return OkStatus();
+}
+
+template <typename T>
+Status ReadList(const ConfigSection& section, const internal::ConfigState& state,
+                const std::string& full, std::string_view key, std::vector<T>* out) {
+  YAML::Node node = Lookup(state.root, full);
+  if (!node.IsDefined() || node.IsNull()) return OkStatus();
+  if (!node.IsSequence()) {
+    return InvalidArgumentError(section.Where(key) + " must be a list of " + TypeName<T>() +
+                                "s");
+  }
+  std::vector<T> values;
+  for (size_t i = 0; i < node.size(); ++i) {
+    try {
+      values.push_back(node[i].as<T>());
+    } catch (const YAML::Exception&) {
+      return InvalidArgumentError(section.Where(key) + " item " + std::to_string(i) +
+                                  " must be " + TypeName<T>());
+    }
+  }
+  *out = std::move(values);
+  return OkStatus();
+}
+}  // namespace
+
+#define COLONY_CONFIG_READ(T, Reader)                                      \
+  Status ConfigSection::Read(std::string_view key, T* out) const {         \
+    const std::string full = FullKey(key);                                 \
+    state_->used.insert(full);                                             \
+    return Reader(*this, *state_, full, key, out);                         \
+  }
+COLONY_CONFIG_READ(bool, ReadScalar)
+COLONY_CONFIG_READ(int, ReadScalar)
+COLONY_CONFIG_READ(int64_t, ReadScalar)
+COLONY_CONFIG_READ(uint64_t, ReadScalar)
+COLONY_CONFIG_READ(float, ReadScalar)
+COLONY_CONFIG_READ(double, ReadScalar)
+COLONY_CONFIG_READ(std::string, ReadScalar)
+COLONY_CONFIG_READ(std::vector<int>, ReadList)
+COLONY_CONFIG_READ(std::vector<int64_t>, ReadList)
+COLONY_CONFIG_READ(std::vector<std::string>, ReadList)
+#undef COLONY_CONFIG_READ
+
+StatusOr<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) {
+    return NotFoundError("config file '" + path + "' cannot be opened; check the path");
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return Parse(buffer.str(), path, overrides);
+}
+
+StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_name,
+                               const std::vector<std::string>& overrides) {
+  auto state = std::make_shared<internal::ConfigState>();
+  state->source = std::string(source_name);
+  try {
+    state->root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    return InvalidArgumentError(state->source + ":" + std::to_string(e.mark.line + 1) +
+                                ": invalid YAML: " + e.msg);
+  }
+  if (state->root.IsNull()) state->root = YAML::Node(YAML::NodeType::Map);
+  if (!state->root.IsMap()) {
+    return InvalidArgumentError(state->source + ": the top level must be a mapping of keys");
+  }
+  for (const std::string& item : overrides) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgumentError("--set '" + item + "' must have the form key.path=value");
+    }
+    const std::string key = item.substr(0, eq);
+    YAML::Node value;
+    try {
+      value = YAML::Load(item.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      return InvalidArgumentError("--set '" + item + "': value is not valid YAML: " + e.msg);
+    }
+    // Walk and create the path; yaml-cpp nodes are handles, so assignment edits the tree.
+    std::vector<std::string> parts;
+    std::stringstream ss(key);
+    std::string part;
+    while (std::getline(ss, part, '.')) parts.push_back(part);
+    YAML::Node node;
+    node.reset(state->root);
+    std::string walked;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      walked = Join(walked, parts[i]);
+      YAML::Node child = node[parts[i]];
+      if (!child.IsDefined() || child.IsNull()) {
+        node[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        child.reset(node[parts[i]]);
+      } else if (!child.IsMap()) {
+        return InvalidArgumentError("--set '" + item + "': '" + walked + "' is not a mapping");
+      }
+      node.reset(child);
+    }
+    node[parts.back()] = value;
+    state->overridden.insert(key);
+  }
+  return Config(state);
+}
+
+ConfigSection Config::Root() const { return ConfigSection(state_, ""); }
+
+namespace {
+Status CheckUsed(const internal::ConfigState& state, const YAML::Node& node,
+                 const std::string& path, const ConfigSection& root) {
+  if (!node.IsMap()) return OkStatus();
+  for (const auto& kv : node) {
+    const std::string key = Join(path, kv.first.as<std::string>());
+    if (!state.used.count(key)) {
+      return InvalidArgumentError(root.Where(key) +
+                                  " is not a known setting; check its spelling and section");
+    }
+    COLONY_RETURN_IF_ERROR(CheckUsed(state, kv.second, key, root));
+  }
+  return OkStatus();
+}
+}  // namespace
+
+Status Config::CheckAllKeysUsed() const {
+  return CheckUsed(*state_, state_->root, "", Root());
+}
+
+std::string Config::ToYaml() const {
+  YAML::Emitter out;
+  out << state_->root;
+  return out.c_str();
+}
+
+}  // namespace colony

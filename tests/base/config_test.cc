@@ -1,0 +1,105 @@
+#include "colony/base/config.h"
+
+#include "testing/status_matchers.h"
+
+namespace colony {
+namespace {
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kJob[] = R"(model: dnn
+train:
+  epochs: 2
+  lr: 0.5
+  layers: [64, 32]
+data:
+  dir: /tmp/x
+)";
+
+TEST(ConfigTest, ReadsTypedValuesAndKeepsDefaults) {
+  COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml"));
+  std::string model;
+  int epochs = 0, missing = 7;
+  float lr = 0;
+  std::vector<int> layers;
+  ConfigSection train = config.Root().Section("train");
+  COLONY_ASSERT_OK(config.Root().Read("model", &model));
+  COLONY_ASSERT_OK(train.Read("epochs", &epochs));
+  COLONY_ASSERT_OK(train.Read("lr", &lr));
+  COLONY_ASSERT_OK(train.Read("layers", &layers));
+  COLONY_ASSERT_OK(train.Read("missing", &missing));
+  EXPECT_EQ(model, "dnn");
+  EXPECT_EQ(epochs, 2);
+  EXPECT_FLOAT_EQ(lr, 0.5f);
+  EXPECT_EQ(layers, (std::vector<int>{64, 32}));
+  EXPECT_EQ(missing, 7);
+}
+
+TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
+  COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml"));
+  std::string model;
+  COLONY_ASSERT_OK(config.Root().Read("model", &model));
+  int epochs;
+  COLONY_ASSERT_OK(config.Root().Section("train").Read("epochs", &epochs));
+  EXPECT_THAT(config.CheckAllKeysUsed(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("job.yaml:4: key 'train.lr'")));
+}
+
+struct BadCase {
+  const char* text;
+  const char* key;
+  const char* fragment;
+};
+
+TEST(ConfigTest, WrongTypesAreErrorsNamingTheKey) {
+  const BadCase cases[] = {
+      {"epochs: abc\n", "epochs", "job.yaml:1: key 'epochs' must be an integer, got 'abc'"},
+      {"epochs: [1, 2]\n", "epochs", "must be an integer, got a list"},
+      {"epochs: -3\n", "unsigned", ""},
+  };
+  for (const BadCase& c : cases) {
+    COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(c.text, "job.yaml"));
+    if (std::string(c.key) == "unsigned") {
+      uint64_t v = 0;
+      EXPECT_THAT(config.Root().Read("epochs", &v),
+                  StatusIs(StatusCode::kInvalidArgument, HasSubstr("non-negative")));
+      continue;
+    }
+    int v = 0;
+    EXPECT_THAT(config.Root().Read(c.key, &v),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.fragment)))
+        << c.text;
+  }
+}
+
+TEST(ConfigTest, OverridesReplaceAndCreateKeys) {
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      Config config, Config::Parse(kJob, "job.yaml", {"train.epochs=5", "data.format=csv"}));
+  int epochs = 0;
+  std::string format;
+  COLONY_ASSERT_OK(config.Root().Section("train").Read("epochs", &epochs));
+  COLONY_ASSERT_OK(config.Root().Section("data").Read("format", &format));
+  EXPECT_EQ(epochs, 5);
+  EXPECT_EQ(format, "csv");
+}
+
+TEST(ConfigTest, BadOverridesAndYamlAreErrors) {
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"noequals"}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("key.path=value")));
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"model.x=1"}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("'model' is not a mapping")));
+  EXPECT_THAT(Config::Parse("a: [1,\n", "bad.yaml"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("bad.yaml:")));
+  EXPECT_THAT(Config::Load("/nonexistent/job.yaml"),
+              StatusIs(StatusCode::kNotFound, HasSubstr("/nonexistent/job.yaml")));
+}
+
+TEST(ConfigTest, OverriddenWrongTypeNamesTheFlag) {
+  COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml", {"train.epochs=x"}));
+  int epochs = 0;
+  EXPECT_THAT(config.Root().Section("train").Read("epochs", &epochs),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("--set train.epochs")));
+}
+
+}  // namespace
+}  // namespace colony
