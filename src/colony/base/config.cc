@@ -225,6 +225,8 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
 
 ConfigSection Config::Root() const { return ConfigSection(state_, ""); }
 
+const std::string& Config::source() const { return state_->source; }
+
 namespace {
 Status CheckUsed(const internal::ConfigState& state, const YAML::Node& node,
                  const std::string& path, const ConfigSection& root) {

@@ -67,6 +67,8 @@ class Config {
                                 const std::vector<std::string>& overrides = {});
 
   ConfigSection Root() const;
+  // The file name (or source name) the config came from.
+  const std::string& source() const;
   // InvalidArgument naming the first key no Read or Section touched, with file and line.
   Status CheckAllKeysUsed() const;
   // The config as YAML text (after overrides), for checkpoints and logs.
