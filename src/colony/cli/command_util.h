@@ -1,0 +1,17 @@
+// What every subcommand shares: turning a Status into an exit code, writing summaries.
+#pragma once
+
+#include <string>
+
+#include "colony/base/status.h"
+
+namespace colony::cli {
+
+// Prints a non-OK status to stderr; returns 0 for OK, 2 for a usage or config error
+// (InvalidArgument, NotFound), 1 otherwise.
+int ExitCode(const Status& status);
+
+// Writes `json` to `path` atomically when `path` is not empty.
+Status WriteSummaryJson(const std::string& path, const std::string& json);
+
+}  // namespace colony::cli

@@ -1,0 +1,14 @@
+// One function per subcommand: each declares its flags on `app` and sets a callback that
+// stores the exit code in `*exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace colony::cli {
+
+void AddTrainCommand(CLI::App& app, int* exit_code);
+void AddEvalCommands(CLI::App& app, int* exit_code);  // eval and predict
+void AddGenCommand(CLI::App& app, int* exit_code);
+void AddProgramCommand(CLI::App& app, int* exit_code);
+
+}  // namespace colony::cli

@@ -1,0 +1,38 @@
+#include <cstdio>
+
+#include "colony/base/config.h"
+#include "colony/cli/command_util.h"
+#include "colony/cli/commands.h"
+#include "colony/graph/program.h"
+#include "colony/train/train_options.h"
+
+namespace colony::cli {
+namespace {
+
+struct ProgramFlags {
+  std::string config;
+  std::vector<std::string> overrides;
+};
+
+Status Dump(const ProgramFlags& flags) {
+  COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, flags.overrides));
+  COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
+  COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program, models::BuildCtrModel(options.model));
+  std::printf("%s", graph::ToText(program).c_str());
+  return OkStatus();
+}
+
+}  // namespace
+
+void AddProgramCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ProgramFlags>();
+  CLI::App* program = app.add_subcommand("program", "inspect programs");
+  program->require_subcommand(1);
+  CLI::App* dump = program->add_subcommand("dump", "print the program of a job's model as text");
+  dump->add_option("config", flags->config, "job YAML file")->required();
+  dump->add_option("--set", flags->overrides, "override a config key: key.path=value")
+      ->take_all();
+  dump->callback([flags, exit_code] { *exit_code = ExitCode(Dump(*flags)); });
+}
+
+}  // namespace colony::cli

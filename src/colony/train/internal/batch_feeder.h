@@ -1,0 +1,26 @@
+// Turns a data::Batch into the feeds of a CTR program: dense features, labels, and the slot
+// ids rewritten as indices into the batch's unique ids (the rows the tables are pulled for).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "colony/base/status.h"
+#include "colony/data/batch.h"
+#include "colony/exec/executor.h"
+
+namespace colony::train::internal {
+
+class BatchFeeder {
+ public:
+  // Sets "dense", "sparse_ids" and "label" in `scope`. InvalidArgument when the batch's
+  // widths differ from the model's.
+  Status Feed(const data::Batch& batch, int num_dense, int num_slots, exec::Scope& scope);
+  // The sorted unique ids of the last fed batch; row i of each sparse table feed is id i.
+  const std::vector<uint64_t>& unique_ids() const { return unique_ids_; }
+
+ private:
+  std::vector<uint64_t> unique_ids_;
+};
+
+}  // namespace colony::train::internal

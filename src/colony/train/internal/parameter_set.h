@@ -1,0 +1,58 @@
+// The parameters of one program, held in parameter-server tables: a SparseTable per sparse
+// variable and a DenseTable per dense parameter. Moves rows and gradients between the tables
+// and an executor scope. Private to train.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "colony/base/status.h"
+#include "colony/exec/executor.h"
+#include "colony/program.pb.h"
+#include "colony/ps/dense_table.h"
+#include "colony/ps/sparse_table.h"
+
+namespace colony::train::internal {
+
+class ParameterSet {
+ public:
+  // One table per parameter of `program`'s main block. Dense tables start from the program's
+  // initializers, seeded with `seed`; sparse rows are initialized by their table on first pull.
+  static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
+                                                        const ps::OptimizerOptions& sparse,
+                                                        const ps::OptimizerOptions& dense,
+                                                        uint64_t seed);
+
+  // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
+  Status PullDense(exec::Scope& scope, bool training);
+  // Puts the rows of `unique_ids` of every sparse table into `scope`, [ids, dim]. With
+  // training = false unseen ids read as zeros and create no rows.
+  Status PullSparse(std::span<const uint64_t> unique_ids, exec::Scope& scope, bool training);
+  // Pushes the gradients left in `scope` by Executor::Backward to the tables.
+  Status PushGradients(std::span<const uint64_t> unique_ids, const exec::Scope& scope);
+
+  // Writes every table under `dir` (sparse/<name>, dense/<name>).
+  Status Save(const std::string& dir) const;
+  Status Load(const std::string& dir);
+  int64_t sparse_rows() const;
+
+ private:
+  struct Sparse {
+    std::string name;
+    int dim;
+    std::unique_ptr<ps::SparseTable> table;
+  };
+  struct Dense {
+    std::string name;
+    std::vector<int64_t> shape;
+    std::unique_ptr<ps::DenseTable> table;
+  };
+  std::vector<Sparse> sparse_;
+  std::vector<Dense> dense_;
+};
+
+}  // namespace colony::train::internal

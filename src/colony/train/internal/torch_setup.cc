@@ -1,0 +1,54 @@
+#include "colony/train/internal/torch_setup.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <fstream>
+#include <thread>
+
+namespace colony::train::internal {
+namespace {
+
+// The first mapped library whose file name mentions "blas", resolved through symlinks.
+std::string LoadedBlas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string file = path.substr(path.rfind('/') + 1);
+    if (file.find("blas") == std::string::npos) continue;
+    char resolved[4096];
+    if (realpath(path.c_str(), resolved) == nullptr) return file;
+    const std::string real(resolved);
+    const size_t dir_end = real.rfind('/');
+    const size_t dir_begin = real.rfind('/', dir_end - 1);
+    return real.substr(dir_end + 1) + " (" + real.substr(dir_begin + 1, dir_end - dir_begin - 1) +
+           ")";
+  }
+  return "none found";
+}
+
+}  // namespace
+
+ComputeSetup SetUpCompute(int threads) {
+  ComputeSetup setup;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads > 0 ? threads : cores);
+  setup.torch_threads = at::get_num_threads();
+  setup.blas = LoadedBlas();
+  using SetThreads = void (*)(int);
+  using GetThreads = int (*)();
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (set != nullptr && get != nullptr) {
+    set(setup.torch_threads > 1 ? 1 : cores);
+    setup.blas_threads = get();
+  } else {
+    setup.blas_threads = -1;
+  }
+  return setup;
+}
+
+}  // namespace colony::train::internal

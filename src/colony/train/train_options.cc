@@ -1,0 +1,128 @@
+#include "colony/train/train_options.h"
+
+#include <set>
+
+namespace colony::train {
+namespace {
+
+Status ReadOptimizer(const ConfigSection& s, ps::OptimizerOptions* o) {
+  COLONY_RETURN_IF_ERROR(s.Read("name", &o->name));
+  COLONY_RETURN_IF_ERROR(s.Read("learning_rate", &o->learning_rate));
+  COLONY_RETURN_IF_ERROR(s.Read("epsilon", &o->epsilon));
+  COLONY_RETURN_IF_ERROR(s.Read("initial_accumulator", &o->initial_accumulator));
+  COLONY_RETURN_IF_ERROR(s.Read("beta1", &o->beta1));
+  COLONY_RETURN_IF_ERROR(s.Read("beta2", &o->beta2));
+  COLONY_RETURN_IF_ERROR(s.Read("l1", &o->l1));
+  COLONY_RETURN_IF_ERROR(s.Read("l2", &o->l2));
+  COLONY_RETURN_IF_ERROR(s.Read("lr_power", &o->lr_power));
+  COLONY_RETURN_IF_ERROR(s.Read("beta", &o->beta));
+  Status valid = o->Validate();
+  if (!valid.ok()) return InvalidArgumentError(s.Where("") + ": " + std::string(valid.message()));
+  return OkStatus();
+}
+
+Status ReadModel(const ConfigSection& s, models::CtrModelOptions* o) {
+  COLONY_RETURN_IF_ERROR(s.Read("name", &o->name));
+  COLONY_RETURN_IF_ERROR(s.Read("embedding_dim", &o->embedding_dim));
+  COLONY_RETURN_IF_ERROR(s.Read("hidden", &o->hidden));
+  COLONY_RETURN_IF_ERROR(s.Read("dropout", &o->dropout));
+  COLONY_RETURN_IF_ERROR(s.Read("init_scale", &o->init_scale));
+  return OkStatus();
+}
+
+Status ReadData(const ConfigSection& s, DataOptions* o) {
+  COLONY_RETURN_IF_ERROR(s.Read("dir", &o->dir));
+  COLONY_RETURN_IF_ERROR(s.Read("format", &o->format));
+  COLONY_RETURN_IF_ERROR(s.Read("train", &o->train));
+  COLONY_RETURN_IF_ERROR(s.Read("test", &o->test));
+  COLONY_RETURN_IF_ERROR(s.Read("batch_size", &o->batch_size));
+  COLONY_RETURN_IF_ERROR(s.Read("shuffle_buffer", &o->shuffle_buffer));
+  COLONY_RETURN_IF_ERROR(s.Read("prefetch_batches", &o->prefetch_batches));
+  const ConfigSection csv = s.Section("csv");
+  COLONY_RETURN_IF_ERROR(csv.Read("label", &o->csv.label_column));
+  COLONY_RETURN_IF_ERROR(csv.Read("dense", &o->csv.dense_columns));
+  COLONY_RETURN_IF_ERROR(csv.Read("sparse", &o->csv.sparse_columns));
+  COLONY_RETURN_IF_ERROR(csv.Read("header", &o->csv.header));
+  std::string delimiter(1, o->csv.delimiter);
+  COLONY_RETURN_IF_ERROR(csv.Read("delimiter", &delimiter));
+  if (delimiter.size() != 1) {
+    return InvalidArgumentError(csv.Where("delimiter") + " must be one character, got '" +
+                                delimiter + "'");
+  }
+  o->csv.delimiter = delimiter[0];
+  return OkStatus();
+}
+
+}  // namespace
+
+TrainOptions::TrainOptions() {
+  sparse_optimizer.name = "adagrad";
+  sparse_optimizer.learning_rate = 0.05f;
+  dense_optimizer.name = "adam";
+  dense_optimizer.learning_rate = 0.001f;
+}
+
+Status TrainOptions::Validate() const {
+  if (strategy != "local") {
+    return InvalidArgumentError("strategy '" + strategy +
+                                "' is not available yet; the only strategy is 'local'");
+  }
+  static const std::set<std::string> kFormats = {"criteo", "csv"};
+  if (!kFormats.count(data.format)) {
+    return InvalidArgumentError("data.format must be 'criteo' or 'csv' for CTR models, got '" +
+                                data.format + "'");
+  }
+  if (data.batch_size <= 0) {
+    return InvalidArgumentError("data.batch_size must be > 0, got " +
+                                std::to_string(data.batch_size));
+  }
+  if (data.shuffle_buffer < 0 || data.prefetch_batches < 0) {
+    return InvalidArgumentError("data.shuffle_buffer and data.prefetch_batches must be >= 0");
+  }
+  if (loop.epochs <= 0) {
+    return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));
+  }
+  if (loop.threads < 0 || loop.max_steps < 0 || checkpoint.every_steps < 0) {
+    return InvalidArgumentError(
+        "train.threads, train.max_steps and checkpoint.every_steps must be >= 0");
+  }
+  if (loop.log_every_seconds <= 0) {
+    return InvalidArgumentError("train.log_every_seconds must be > 0");
+  }
+  if (checkpoint.every_steps > 0 && checkpoint.dir.empty()) {
+    return InvalidArgumentError("checkpoint.every_steps is set but checkpoint.dir is empty");
+  }
+  return model.Validate();
+}
+
+StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
+  TrainOptions o;
+  const ConfigSection root = config.Root();
+  COLONY_RETURN_IF_ERROR(root.Read("strategy", &o.strategy));
+  COLONY_RETURN_IF_ERROR(ReadModel(root.Section("model"), &o.model));
+  COLONY_RETURN_IF_ERROR(ReadData(root.Section("data"), &o.data));
+  const ConfigSection optimizer = root.Section("optimizer");
+  COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("sparse"), &o.sparse_optimizer));
+  COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("dense"), &o.dense_optimizer));
+  const ConfigSection loop = root.Section("train");
+  COLONY_RETURN_IF_ERROR(loop.Read("epochs", &o.loop.epochs));
+  COLONY_RETURN_IF_ERROR(loop.Read("seed", &o.loop.seed));
+  COLONY_RETURN_IF_ERROR(loop.Read("threads", &o.loop.threads));
+  COLONY_RETURN_IF_ERROR(loop.Read("max_steps", &o.loop.max_steps));
+  COLONY_RETURN_IF_ERROR(loop.Read("log_every_seconds", &o.loop.log_every_seconds));
+  const ConfigSection checkpoint = root.Section("checkpoint");
+  COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
+  COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));
+  COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
+  // The model's input widths follow the data format.
+  if (o.data.format == "csv") {
+    o.model.num_dense = static_cast<int>(o.data.csv.dense_columns.size());
+    o.model.num_slots = static_cast<int>(o.data.csv.sparse_columns.size());
+  }
+  Status valid = o.Validate();
+  if (!valid.ok()) return valid.WithContext(config.source());
+  o.config_text = config.ToYaml();
+  return o;
+}
+
+}  // namespace colony::train

@@ -1,0 +1,61 @@
+// Options of a training job, parsed from its YAML config. Each YAML key path equals a field
+// path: `data.batch_size` -> TrainOptions::data.batch_size. See docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "colony/base/config.h"
+#include "colony/base/status.h"
+#include "colony/data/reader.h"
+#include "colony/models/ctr_models.h"
+#include "colony/ps/optimizer.h"
+
+namespace colony::train {
+
+struct DataOptions {
+  std::string dir = "data/ctr";     // Folder holding the files below. Default: "data/ctr".
+  std::string format = "criteo";    // "criteo" or "csv". Default: "criteo".
+  std::string train = "train.txt";  // Training file inside dir. Default: "train.txt".
+  std::string test = "test.txt";    // Test file inside dir; "" skips the test. Default: "test.txt".
+  int batch_size = 512;             // Samples per step. Default: 512.
+  int shuffle_buffer = 0;           // Shuffle window in samples; 0 keeps file order. Default: 0.
+  int prefetch_batches = 4;         // Batches parsed ahead by a thread; 0: none. Default: 4.
+  data::CsvSchema csv;              // Columns for format "csv".
+};
+
+struct LoopOptions {
+  int epochs = 1;                   // Passes over the training file. Default: 1.
+  uint64_t seed = 1;                // Seeds initializers, shuffling and dropout. Default: 1.
+  int threads = 0;                  // LibTorch intra-op threads; 0: all cores. Default: 0.
+  int64_t max_steps = 0;            // Stop after this many steps in all; 0: no limit. Default: 0.
+  double log_every_seconds = 5.0;   // Progress line period. Default: 5.
+};
+
+struct CheckpointOptions {
+  std::string dir;                  // Where checkpoints go; "" writes none. Default: "".
+  int64_t every_steps = 0;          // Also checkpoint every N steps; 0: only at the end.
+};
+
+struct TrainOptions {
+  std::string strategy = "local";   // Only "local" (one process, embedded tables) so far.
+  models::CtrModelOptions model;
+  DataOptions data;
+  ps::OptimizerOptions sparse_optimizer;  // Key optimizer.sparse. Default: adagrad, lr 0.05.
+  ps::OptimizerOptions dense_optimizer;   // Key optimizer.dense. Default: adam, lr 0.001.
+  LoopOptions loop;                       // Key train.
+  CheckpointOptions checkpoint;
+  // Not from YAML: set by the command line.
+  std::string resume_dir;   // Continue from the latest checkpoint under this folder.
+  std::string config_text;  // The config as YAML, stored in checkpoints.
+
+  TrainOptions();
+  Status Validate() const;
+};
+
+// Reads every section; an unknown key, a wrong type or a bad value is InvalidArgument naming
+// the file, line and key.
+StatusOr<TrainOptions> ParseTrainOptions(const Config& config);
+
+}  // namespace colony::train

@@ -1,0 +1,345 @@
+#include "colony/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include "colony/base/config.h"
+#include "colony/base/logging.h"
+#include "colony/base/metrics.h"
+#include "colony/graph/program.h"
+#include "colony/train/internal/batch_feeder.h"
+#include "colony/train/internal/checkpoint.h"
+#include "colony/train/internal/parameter_set.h"
+#include "colony/train/internal/torch_setup.h"
+
+namespace colony::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using internal::BatchFeeder;
+using internal::CheckpointState;
+using internal::ParameterSet;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& file) {
+  if (dir.empty() || (!file.empty() && file[0] == '/')) return file;
+  return dir + "/" + file;
+}
+
+// Samples in a data file, for progress and ETA: its line count, less a CSV header.
+int64_t CountSamples(const std::string& path, bool header) {
+  std::ifstream in(path, std::ios::binary);
+  int64_t lines = 0;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+    lines += std::count(buffer, buffer + in.gcount(), '\n');
+  }
+  return std::max<int64_t>(0, lines - (header ? 1 : 0));
+}
+
+data::ReaderOptions MakeReaderOptions(const TrainOptions& o, const std::string& file,
+                                      bool shuffle) {
+  data::ReaderOptions r;
+  r.format = o.data.format;
+  r.files = {file};
+  r.batch_size = o.data.batch_size;
+  r.shuffle_buffer = shuffle ? o.data.shuffle_buffer : 0;
+  r.seed = o.loop.seed;
+  r.prefetch_batches = o.data.prefetch_batches;
+  r.csv = o.data.csv;
+  return r;
+}
+
+// A program, its executor and its parameters: everything one process needs to run a model.
+struct Model {
+  graph::ProgramDesc program;
+  std::unique_ptr<exec::Executor> executor;
+  std::unique_ptr<ParameterSet> parameters;
+  std::string prob_var;
+  BatchFeeder feeder;
+};
+
+StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const TrainOptions& o) {
+  auto model = std::make_unique<Model>();
+  if (program.fetches_size() != 1 || program.loss().empty()) {
+    return InvalidArgumentError("a CTR program needs one fetch (the probability) and a loss");
+  }
+  model->prob_var = program.fetches(0);
+  exec::ExecutorOptions exec_options;
+  exec_options.seed = o.loop.seed;
+  COLONY_ASSIGN_OR_RETURN(model->executor, exec::Executor::Create(program, exec_options));
+  COLONY_ASSIGN_OR_RETURN(model->parameters,
+                          ParameterSet::Create(program, o.sparse_optimizer, o.dense_optimizer,
+                                               o.loop.seed));
+  model->program = std::move(program);
+  return model;
+}
+
+// Runs the model without gradients over a whole reader; optionally writes each probability.
+StatusOr<EvalSummary> Infer(Model& model, const TrainOptions& o, data::Reader& reader,
+                            std::ostream* predictions) {
+  at::NoGradGuard no_grad;
+  COLONY_RETURN_IF_ERROR(reader.Reset(0));
+  std::vector<float> probs, labels;
+  data::Batch batch;
+  exec::Scope scope;
+  while (true) {
+    Status next = reader.Next(&batch);
+    if (IsOutOfRange(next)) break;
+    COLONY_RETURN_IF_ERROR(next);
+    COLONY_RETURN_IF_ERROR(
+        model.feeder.Feed(batch, o.model.num_dense, o.model.num_slots, scope));
+    COLONY_RETURN_IF_ERROR(model.parameters->PullDense(scope, /*training=*/false));
+    COLONY_RETURN_IF_ERROR(
+        model.parameters->PullSparse(model.feeder.unique_ids(), scope, /*training=*/false));
+    COLONY_RETURN_IF_ERROR(model.executor->Forward(scope, /*training=*/false, /*step=*/0));
+    COLONY_ASSIGN_OR_RETURN(at::Tensor prob, scope.Get(model.prob_var));
+    prob = prob.contiguous();
+    const float* p = prob.data_ptr<float>();
+    probs.insert(probs.end(), p, p + batch.size);
+    labels.insert(labels.end(), batch.labels.begin(), batch.labels.end());
+    if (predictions != nullptr) {
+      for (int64_t i = 0; i < batch.size; ++i) *predictions << fmt::format("{:.6f}\n", p[i]);
+    }
+  }
+  EvalSummary summary;
+  summary.samples = static_cast<int64_t>(probs.size());
+  summary.auc = Auc(probs, labels);
+  summary.logloss = LogLoss(probs, labels);
+  summary.bad_lines = reader.stats().bad_lines;
+  return summary;
+}
+
+void AddBadLines(const data::ReaderStats& stats, TrainSummary& summary) {
+  summary.bad_lines += stats.bad_lines;
+  for (const std::string& line : stats.first_bad_lines) {
+    if (summary.first_bad_lines.size() < 10) summary.first_bad_lines.push_back(line);
+  }
+}
+
+// Prints a progress line every `period` seconds.
+class Progress {
+ public:
+  Progress(double period, int64_t total_samples)
+      : period_(period), total_(total_samples), start_(Clock::now()), last_(start_) {}
+  void Update(int64_t epoch, int64_t step, int64_t samples, double loss, double auc) {
+    if (SecondsSince(last_) < period_) return;
+    last_ = Clock::now();
+    const double elapsed = SecondsSince(start_);
+    const double rate = samples / std::max(elapsed, 1e-9);
+    std::string eta = "?";
+    if (total_ > 0) eta = fmt::format("{:.0f}s", std::max(0.0, (total_ - samples) / rate));
+    COLONY_LOG_INFO("train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss {:.4f} "
+                    "| auc {:.4f} | eta {}",
+                    epoch + 1, step, samples, total_ > 0 ? 100.0 * samples / total_ : 0.0, rate,
+                    loss, auc, eta);
+  }
+
+ private:
+  double period_;
+  int64_t total_;
+  Clock::time_point start_, last_;
+};
+
+}  // namespace
+
+StatusOr<TrainSummary> Train(const TrainOptions& o) {
+  COLONY_RETURN_IF_ERROR(o.Validate());
+  TrainSummary summary;
+  const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
+  summary.torch_threads = compute.torch_threads;
+  COLONY_LOG_INFO("compute: {} LibTorch threads; BLAS {} with {} threads", compute.torch_threads,
+                  compute.blas, compute.blas_threads);
+
+  COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program, models::BuildCtrModel(o.model));
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(std::move(program), o));
+
+  CheckpointState state;
+  if (!o.resume_dir.empty()) {
+    COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(o.resume_dir));
+    if (graph::ToText(info.program) != graph::ToText(model->program)) {
+      return FailedPreconditionError("checkpoint '" + info.path +
+                                     "' holds a different model than the config; resume with "
+                                     "the config the job started with");
+    }
+    COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
+    state = info.state;
+    COLONY_LOG_INFO("resumed from {} at step {} (epoch {}, batch {})", info.path,
+                    state.global_step, state.epoch + 1, state.batches_in_epoch);
+  }
+
+  const std::string train_file = JoinPath(o.data.dir, o.data.train);
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<data::Reader> reader,
+                          data::Reader::Create(MakeReaderOptions(o, train_file, true)));
+  const bool header = o.data.format == "csv" && o.data.csv.header;
+  int64_t total = CountSamples(train_file, header) * o.loop.epochs;
+  if (o.loop.max_steps > 0) {
+    total = std::min<int64_t>(total, o.loop.max_steps * int64_t{o.data.batch_size});
+  }
+  Progress progress(o.loop.log_every_seconds, total - state.samples);
+
+  auto checkpoint = [&]() -> Status {
+    COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
+                            internal::WriteCheckpoint(o.checkpoint.dir, state, model->program,
+                                                      o.config_text, *model->parameters));
+    COLONY_LOG_INFO("checkpoint {} written", summary.checkpoint);
+    return OkStatus();
+  };
+  if (!o.checkpoint.dir.empty()) COLONY_RETURN_IF_ERROR(MakeDirs(o.checkpoint.dir));
+
+  AucAccumulator train_auc;
+  double loss_sum = 0;
+  data::Batch batch;
+  exec::Scope scope;
+  const Clock::time_point start = Clock::now();
+  bool stop = false;
+  while (state.epoch < o.loop.epochs && !stop) {
+    COLONY_RETURN_IF_ERROR(reader->Reset(state.epoch));
+    for (int64_t skipped = 0; skipped < state.batches_in_epoch; ++skipped) {
+      Status next = reader->Next(&batch);  // Replays the data position of a checkpoint.
+      if (IsOutOfRange(next)) break;
+      COLONY_RETURN_IF_ERROR(next);
+    }
+    while (true) {
+      if (o.loop.max_steps > 0 && state.global_step >= o.loop.max_steps) {
+        stop = true;
+        break;
+      }
+      Status next = reader->Next(&batch);
+      if (IsOutOfRange(next)) break;
+      COLONY_RETURN_IF_ERROR(next);
+      scope.Clear();
+      COLONY_RETURN_IF_ERROR(
+          model->feeder.Feed(batch, o.model.num_dense, o.model.num_slots, scope));
+      const std::vector<uint64_t>& ids = model->feeder.unique_ids();
+      COLONY_RETURN_IF_ERROR(model->parameters->PullDense(scope, true));
+      COLONY_RETURN_IF_ERROR(model->parameters->PullSparse(ids, scope, true));
+      COLONY_RETURN_IF_ERROR(model->executor->Forward(scope, true, state.global_step));
+      COLONY_RETURN_IF_ERROR(model->executor->Backward(scope));
+      COLONY_RETURN_IF_ERROR(model->parameters->PushGradients(ids, scope));
+
+      COLONY_ASSIGN_OR_RETURN(at::Tensor loss, scope.Get(model->program.loss()));
+      COLONY_ASSIGN_OR_RETURN(at::Tensor prob, scope.Get(model->prob_var));
+      const double step_loss = loss.item<double>();
+      if (!std::isfinite(step_loss)) {
+        return InvalidArgumentError(fmt::format(
+            "loss became {} at step {}; lower optimizer learning rates", step_loss,
+            state.global_step));
+      }
+      prob = prob.detach().contiguous();
+      train_auc.Add(std::span<const float>(prob.data_ptr<float>(), batch.size), batch.labels);
+      loss_sum += step_loss;
+      ++summary.steps;
+      summary.samples += batch.size;
+      ++state.global_step;
+      ++state.batches_in_epoch;
+      state.samples += batch.size;
+      progress.Update(state.epoch, state.global_step, summary.samples, loss_sum / summary.steps,
+                      train_auc.Auc());
+      if (o.checkpoint.every_steps > 0 && state.global_step % o.checkpoint.every_steps == 0) {
+        COLONY_RETURN_IF_ERROR(checkpoint());
+      }
+    }
+    if (!stop) {
+      ++state.epoch;
+      state.batches_in_epoch = 0;
+    }
+  }
+  summary.seconds = SecondsSince(start);
+  summary.global_step = state.global_step;
+  summary.samples_per_sec = summary.samples / std::max(summary.seconds, 1e-9);
+  summary.train_loss = summary.steps > 0 ? loss_sum / summary.steps : 0;
+  summary.train_auc = train_auc.Auc();
+  AddBadLines(reader->stats(), summary);
+  if (!o.checkpoint.dir.empty() && !(o.checkpoint.every_steps > 0 && summary.steps > 0 &&
+                                     state.global_step % o.checkpoint.every_steps == 0)) {
+    COLONY_RETURN_IF_ERROR(checkpoint());
+  }
+
+  if (!o.data.test.empty()) {
+    COLONY_ASSIGN_OR_RETURN(
+        std::unique_ptr<data::Reader> test_reader,
+        data::Reader::Create(MakeReaderOptions(o, JoinPath(o.data.dir, o.data.test), false)));
+    COLONY_ASSIGN_OR_RETURN(EvalSummary test, Infer(*model, o, *test_reader, nullptr));
+    summary.test_auc = test.auc;
+    summary.test_logloss = test.logloss;
+    summary.test_samples = test.samples;
+    AddBadLines(test_reader->stats(), summary);
+  }
+  return summary;
+}
+
+namespace {
+
+// The model and options of the latest checkpoint under `dir`.
+StatusOr<std::pair<std::unique_ptr<Model>, TrainOptions>> LoadModel(const std::string& dir) {
+  COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(dir));
+  COLONY_ASSIGN_OR_RETURN(Config config, Config::Parse(info.config_text, info.path + "/config.yaml"));
+  COLONY_ASSIGN_OR_RETURN(TrainOptions options, ParseTrainOptions(config));
+  internal::SetUpCompute(options.loop.threads);
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(info.program, options));
+  COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
+  return std::make_pair(std::move(model), std::move(options));
+}
+
+StatusOr<EvalSummary> InferFile(const std::string& checkpoint_dir, const std::string& data_file,
+                                std::ostream* predictions) {
+  COLONY_ASSIGN_OR_RETURN(auto loaded, LoadModel(checkpoint_dir));
+  auto& [model, options] = loaded;
+  const std::string file =
+      data_file.empty() ? JoinPath(options.data.dir, options.data.test) : data_file;
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<data::Reader> reader,
+                          data::Reader::Create(MakeReaderOptions(options, file, false)));
+  return Infer(*model, options, *reader, predictions);
+}
+
+}  // namespace
+
+StatusOr<EvalSummary> Evaluate(const std::string& checkpoint_dir, const std::string& data_file) {
+  return InferFile(checkpoint_dir, data_file, nullptr);
+}
+
+StatusOr<EvalSummary> Predict(const std::string& checkpoint_dir, const std::string& data_file,
+                              const std::string& out_file) {
+  std::ofstream out(out_file);
+  if (!out) return NotFoundError("cannot open '" + out_file + "' for writing");
+  return InferFile(checkpoint_dir, data_file, &out);
+}
+
+std::string SummaryLine(const TrainSummary& s) {
+  return fmt::format(
+      "summary: {} steps, {} samples in {:.1f}s ({:.0f} samples/s) | train loss {:.4f} auc "
+      "{:.4f} | test auc {:.4f} logloss {:.4f} on {} samples | bad lines {}",
+      s.steps, s.samples, s.seconds, s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc,
+      s.test_logloss, s.test_samples, s.bad_lines);
+}
+
+std::string SummaryJson(const TrainSummary& s) {
+  std::string bad = "[";
+  for (size_t i = 0; i < s.first_bad_lines.size(); ++i) {
+    std::string escaped;
+    for (char c : s.first_bad_lines[i]) {
+      if (c == '"' || c == '\\') escaped += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
+    }
+    bad += (i ? ", \"" : "\"") + escaped + "\"";
+  }
+  bad += "]";
+  return fmt::format(
+      "{{\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, \"train_auc\": {:.6f}, "
+      "\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}, \"test_samples\": {}, \"bad_lines\": {}, "
+      "\"first_bad_lines\": {}, \"steps\": {}, \"global_step\": {}, \"samples\": {}, "
+      "\"seconds\": {:.3f}, \"torch_threads\": {}}}\n",
+      s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc, s.test_logloss, s.test_samples,
+      s.bad_lines, bad, s.steps, s.global_step, s.samples, s.seconds, s.torch_threads);
+}
+
+}  // namespace colony::train

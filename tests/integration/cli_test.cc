@@ -1,0 +1,103 @@
+// Runs the real `colony` binary as a user would: generate data, train, evaluate, predict,
+// and the errors a user sees for bad flags, configs and files.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "colony/base/file_util.h"
+#include "testing/status_matchers.h"
+
+namespace colony {
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together.
+};
+
+Result Run(const std::string& args) {
+  const std::string command = std::string(COLONY_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new std::string(::testing::TempDir() + "/colony_cli");
+    fs::remove_all(*root_);
+    fs::create_directories(*root_);
+    const Result gen = Run("gen ctr --rows 4000 --out " + *root_ + "/data --seed 5");
+    ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  }
+  static std::string* root_;
+};
+std::string* CliTest::root_ = nullptr;
+
+TEST_F(CliTest, TrainWritesSummaryAndCheckpointThenEvalAndPredict) {
+  const std::string& r = *root_;
+  const Result train =
+      Run("train examples/ctr/config.yaml --set data.dir=" + r + "/data --set train.threads=1 " +
+          "--set model.hidden=[16] --set checkpoint.dir=" + r + "/ckpt --summary-json " + r +
+          "/summary.json");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_THAT(train.output, HasSubstr("LibTorch threads"));
+  EXPECT_THAT(train.output, HasSubstr("summary:"));
+  auto json = ReadFile(r + "/summary.json");
+  ASSERT_TRUE(json.ok());
+  for (const char* key : {"samples_per_sec", "train_loss", "test_auc", "test_logloss",
+                          "bad_lines"}) {
+    EXPECT_THAT(*json, HasSubstr(std::string("\"") + key + "\""));
+  }
+  const Result eval = Run("eval --checkpoint " + r + "/ckpt");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_THAT(eval.output, HasSubstr("on 400 samples"));
+  const Result predict = Run("predict --checkpoint " + r + "/ckpt --data " + r +
+                             "/data/test.txt --out " + r + "/pred.txt");
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  EXPECT_TRUE(fs::exists(r + "/pred.txt"));
+}
+
+TEST_F(CliTest, ProgramDumpPrintsTheModel) {
+  const Result dump = Run("program dump examples/ctr/config.yaml --set model.name=deepfm");
+  ASSERT_EQ(dump.exit_code, 0) << dump.output;
+  EXPECT_THAT(dump.output, HasSubstr("sparse_lookup"));
+  EXPECT_THAT(dump.output, HasSubstr("sigmoid_bce"));
+}
+
+TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
+  const std::string bad_config = *root_ + "/bad.yaml";
+  std::ofstream(bad_config) << "model:\n  name: dnn\n  hidden_units: [3]\n";
+  struct Case {
+    std::string args;
+    std::string fragment;
+  };
+  const Case cases[] = {
+      {"train " + bad_config, "bad.yaml:3: key 'model.hidden_units' is not a known setting"},
+      {"train " + *root_ + "/missing.yaml", "missing.yaml"},
+      {"train examples/ctr/config.yaml --set data.dir=" + *root_ + "/nowhere", "nowhere"},
+      {"train examples/ctr/config.yaml --set model.name=xgb", "known: deepfm, dnn, lr, wide_deep"},
+      {"train examples/ctr/config.yaml --set data.batch_size=zero",
+       "--set data.batch_size: key 'data.batch_size' must be an integer"},
+      {"train examples/ctr/config.yaml --set", "--set"},
+      {"gen ctr --rows -5 --out " + *root_ + "/x", "rows"},
+      {"eval --checkpoint " + *root_ + "/no_ckpt", "no checkpoint"},
+      {"frobnicate", "frobnicate"},
+  };
+  for (const Case& c : cases) {
+    const Result result = Run(c.args);
+    EXPECT_EQ(result.exit_code, 2) << c.args << "\n" << result.output;
+    EXPECT_THAT(result.output, HasSubstr(c.fragment)) << c.args;
+  }
+}
+
+}  // namespace
+}  // namespace colony

@@ -1,0 +1,63 @@
+#include "colony/train/train_options.h"
+
+#include "testing/status_matchers.h"
+
+namespace colony::train {
+namespace {
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+StatusOr<TrainOptions> Parse(const std::string& text) {
+  COLONY_ASSIGN_OR_RETURN(Config config, Config::Parse(text, "job.yaml"));
+  return ParseTrainOptions(config);
+}
+
+TEST(TrainOptionsTest, DefaultsAndOverrides) {
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      TrainOptions o, Parse("model:\n  name: deepfm\n  hidden: [8]\ndata:\n  batch_size: 64\n"));
+  EXPECT_EQ(o.model.name, "deepfm");
+  EXPECT_EQ(o.model.hidden, (std::vector<int64_t>{8}));
+  EXPECT_EQ(o.data.batch_size, 64);
+  EXPECT_EQ(o.sparse_optimizer.name, "adagrad");
+  EXPECT_EQ(o.dense_optimizer.name, "adam");
+  EXPECT_EQ(o.model.num_slots, 26);
+}
+
+TEST(TrainOptionsTest, CsvSchemaSetsModelWidths) {
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      TrainOptions o,
+      Parse("data:\n  format: csv\n  csv: {label: 0, dense: [1, 2], sparse: [3, 4, 5]}\n"));
+  EXPECT_EQ(o.model.num_dense, 2);
+  EXPECT_EQ(o.model.num_slots, 3);
+}
+
+struct BadCase {
+  const char* yaml;
+  StatusCode code;
+  const char* fragment;
+};
+
+TEST(TrainOptionsTest, BadConfigsNameTheKey) {
+  const BadCase cases[] = {
+      {"modle:\n  name: dnn\n", StatusCode::kInvalidArgument, "job.yaml:1: key 'modle'"},
+      {"model:\n  name: dnn\n  widht: 3\n", StatusCode::kInvalidArgument,
+       "job.yaml:3: key 'model.widht' is not a known setting"},
+      {"data:\n  batch_size: many\n", StatusCode::kInvalidArgument,
+       "job.yaml:2: key 'data.batch_size' must be an integer, got 'many'"},
+      {"data:\n  batch_size: 0\n", StatusCode::kInvalidArgument, "data.batch_size must be > 0"},
+      {"model:\n  embedding_dim: -1\n", StatusCode::kInvalidArgument, "model.embedding_dim"},
+      {"strategy: geo\n", StatusCode::kInvalidArgument, "strategy 'geo' is not available"},
+      {"data:\n  format: parquet\n", StatusCode::kInvalidArgument, "data.format"},
+      {"optimizer:\n  sparse: {name: adagrad, learning_rate: -1}\n",
+       StatusCode::kInvalidArgument, "optimizer.sparse"},
+      {"data:\n  csv: {delimiter: ';;'}\n", StatusCode::kInvalidArgument, "one character"},
+      {"checkpoint:\n  every_steps: 5\n", StatusCode::kInvalidArgument, "checkpoint.dir is empty"},
+      {"train:\n  epochs: 0\n", StatusCode::kInvalidArgument, "train.epochs must be > 0"},
+  };
+  for (const BadCase& c : cases) {
+    EXPECT_THAT(Parse(c.yaml), StatusIs(c.code, HasSubstr(c.fragment))) << c.yaml;
+  }
+}
+
+}  // namespace
+}  // namespace colony::train

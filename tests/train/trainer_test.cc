@@ -1,0 +1,191 @@
+#include "colony/train/trainer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "colony/base/file_util.h"
+#include "colony/data/ctr_generator.h"
+#include "testing/status_matchers.h"
+
+namespace colony::train {
+namespace {
+namespace fs = std::filesystem;
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_dir_ = new std::string(::testing::TempDir() + "/colony_trainer_data");
+    data::CtrGeneratorOptions gen;
+    gen.out_dir = *data_dir_;
+    gen.rows = 3000;
+    gen.seed = 3;
+    ASSERT_TRUE(data::GenerateCtr(gen).ok());
+  }
+
+  TrainOptions Options(const std::string& model, const std::string& checkpoint_dir) {
+    TrainOptions o;
+    o.model.name = model;
+    o.model.embedding_dim = 4;
+    o.model.hidden = {16, 8};
+    o.model.dropout = 0.1f;  // Exercises the seeded dropout in the resume test.
+    o.data.dir = *data_dir_;
+    o.data.batch_size = 64;
+    o.data.shuffle_buffer = 500;
+    o.loop.threads = 1;
+    o.loop.epochs = 2;
+    o.checkpoint.dir = checkpoint_dir;
+    o.config_text = "model:\n  name: " + model + "\n";
+    return o;
+  }
+
+  static std::string Fresh(const std::string& name) {
+    const std::string dir = ::testing::TempDir() + "/colony_trainer_" + name;
+    fs::remove_all(dir);
+    return dir;
+  }
+
+  static std::string* data_dir_;
+};
+std::string* TrainerTest::data_dir_ = nullptr;
+
+TEST_F(TrainerTest, EveryModelTrainsAndReportsTestMetrics) {
+  for (const char* model : {"lr", "dnn", "deepfm", "wide_deep"}) {
+    TrainOptions o = Options(model, "");
+    o.loop.epochs = 1;
+    COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
+    EXPECT_EQ(s.samples, 2700) << model;  // 90% of the rows are in train.txt.
+    EXPECT_EQ(s.test_samples, 300) << model;
+    EXPECT_GT(s.test_auc, 0.5) << model;
+    EXPECT_GT(s.test_logloss, 0.0) << model;
+    EXPECT_EQ(s.bad_lines, 0) << model;
+  }
+}
+
+// Files of two checkpoint folders, compared byte for byte.
+void ExpectSameFiles(const std::string& a, const std::string& b) {
+  int compared = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(a)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string rel = fs::relative(entry.path(), a).string();
+    auto left = ReadFile(entry.path().string());
+    auto right = ReadFile(b + "/" + rel);
+    ASSERT_TRUE(left.ok() && right.ok()) << rel;
+    EXPECT_TRUE(*left == *right) << rel << " differs";
+    ++compared;
+  }
+  EXPECT_GE(compared, 4);
+}
+
+TEST_F(TrainerTest, ResumeIsBitExact) {
+  // Uninterrupted: 2 epochs of ceil(2700 / 64) = 43 steps.
+  const std::string full_dir = Fresh("full");
+  TrainOptions full = Options("dnn", full_dir);
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary full_summary, Train(full));
+  EXPECT_EQ(full_summary.global_step, 86);
+
+  // Interrupted mid-epoch 1 at step 30, then mid-epoch 2 at step 60, then to the end.
+  const std::string part_dir = Fresh("part");
+  TrainOptions part = Options("dnn", part_dir);
+  part.loop.max_steps = 30;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(part));
+  EXPECT_EQ(first.global_step, 30);
+  part.resume_dir = part_dir;
+  part.loop.max_steps = 60;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary second, Train(part));
+  EXPECT_EQ(second.steps, 30);
+  part.loop.max_steps = 0;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary third, Train(part));
+  EXPECT_EQ(third.global_step, 86);
+  EXPECT_EQ(first.samples + second.samples + third.samples, full_summary.samples);
+
+  ExpectSameFiles(full_dir + "/ckpt-000000086", part_dir + "/ckpt-000000086");
+  EXPECT_DOUBLE_EQ(third.test_auc, full_summary.test_auc);
+}
+
+TEST_F(TrainerTest, ResumeWithAnotherModelIsRefused) {
+  const std::string dir = Fresh("other_model");
+  TrainOptions o = Options("lr", dir);
+  o.loop.max_steps = 3;
+  COLONY_ASSERT_OK(Train(o));
+  TrainOptions other = Options("dnn", dir);
+  other.resume_dir = dir;
+  EXPECT_THAT(Train(other), StatusIs(StatusCode::kFailedPrecondition, HasSubstr("different model")));
+}
+
+TEST_F(TrainerTest, CorruptCheckpointIsDataLoss) {
+  const std::string dir = Fresh("corrupt");
+  TrainOptions o = Options("lr", dir);
+  o.loop.max_steps = 3;
+  COLONY_ASSERT_OK(Train(o));
+  COLONY_ASSERT_OK(WriteFileAtomic(dir + "/ckpt-000000003/state.yaml", "format: other\n"));
+  o.resume_dir = dir;
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kDataLoss, HasSubstr("format")));
+  o.resume_dir = Fresh("missing");
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kNotFound, HasSubstr("no checkpoint")));
+}
+
+TEST_F(TrainerTest, MissingDataFileIsNotFound) {
+  TrainOptions o = Options("lr", "");
+  o.data.train = "nope.txt";
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kNotFound, HasSubstr("nope.txt")));
+}
+
+TEST_F(TrainerTest, BadLinesAreCountedAndSkipped) {
+  const std::string dir = Fresh("bad_lines");
+  fs::create_directories(dir);
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string train, ReadFile(*data_dir_ + "/train.txt"));
+  train += "1\tnot enough fields\n";
+  train += "x" + train.substr(train.find('\t'), train.find('\n') - train.find('\t') + 1);
+  COLONY_ASSERT_OK(WriteFileAtomic(dir + "/train.txt", train));
+  TrainOptions o = Options("lr", "");
+  o.data.dir = dir;
+  o.data.test = "";
+  o.loop.epochs = 1;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
+  EXPECT_EQ(s.bad_lines, 2);
+  EXPECT_EQ(s.samples, 2700);
+  ASSERT_EQ(s.first_bad_lines.size(), 2u);
+  EXPECT_THAT(s.first_bad_lines[0], HasSubstr("train.txt:2701"));
+}
+
+TEST_F(TrainerTest, EvaluateAndPredictUseTheCheckpoint) {
+  const std::string dir = Fresh("eval");
+  TrainOptions o = Options("dnn", dir);
+  o.loop.epochs = 1;
+  o.config_text = "model: {name: dnn, embedding_dim: 4, hidden: [16, 8], dropout: 0.1}\n"
+                  "data: {dir: " + *data_dir_ + ", batch_size: 64, shuffle_buffer: 500}\n"
+                  "train: {threads: 1}\n";
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
+  COLONY_ASSERT_OK_AND_ASSIGN(EvalSummary e, Evaluate(dir, ""));
+  EXPECT_EQ(e.samples, 300);
+  EXPECT_DOUBLE_EQ(e.auc, s.test_auc);
+  const std::string out = dir + "/pred.txt";
+  COLONY_ASSERT_OK_AND_ASSIGN(EvalSummary p, Predict(dir, *data_dir_ + "/test.txt", out));
+  EXPECT_EQ(p.samples, 300);
+  std::ifstream in(out);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) {
+    const double prob = std::stod(line);
+    EXPECT_GT(prob, 0.0);
+    EXPECT_LT(prob, 1.0);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 300);
+  EXPECT_THAT(Evaluate(Fresh("none"), ""), StatusIs(StatusCode::kNotFound, HasSubstr("no checkpoint")));
+}
+
+TEST(SummaryTest, JsonHasTheRequiredKeys) {
+  TrainSummary s;
+  s.first_bad_lines = {"a.txt:3: expected 40 fields, got \"2\""};
+  const std::string json = SummaryJson(s);
+  for (const char* key : {"samples_per_sec", "train_loss", "test_auc", "test_logloss",
+                          "bad_lines"}) {
+    EXPECT_THAT(json, HasSubstr(std::string("\"") + key + "\":"));
+  }
+  EXPECT_THAT(json, HasSubstr("got \\\"2\\\""));
+}
+
+}  // namespace
+}  // namespace colony::train
