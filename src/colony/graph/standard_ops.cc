@@ -505,12 +505,10 @@ StatusOr<Shapes> ScatterAdd(const OpDesc& op, const ShapeEnv& env) {
 
 // recurrent: see docs/program.md. Out[i] is step_outputs[i] stacked over time: [B, T, ...].
 StatusOr<Shapes> Recurrent(const OpDesc& op, const ShapeEnv& env) {
-  COLONY_ASSIGN_OR_RETURN(int64_t block, GetIntAttr(op, "block", -1));
   auto it = op.attrs().find("block");
   if (it == op.attrs().end() || it->second.value_case() != AttrValue::kBlock) {
     return Bad(op, "attr block (a block attr) is required");
   }
-  (void)block;
   COLONY_ASSIGN_OR_RETURN(auto step_inputs, GetStringsAttr(op, "step_inputs", {}));
   COLONY_ASSIGN_OR_RETURN(auto states, GetStringsAttr(op, "states", {}));
   COLONY_ASSIGN_OR_RETURN(auto state_updates, GetStringsAttr(op, "state_updates", {}));
@@ -521,6 +519,22 @@ StatusOr<Shapes> Recurrent(const OpDesc& op, const ShapeEnv& env) {
   if (states.size() != state_updates.size() ||
       static_cast<int>(states.size()) != NumVars(op, "InitStates")) {
     return Bad(op, "states, state_updates and InitStates must have equal lengths");
+  }
+  for (size_t i = 0; i < step_inputs.size(); ++i) {
+    COLONY_ASSIGN_OR_RETURN(VarShape x, In(op, env, "X", static_cast<int>(i)));
+    COLONY_ASSIGN_OR_RETURN(VarShape s, env.Get(step_inputs[i]));
+    if (x.dims.size() != s.dims.size() + 1) {
+      return Bad(op, "step input '" + step_inputs[i] + "' must be X[" + std::to_string(i) + "] " +
+                         ShapeToString(x.dims) + " without its time dim");
+    }
+  }
+  for (size_t i = 0; i < states.size(); ++i) {
+    COLONY_ASSIGN_OR_RETURN(VarShape s, env.Get(states[i]));
+    COLONY_ASSIGN_OR_RETURN(VarShape u, env.Get(state_updates[i]));
+    if (s.dims.size() != u.dims.size()) {
+      return Bad(op, "state '" + states[i] + "' and its update '" + state_updates[i] +
+                         "' have different ranks");
+    }
   }
   COLONY_ASSIGN_OR_RETURN(VarShape x0, In(op, env, "X", 0));
   if (x0.dims.size() < 2) return Bad(op, "X vars must be [B, T, ...]");
