@@ -23,7 +23,8 @@ TEST(FileUtilTest, AtomicWriteReplacesAndLeavesNoTempFile) {
 }
 
 TEST(FileUtilTest, ReadMissingFileIsNotFound) {
-  EXPECT_THAT(ReadFile("/nonexistent/x"), StatusIs(StatusCode::kNotFound, HasSubstr("/nonexistent/x")));
+  EXPECT_THAT(ReadFile("/nonexistent/x"),
+              StatusIs(StatusCode::kNotFound, HasSubstr("/nonexistent/x")));
 }
 
 TEST(FileUtilTest, WriteIntoMissingDirectoryFails) {

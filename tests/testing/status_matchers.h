@@ -26,13 +26,14 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
 
 }  // namespace colony::testing
 
-#define COLONY_ASSERT_OK(expr)                                          \
-  do {                                                                  \
+#define COLONY_ASSERT_OK(expr)                                               \
+  do {                                                                       \
     const ::colony::Status colony_s_ = ::colony::testing::GetStatus((expr)); \
-    ASSERT_TRUE(colony_s_.ok()) << colony_s_.ToString();                \
+    ASSERT_TRUE(colony_s_.ok()) << colony_s_.ToString();                     \
   } while (0)
-#define COLONY_EXPECT_OK(expr) \
-  EXPECT_TRUE(::colony::testing::GetStatus((expr)).ok()) << ::colony::testing::GetStatus((expr)).ToString()
+#define COLONY_EXPECT_OK(expr)                           \
+  EXPECT_TRUE(::colony::testing::GetStatus((expr)).ok()) \
+      << ::colony::testing::GetStatus((expr)).ToString()
 
 #define COLONY_ASSERT_OK_AND_ASSIGN(lhs, expr) \
   COLONY_ASSERT_OK_AND_ASSIGN_IMPL(COLONY_STATUS_CONCAT(colony_or_, __LINE__), lhs, expr)

@@ -44,19 +44,33 @@ YAML::Node Lookup(const YAML::Node& root, std::string_view path) {
 template <typename T>
 const char* TypeName();
 template <>
-const char* TypeName<bool>() { return "a boolean (true/false)"; }
+const char* TypeName<bool>() {
+  return "a boolean (true/false)";
+}
 template <>
-const char* TypeName<int>() { return "an integer"; }
+const char* TypeName<int>() {
+  return "an integer";
+}
 template <>
-const char* TypeName<int64_t>() { return "an integer"; }
+const char* TypeName<int64_t>() {
+  return "an integer";
+}
 template <>
-const char* TypeName<uint64_t>() { return "a non-negative integer"; }
+const char* TypeName<uint64_t>() {
+  return "a non-negative integer";
+}
 template <>
-const char* TypeName<float>() { return "a number"; }
+const char* TypeName<float>() {
+  return "a number";
+}
 template <>
-const char* TypeName<double>() { return "a number"; }
+const char* TypeName<double>() {
+  return "a number";
+}
 template <>
-const char* TypeName<std::string>() { return "a string"; }
+const char* TypeName<std::string>() {
+  return "a string";
+}
 
 }  // namespace
 
@@ -105,8 +119,8 @@ Status ReadScalar(const ConfigSection& section, const internal::ConfigState& sta
   YAML::Node node = Lookup(state.root, full);
   if (!node.IsDefined() || node.IsNull()) return OkStatus();
   if (!node.IsScalar()) {
-    return InvalidArgumentError(section.Where(key) + " must be " + TypeName<T>() +
-                                ", got a " + (node.IsMap() ? "mapping" : "list"));
+    return InvalidArgumentError(section.Where(key) + " must be " + TypeName<T>() + ", got a " +
+                                (node.IsMap() ? "mapping" : "list"));
   }
   try {
     T value = node.as<T>();
@@ -127,16 +141,15 @@ Status ReadList(const ConfigSection& section, const internal::ConfigState& state
   YAML::Node node = Lookup(state.root, full);
   if (!node.IsDefined() || node.IsNull()) return OkStatus();
   if (!node.IsSequence()) {
-    return InvalidArgumentError(section.Where(key) + " must be a list of " + TypeName<T>() +
-                                "s");
+    return InvalidArgumentError(section.Where(key) + " must be a list of " + TypeName<T>() + "s");
   }
   std::vector<T> values;
   for (size_t i = 0; i < node.size(); ++i) {
     try {
       values.push_back(node[i].as<T>());
     } catch (const YAML::Exception&) {
-      return InvalidArgumentError(section.Where(key) + " item " + std::to_string(i) +
-                                  " must be " + TypeName<T>());
+      return InvalidArgumentError(section.Where(key) + " item " + std::to_string(i) + " must be " +
+                                  TypeName<T>());
     }
   }
   *out = std::move(values);
@@ -144,11 +157,11 @@ Status ReadList(const ConfigSection& section, const internal::ConfigState& state
 }
 }  // namespace
 
-#define COLONY_CONFIG_READ(T, Reader)                                      \
-  Status ConfigSection::Read(std::string_view key, T* out) const {         \
-    const std::string full = FullKey(key);                                 \
-    state_->used.insert(full);                                             \
-    return Reader(*this, *state_, full, key, out);                         \
+#define COLONY_CONFIG_READ(T, Reader)                              \
+  Status ConfigSection::Read(std::string_view key, T* out) const { \
+    const std::string full = FullKey(key);                         \
+    state_->used.insert(full);                                     \
+    return Reader(*this, *state_, full, key, out);                 \
   }
 COLONY_CONFIG_READ(bool, ReadScalar)
 COLONY_CONFIG_READ(int, ReadScalar)
@@ -243,9 +256,7 @@ Status CheckUsed(const internal::ConfigState& state, const YAML::Node& node,
 }
 }  // namespace
 
-Status Config::CheckAllKeysUsed() const {
-  return CheckUsed(*state_, state_->root, "", Root());
-}
+Status Config::CheckAllKeysUsed() const { return CheckUsed(*state_, state_->root, "", Root()); }
 
 std::string Config::ToYaml() const {
   YAML::Emitter out;

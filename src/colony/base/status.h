@@ -93,14 +93,15 @@ std::ostream& operator<<(std::ostream& os, const Status& status);
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(const Status& status) : status_(status) { CheckNotOk(); }  // NOLINT
+  StatusOr(const Status& status) : status_(status) { CheckNotOk(); }        // NOLINT
   StatusOr(Status&& status) : status_(std::move(status)) { CheckNotOk(); }  // NOLINT
-  StatusOr(const T& value) : value_(value) {}                      // NOLINT
-  StatusOr(T&& value) : value_(std::move(value)) {}                // NOLINT
+  StatusOr(const T& value) : value_(value) {}                               // NOLINT
+  StatusOr(T&& value) : value_(std::move(value)) {}                         // NOLINT
   template <typename U>
-    requires(std::is_convertible_v<U &&, T> && !std::is_same_v<std::decay_t<U>, Status> &&
-             !std::is_same_v<std::decay_t<U>, T> && !std::is_same_v<std::decay_t<U>, StatusOr>)
-  StatusOr(U&& value) : value_(T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_convertible_v<U&&, T> && !std::is_same_v<std::decay_t<U>, Status> &&
+           !std::is_same_v<std::decay_t<U>, T> && !std::is_same_v<std::decay_t<U>, StatusOr>)
+      StatusOr(U&& value)
+      : value_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const& { return status_; }
@@ -156,16 +157,16 @@ void StatusOr<T>::EnsureOk() const {
 #define COLONY_STATUS_CONCAT_INNER(a, b) a##b
 #define COLONY_STATUS_CONCAT(a, b) COLONY_STATUS_CONCAT_INNER(a, b)
 
-#define COLONY_RETURN_IF_ERROR(expr)                        \
-  do {                                                      \
-    ::colony::Status colony_status_ = (expr);               \
-    if (!colony_status_.ok()) return colony_status_;        \
+#define COLONY_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::colony::Status colony_status_ = (expr);        \
+    if (!colony_status_.ok()) return colony_status_; \
   } while (0)
 
 #define COLONY_ASSIGN_OR_RETURN(lhs, expr) \
   COLONY_ASSIGN_OR_RETURN_IMPL(COLONY_STATUS_CONCAT(colony_statusor_, __LINE__), lhs, expr)
 
-#define COLONY_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr) \
-  auto statusor = (expr);                                 \
+#define COLONY_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr)  \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()

@@ -52,8 +52,8 @@ std::string Linear(ProgramBuilder& b, const CtrInputs& in, const CtrModelOptions
 
 // Embeddings [-1, slots, dim] of all slots from the shared table "emb".
 std::string Embeddings(ProgramBuilder& b, const CtrInputs& in, const CtrModelOptions& o) {
-  const std::string emb = b.SparseParameter(
-      "emb", o.embedding_dim, graph::Uniform(-o.init_scale, o.init_scale));
+  const std::string emb =
+      b.SparseParameter("emb", o.embedding_dim, graph::Uniform(-o.init_scale, o.init_scale));
   return b.Op1("sparse_lookup", {{"Ids", {in.ids}}, {"W", {emb}}});
 }
 
@@ -87,8 +87,8 @@ std::string FactorizationMachine(ProgramBuilder& b, const std::string& embedding
                {{"scale", graph::FloatAttr(0.5f)}, {"bias", graph::FloatAttr(0.0f)}});
 }
 
-using ModelFn = std::function<std::string(ProgramBuilder&, const CtrInputs&,
-                                          const CtrModelOptions&)>;
+using ModelFn =
+    std::function<std::string(ProgramBuilder&, const CtrInputs&, const CtrModelOptions&)>;
 
 struct ModelEntry {
   std::string doc;
@@ -111,8 +111,8 @@ const std::map<std::string, ModelEntry>& Models() {
        {"DeepFM: first-order weights + FM interactions + MLP over shared embeddings",
         [](ProgramBuilder& b, const CtrInputs& in, const CtrModelOptions& o) {
           const std::string emb = Embeddings(b, in, o);
-          const std::string fm = b.Op1("add", {{"X", {Linear(b, in, o)}},
-                                               {"Y", {FactorizationMachine(b, emb)}}});
+          const std::string fm =
+              b.Op1("add", {{"X", {Linear(b, in, o)}}, {"Y", {FactorizationMachine(b, emb)}}});
           return b.Op1("add", {{"X", {fm}}, {"Y", {Deep(b, in, emb, o)}}});
         }}},
       {"wide_deep",
@@ -140,16 +140,14 @@ Status CtrModelOptions::Validate() const {
   }
   for (int64_t width : hidden) {
     if (width <= 0) {
-      return InvalidArgumentError("model.hidden widths must be > 0, got " +
-                                  std::to_string(width));
+      return InvalidArgumentError("model.hidden widths must be > 0, got " + std::to_string(width));
     }
   }
   if (dropout < 0 || dropout >= 1) {
     return InvalidArgumentError("model.dropout must be in [0, 1), got " + std::to_string(dropout));
   }
   if (init_scale < 0) {
-    return InvalidArgumentError("model.init_scale must be >= 0, got " +
-                                std::to_string(init_scale));
+    return InvalidArgumentError("model.init_scale must be >= 0, got " + std::to_string(init_scale));
   }
   return OkStatus();
 }
@@ -160,8 +158,7 @@ StatusOr<graph::ProgramDesc> BuildCtrModel(const CtrModelOptions& options) {
   if (it == Models().end()) {
     std::string known;
     for (const auto& [name, entry] : Models()) known += (known.empty() ? "" : ", ") + name;
-    return NotFoundError("model.name '" + options.name + "' is not a known model; known: " +
-                         known);
+    return NotFoundError("model.name '" + options.name + "' is not a known model; known: " + known);
   }
   ProgramBuilder b;
   const CtrInputs in = AddFeeds(b, options);

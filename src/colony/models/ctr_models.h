@@ -22,13 +22,13 @@ inline constexpr char kSparseIdsFeed[] = "sparse_ids";
 inline constexpr char kLabelFeed[] = "label";
 
 struct CtrModelOptions {
-  std::string name = "dnn";      // "lr", "dnn", "deepfm" or "wide_deep". Default: "dnn".
-  int num_dense = 13;            // Dense features per sample. Default: 13 (Criteo).
-  int num_slots = 26;            // Categorical slots per sample. Default: 26 (Criteo).
-  int embedding_dim = 16;        // Width of each slot's embedding. Default: 16.
+  std::string name = "dnn";  // "lr", "dnn", "deepfm" or "wide_deep". Default: "dnn".
+  int num_dense = 13;        // Dense features per sample. Default: 13 (Criteo).
+  int num_slots = 26;        // Categorical slots per sample. Default: 26 (Criteo).
+  int embedding_dim = 16;    // Width of each slot's embedding. Default: 16.
   std::vector<int64_t> hidden = {256, 128};  // MLP layer widths. Default: {256, 128}.
-  float dropout = 0.0f;          // Dropout after each hidden layer, in [0, 1). Default: 0.
-  float init_scale = 0.01f;      // Embedding rows start uniform in +-init_scale. Default: 0.01.
+  float dropout = 0.0f;      // Dropout after each hidden layer, in [0, 1). Default: 0.
+  float init_scale = 0.01f;  // Embedding rows start uniform in +-init_scale. Default: 0.01.
   // InvalidArgument naming the bad field ("model.embedding_dim must be > 0, got 0").
   Status Validate() const;
 };
