@@ -90,10 +90,10 @@ class LR(nn.Module):
 
 
 class DNN(nn.Module):
-    def __init__(self, total_ids, dim, hidden):
+    def __init__(self, total_ids, dim, hidden, emb_std):
         super().__init__()
         self.embedding = nn.Embedding(total_ids, dim)
-        nn.init.normal_(self.embedding.weight, std=0.01)
+        nn.init.normal_(self.embedding.weight, std=emb_std)
         layers, width = [], NUM_SLOTS * dim + NUM_DENSE
         for h in hidden:
             layers += [nn.Linear(width, h), nn.ReLU()]
@@ -151,6 +151,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--dim", type=int, default=16, help="embedding width")
     ap.add_argument("--hidden", default="256,128")
+    ap.add_argument("--emb-std", type=float, default=0.1, help="embedding init standard deviation")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the DNN")
     ap.add_argument("--lr-lr", type=float, default=0.05, help="Adagrad learning rate of LR")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -189,7 +190,7 @@ def main():
         summary["lr"] = train("lr", model, opt, data, args)
     if "dnn" in models:
         hidden = [int(h) for h in args.hidden.split(",") if h]
-        model = DNN(total_ids, args.dim, hidden)
+        model = DNN(total_ids, args.dim, hidden, args.emb_std)
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         summary["dnn"] = train("dnn", model, opt, data, args)
         summary["dnn"].update({"dim": args.dim, "hidden": hidden})

@@ -9,11 +9,11 @@
 namespace colony::data {
 
 struct Batch {
-  int64_t size = 0;            // Number of samples.
-  std::vector<float> labels;   // [size]
-  int num_dense = 0;           // Dense features per sample.
-  std::vector<float> dense;    // [size * num_dense], row-major.
-  int num_slots = 0;           // Categorical slots per sample (one id each).
+  int64_t size = 0;           // Number of samples.
+  std::vector<float> labels;  // [size]
+  int num_dense = 0;          // Dense features per sample.
+  std::vector<float> dense;   // [size * num_dense], row-major.
+  int num_slots = 0;          // Categorical slots per sample (one id each).
   // [size * num_slots], row-major. Ids are already hashed with their slot index, so equal
   // raw values in different slots give different ids.
   std::vector<uint64_t> sparse_ids;
