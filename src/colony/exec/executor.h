@@ -31,12 +31,16 @@ struct ExecutorOptions {
   Status Validate() const;  // InvalidArgument for num_threads < 0.
 };
 
-// How often each op type ran; kernels that skip work (recurrent spans) count what really ran.
+// How often each op type ran. Ops inside recurrent step blocks count once per time step they
+// ran; ops of an rnn_start span that no element of the batch needed count in op_skips instead.
 struct ExecStats {
-  std::map<std::string, int64_t> op_runs;  // Op type -> executions.
+  std::map<std::string, int64_t> op_runs;   // Op type -> executions.
+  std::map<std::string, int64_t> op_skips;  // Op type -> executions skipped by rnn_start.
+  int64_t span_rows_skipped = 0;  // Batch rows that skipped an rnn_start span (any op count).
   int64_t forward_calls = 0;
   int64_t backward_calls = 0;
-  int64_t Runs(std::string_view op_type) const;  // 0 for a type that never ran.
+  int64_t Runs(std::string_view op_type) const;   // 0 for a type that never ran.
+  int64_t Skips(std::string_view op_type) const;  // 0 for a type never skipped.
 };
 
 // Not thread-safe: one executor per thread (they may share a program).
@@ -68,22 +72,27 @@ class Executor {
   const ExecStats& stats() const { return stats_; }
   const graph::ProgramDesc& program() const { return program_; }
 
+  ~Executor();
+
  private:
-  struct Step {
-    KernelFn fn = nullptr;
-    const graph::OpDesc* op = nullptr;
-    std::vector<std::vector<int>> inputs, outputs;  // Var ids per schema slot.
-    int64_t* runs = nullptr;                        // Into stats_.op_runs.
-  };
-  Executor() = default;
-  Status Fail(size_t op_index, std::string_view message) const;
+  struct Step;
+  struct RecurrentPlan;
+  Executor();
+  Status Compile(int block, std::vector<Step>& steps);
+  Status RunSteps(std::vector<Step>& steps, KernelContext& ctx, Scope* scope);
+  Status RunRecurrent(const Step& step, KernelContext& ctx);
+  int Resolve(int block, const std::string& name) const;  // -1 if undeclared.
 
   graph::ProgramDesc program_;
   ExecutorOptions options_;
-  std::vector<std::string> var_names_;             // Var id -> name.
-  std::vector<std::pair<int, size_t>> externals_;  // Var id, first reader op index.
-  std::vector<Step> steps_;
+  const KernelRegistry* kernels_ = nullptr;
+  std::vector<std::string> var_names_;                               // Var id -> name (all blocks).
+  std::vector<std::map<std::string, int, std::less<>>> block_vars_;  // Per block: name -> id.
+  std::vector<std::pair<int, int>> externals_;  // Block-0 var id, first reader op index.
+  std::vector<Step> steps_;                     // Block 0.
+  std::vector<std::unique_ptr<RecurrentPlan>> plans_;
   std::vector<at::Tensor> values_;  // Var id -> tensor, during Forward.
+  int next_op_number_ = 0;          // Unique across blocks; seeds random ops.
   ExecStats stats_;
 };
 

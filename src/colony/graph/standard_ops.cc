@@ -552,6 +552,42 @@ StatusOr<Shapes> Recurrent(const OpDesc& op, const ShapeEnv& env) {
   return out;
 }
 
+// rnn_start: Cond [B] or [B, F] -> Valid bool [B]: which elements run the tagged span.
+StatusOr<Shapes> RnnStart(const OpDesc& op, const ShapeEnv& env) {
+  COLONY_ASSIGN_OR_RETURN(VarShape cond, In(op, env, "Cond"));
+  if (cond.dims.size() != 1 && cond.dims.size() != 2) return Bad(op, "Cond must be [B] or [B, F]");
+  COLONY_ASSIGN_OR_RETURN(std::string condition, GetStringAttr(op, "condition", "nonzero"));
+  if (condition != "nonzero" && condition != "greater") {
+    return Bad(op, "condition must be 'nonzero' or 'greater', got '" + condition + "'");
+  }
+  COLONY_ASSIGN_OR_RETURN(int64_t feature, GetIntAttr(op, "feature", 0));
+  if (cond.dims.size() == 2 && (feature < 0 || (cond.dims[1] >= 0 && feature >= cond.dims[1]))) {
+    return Bad(op, "feature " + std::to_string(feature) + " is out of range for Cond " +
+                       ShapeToString(cond.dims));
+  }
+  return Shapes{{BOOL, {cond.dims[0]}}};
+}
+
+// rnn_end: Out[i] = Valid ? X[i] : Skip[i], row by row.
+StatusOr<Shapes> RnnEnd(const OpDesc& op, const ShapeEnv& env) {
+  if (NumVars(op, "X") == 0 || NumVars(op, "X") != NumVars(op, "Skip")) {
+    return Bad(op, "X and Skip need the same number of vars (at least one)");
+  }
+  COLONY_ASSIGN_OR_RETURN(VarShape valid, In(op, env, "Valid"));
+  if (valid.dtype != BOOL || valid.dims.size() != 1) return Bad(op, "Valid must be bool [B]");
+  Shapes out;
+  for (int i = 0; i < NumVars(op, "X"); ++i) {
+    COLONY_ASSIGN_OR_RETURN(VarShape x, In(op, env, "X", i));
+    COLONY_ASSIGN_OR_RETURN(VarShape skip, In(op, env, "Skip", i));
+    if (x.dims.size() != skip.dims.size() || x.dtype != skip.dtype) {
+      return Bad(op, "X[" + std::to_string(i) + "] and Skip[" + std::to_string(i) +
+                         "] differ in rank or dtype");
+    }
+    out.push_back(skip);
+  }
+  return out;
+}
+
 }  // namespace
 
 Status RegisterStandardOps(OpRegistry& r) {
@@ -660,6 +696,13 @@ Status RegisterStandardOps(OpRegistry& r) {
                             NumVars(op, "InitStates")};
   };
   COLONY_RETURN_IF_ERROR(r.Register(std::move(recurrent)));
+  COLONY_RETURN_IF_ERROR(Add(r, "rnn_start",
+                             "in a recurrent step block: opens a span that runs only for elements "
+                             "whose Cond satisfies attr condition (nonzero / greater threshold)",
+                             {"Cond"}, none, {"Valid"}, RnnStart, PerInput(1)));
+  COLONY_RETURN_IF_ERROR(Add(r, "rnn_end",
+                             "closes an rnn_start span: Out = X where Valid, else Skip (pass-through)",
+                             {"X", "Skip", "Valid"}, none, {"Out"}, RnnEnd, PerOutput(1)));
   return OkStatus();
 }
 
