@@ -300,3 +300,47 @@ TEST_F(GradientTest, Attention) {
 
 }  // namespace
 }  // namespace colony::exec
+
+namespace colony::exec {
+namespace {
+
+// recurrent + rnn_start + rnn_end (+ gru_cell) by finite differences: a skip-GRU over 4 steps
+// where step 1 skips every row, step 2 runs every row and the others some rows.
+TEST_F(GradientTest, RecurrentWithSkippedSpans) {
+  GradCase c;
+  c.name = "skip-gru";
+  c.inputs = {{"seq", Randn({3, 4, 2})},
+              {"mask", Doubles({1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1}).view({3, 4})},
+              {"h0", Randn({3, 2})},
+              {"wx", Randn({2, 6})},
+              {"wh", Randn({2, 6})}};
+  c.check = {"seq", "h0", "wx", "wh"};
+  const GradCase* cp = &c;
+  c.build = [cp](ProgramBuilder& b) -> std::vector<std::string> {
+    auto feed = FeedOf(*cp);
+    const std::string seq = feed(b, "seq"), mask = feed(b, "mask"), h0 = feed(b, "h0");
+    const std::string wx = feed(b, "wx"), wh = feed(b, "wh");
+    const int block = b.BeginBlock();
+    const std::string x_t = b.Var("x_t", graph::FLOAT64, {3, 2});
+    const std::string m_t = b.Var("m_t", graph::FLOAT64, {3});
+    const std::string h_prev = b.Var("h_prev", graph::FLOAT64, {3, 2});
+    const std::string valid =
+        b.Op1("rnn_start", {{"Cond", {m_t}}},
+              {{"condition", graph::StringAttr("greater")}, {"threshold", graph::FloatAttr(0.5f)}});
+    const std::string h_new =
+        b.Op1("gru_cell", {{"X", {x_t}}, {"H", {h_prev}}, {"Wx", {wx}}, {"Wh", {wh}}});
+    const std::string h =
+        b.Op1("rnn_end", {{"X", {h_new}}, {"Skip", {h_prev}}, {"Valid", {valid}}});
+    b.EndBlock();
+    return b.Op("recurrent", {{"X", {seq, mask}}, {"InitStates", {h0}}},
+                {{"block", graph::BlockAttr(block)},
+                 {"step_inputs", graph::StringsAttr({x_t, m_t})},
+                 {"states", graph::StringsAttr({h_prev})},
+                 {"state_updates", graph::StringsAttr({h})},
+                 {"step_outputs", graph::StringsAttr({h})}});
+  };
+  CheckGradients(c);
+}
+
+}  // namespace
+}  // namespace colony::exec
