@@ -77,7 +77,9 @@ const char* TypeName<std::string>() {
 ConfigSection::ConfigSection(std::shared_ptr<internal::ConfigState> state, std::string path)
     : state_(std::move(state)), path_(std::move(path)) {}
 
-std::string ConfigSection::FullKey(std::string_view key) const { return Join(path_, key); }
+std::string ConfigSection::FullKey(std::string_view key) const {
+  return key.empty() ? path_ : Join(path_, key);
+}
 
 std::string ConfigSection::Where(std::string_view key) const {
   const std::string full = FullKey(key);

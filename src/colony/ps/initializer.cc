@@ -1,0 +1,57 @@
+#include "colony/ps/initializer.h"
+
+#include <cmath>
+
+namespace colony::ps {
+namespace {
+
+// splitmix64: a counter-based generator, so value j of row id needs no generator state.
+uint64_t Mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Uniform in (0, 1), never 0 so that log() below is finite.
+double Unit(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
+
+}  // namespace
+
+Status InitializerOptions::Validate() const {
+  if (type == "zeros" || type == "constant") return OkStatus();
+  if (type == "uniform") {
+    if (!(low <= high)) {
+      return InvalidArgumentError("initializer low must be <= high, got " + std::to_string(low) +
+                                  " > " + std::to_string(high));
+    }
+    return OkStatus();
+  }
+  if (type == "normal") {
+    if (!(std >= 0)) return InvalidArgumentError("initializer std must be >= 0");
+    return OkStatus();
+  }
+  return InvalidArgumentError("initializer type '" + type +
+                              "' is not known; known: zeros, constant, uniform, normal");
+}
+
+void InitializeRow(const InitializerOptions& o, uint64_t seed, uint64_t id, float* row, int dim) {
+  const uint64_t base = Mix(seed ^ Mix(id));
+  for (int j = 0; j < dim; ++j) {
+    const uint64_t bits = Mix(base + static_cast<uint64_t>(j));
+    if (o.type == "uniform") {
+      row[j] = static_cast<float>(o.low + (o.high - o.low) * Unit(bits));
+    } else if (o.type == "normal") {
+      const double u1 = Unit(bits);
+      const double u2 = Unit(Mix(bits));
+      row[j] = static_cast<float>(o.mean +
+                                  o.std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2));
+    } else if (o.type == "constant") {
+      row[j] = o.value;
+    } else {
+      row[j] = 0.0f;
+    }
+  }
+}
+
+}  // namespace colony::ps

@@ -1,0 +1,110 @@
+// The in-memory DenseTable: values and optimizer state in two vectors behind one mutex.
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "colony/ps/dense_table.h"
+#include "colony/ps/internal/table_file.h"
+
+namespace colony::ps {
+
+Status DenseTableOptions::Validate() const {
+  if (size <= 0)
+    return InvalidArgumentError("dense table size must be > 0, got " + std::to_string(size));
+  return optimizer.Validate();
+}
+
+namespace {
+
+class MemoryDenseTable final : public DenseTable {
+ public:
+  MemoryDenseTable(const DenseTableOptions& options, std::unique_ptr<Optimizer> optimizer)
+      : optimizer_(std::move(optimizer)),
+        values_(options.size, 0.0f),
+        state_(optimizer_->StateWidth(static_cast<int>(options.size))) {
+    optimizer_->InitState(state_.data(), static_cast<int>(options.size));
+  }
+
+  Status Init(std::span<const float> values) override {
+    COLONY_RETURN_IF_ERROR(CheckSize("init", values.size()));
+    std::lock_guard<std::mutex> lock(mu_);
+    std::copy(values.begin(), values.end(), values_.begin());
+    return OkStatus();
+  }
+
+  Status Pull(std::span<float> out) override {
+    COLONY_RETURN_IF_ERROR(CheckSize("pull", out.size()));
+    std::lock_guard<std::mutex> lock(mu_);
+    std::copy(values_.begin(), values_.end(), out.begin());
+    return OkStatus();
+  }
+
+  Status Push(std::span<const float> grads) override {
+    COLONY_RETURN_IF_ERROR(CheckSize("push", grads.size()));
+    std::lock_guard<std::mutex> lock(mu_);
+    optimizer_->Update(values_.data(), state_.data(), grads.data(),
+                       static_cast<int>(values_.size()));
+    return OkStatus();
+  }
+
+  Status Save(const std::string& dir, const std::string& name) const override {
+    internal::TableFileWriter file(kDenseTableFormat);
+    std::lock_guard<std::mutex> lock(mu_);
+    file.Put(static_cast<int64_t>(values_.size()));
+    file.Put(static_cast<int64_t>(state_.size()));
+    file.PutString(optimizer_->name());
+    file.PutFloats(values_.data(), values_.size());
+    file.PutFloats(state_.data(), state_.size());
+    return file.Finish(dir + "/" + name + ".bin");
+  }
+
+  Status Load(const std::string& dir, const std::string& name) override {
+    COLONY_ASSIGN_OR_RETURN(
+        internal::TableFileReader file,
+        internal::TableFileReader::Open(dir + "/" + name + ".bin", kDenseTableFormat));
+    int64_t size = 0, state_size = 0;
+    std::string optimizer;
+    COLONY_RETURN_IF_ERROR(file.Get(&size));
+    COLONY_RETURN_IF_ERROR(file.Get(&state_size));
+    COLONY_RETURN_IF_ERROR(file.GetString(&optimizer));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (size != static_cast<int64_t>(values_.size()) || optimizer != optimizer_->name() ||
+        state_size != static_cast<int64_t>(state_.size())) {
+      return FailedPreconditionError(file.path() + ": holds " + std::to_string(size) +
+                                     " values with optimizer '" + optimizer + "', this table has " +
+                                     std::to_string(values_.size()) + " with '" +
+                                     std::string(optimizer_->name()) + "'");
+    }
+    std::vector<float> values(values_.size()), state(state_.size());
+    COLONY_RETURN_IF_ERROR(file.GetFloats(values.data(), values.size()));
+    COLONY_RETURN_IF_ERROR(file.GetFloats(state.data(), state.size()));
+    values_ = std::move(values);
+    state_ = std::move(state);
+    return OkStatus();
+  }
+
+  int64_t size() const override { return static_cast<int64_t>(values_.size()); }
+
+ private:
+  Status CheckSize(const char* what, size_t n) const {
+    if (n == values_.size()) return OkStatus();
+    return InvalidArgumentError(std::string(what) + ": got " + std::to_string(n) +
+                                " floats, the table holds " + std::to_string(values_.size()));
+  }
+
+  const std::unique_ptr<Optimizer> optimizer_;
+  mutable std::mutex mu_;
+  std::vector<float> values_;
+  std::vector<float> state_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DenseTable>> DenseTable::Create(const DenseTableOptions& options) {
+  COLONY_RETURN_IF_ERROR(options.Validate());
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                          Optimizer::Create(options.optimizer));
+  return std::unique_ptr<DenseTable>(new MemoryDenseTable(options, std::move(optimizer)));
+}
+
+}  // namespace colony::ps

@@ -1,0 +1,63 @@
+// Sparse embedding tables held by one parameter-server shard: hashed id -> row of `dim`
+// floats. A row is created on first pull and updated by the table's optimizer on push.
+// The interface is what a remote client implements too; Create() gives the in-memory table.
+//   COLONY_ASSIGN_OR_RETURN(auto table, SparseTable::Create({.dim = 16}));
+//   COLONY_RETURN_IF_ERROR(table->Pull({}, ids, rows));
+//   COLONY_RETURN_IF_ERROR(table->Push(ids, grads));
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "colony/base/status.h"
+#include "colony/ps/initializer.h"
+#include "colony/ps/optimizer.h"
+
+namespace colony::ps {
+
+inline constexpr char kSparseTableFormat[] = "colony-sparse-v1";
+
+struct SparseTableOptions {
+  int dim = 0;                     // Row width in floats. Required, > 0.
+  OptimizerOptions optimizer;      // Update rule applied on push. Default: adagrad.
+  InitializerOptions initializer;  // First values of a new row. Default: uniform +-0.01.
+  uint64_t seed = 0;               // Seeds the initializer. Default: 0.
+  int num_shards = 16;             // Performance: lock striping. Default: 16.
+  Status Validate() const;         // InvalidArgument naming the bad field.
+};
+
+struct PullOptions {
+  bool create_missing = true;  // false: unseen ids read as zeros and create no row.
+};
+
+// All methods are safe to call concurrently from many threads.
+class SparseTable {
+ public:
+  // InvalidArgument for bad options, NotFound for an unknown optimizer.
+  static StatusOr<std::unique_ptr<SparseTable>> Create(const SparseTableOptions& options);
+  virtual ~SparseTable() = default;
+  SparseTable(const SparseTable&) = delete;
+  SparseTable& operator=(const SparseTable&) = delete;
+
+  // Writes the rows of `ids` into `out`, row-major. The caller owns both buffers.
+  // InvalidArgument unless out.size() == ids.size() * dim().
+  virtual Status Pull(const PullOptions& options, std::span<const uint64_t> ids,
+                      std::span<float> out) = 0;
+  // Sums the gradients of duplicate ids, then applies one optimizer step per row. A row that
+  // does not exist yet is created first. InvalidArgument on a size mismatch.
+  virtual Status Push(std::span<const uint64_t> ids, std::span<const float> grads) = 0;
+  // Writes rows and optimizer state to `dir`/table.bin atomically, rows sorted by id.
+  virtual Status Save(const std::string& dir) const = 0;
+  // Replaces the contents with `dir`/table.bin. NotFound when missing, DataLoss when corrupt,
+  // FailedPrecondition when its dim or optimizer differ from this table's.
+  virtual Status Load(const std::string& dir) = 0;
+  virtual int64_t size() const = 0;  // Rows held.
+  virtual int dim() const = 0;
+
+ protected:
+  SparseTable() = default;
+};
+
+}  // namespace colony::ps

@@ -1,0 +1,192 @@
+#include "colony/ps/sparse_table.h"
+
+#include <filesystem>
+#include <thread>
+
+#include "colony/base/file_util.h"
+#include "testing/status_matchers.h"
+
+namespace colony::ps {
+namespace {
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/colony_ps_" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+SparseTableOptions Options(int dim, const std::string& optimizer = "sgd") {
+  SparseTableOptions o;
+  o.dim = dim;
+  o.optimizer.name = optimizer;
+  o.optimizer.learning_rate = 0.5f;
+  o.seed = 42;
+  return o;
+}
+
+TEST(SparseTableTest, BadOptionsNameTheField) {
+  struct Case {
+    SparseTableOptions options;
+    StatusCode code;
+    const char* fragment;
+  };
+  std::vector<Case> cases;
+  cases.push_back({Options(0), StatusCode::kInvalidArgument, "dim must be > 0"});
+  cases.push_back(
+      {Options(4, "rmsprop"), StatusCode::kNotFound, "known: adagrad, adam, ftrl, sgd"});
+  SparseTableOptions lr = Options(4);
+  lr.optimizer.learning_rate = 0;
+  cases.push_back({lr, StatusCode::kInvalidArgument, "learning_rate must be > 0"});
+  SparseTableOptions init = Options(4);
+  init.initializer.type = "orthogonal";
+  cases.push_back({init, StatusCode::kInvalidArgument, "initializer type 'orthogonal'"});
+  SparseTableOptions range = Options(4);
+  range.initializer.low = 1;
+  range.initializer.high = 0;
+  cases.push_back({range, StatusCode::kInvalidArgument, "low must be <= high"});
+  SparseTableOptions shards = Options(4);
+  shards.num_shards = 0;
+  cases.push_back({shards, StatusCode::kInvalidArgument, "num_shards"});
+  for (const Case& c : cases) {
+    EXPECT_THAT(SparseTable::Create(c.options), StatusIs(c.code, HasSubstr(c.fragment)));
+  }
+}
+
+TEST(SparseTableTest, RowsAreAPureFunctionOfSeedAndId) {
+  COLONY_ASSERT_OK_AND_ASSIGN(auto a, SparseTable::Create(Options(3)));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto b, SparseTable::Create(Options(3)));
+  const std::vector<uint64_t> forward = {1, 2, 3, 1000};
+  const std::vector<uint64_t> backward = {1000, 3, 2, 1};
+  std::vector<float> ra(12), rb(12);
+  COLONY_ASSERT_OK(a->Pull({}, forward, ra));
+  COLONY_ASSERT_OK(b->Pull({}, backward, rb));
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(ra[i * 3 + j], rb[(3 - i) * 3 + j]);
+  }
+  EXPECT_NE(ra[0], ra[3]);  // Different ids, different rows.
+  for (float v : ra) {
+    EXPECT_GE(v, -0.01f);
+    EXPECT_LE(v, 0.01f);
+  }
+  EXPECT_EQ(a->size(), 4);
+}
+
+TEST(SparseTableTest, PullWithoutCreateReturnsZerosForUnseenIds) {
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(Options(2)));
+  std::vector<float> out(4, 7.0f);
+  COLONY_ASSERT_OK(t->Pull({.create_missing = false}, std::vector<uint64_t>{5, 6}, out));
+  EXPECT_EQ(out, std::vector<float>(4, 0.0f));
+  EXPECT_EQ(t->size(), 0);
+}
+
+TEST(SparseTableTest, PushSumsDuplicateIds) {
+  SparseTableOptions o = Options(2);
+  o.initializer.type = "zeros";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(o));
+  COLONY_ASSERT_OK(t->Push(std::vector<uint64_t>{9, 9, 4}, std::vector<float>{1, 2, 3, 4, 10, 20}));
+  std::vector<float> out(4);
+  COLONY_ASSERT_OK(t->Pull({}, std::vector<uint64_t>{9, 4}, out));
+  // SGD with lr 0.5 on the summed gradient (4, 6) and on (10, 20).
+  EXPECT_EQ(out, (std::vector<float>{-2, -3, -5, -10}));
+}
+
+TEST(SparseTableTest, SizeMismatchIsInvalidArgument) {
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(Options(2)));
+  std::vector<float> out(3);
+  EXPECT_THAT(t->Pull({}, std::vector<uint64_t>{1, 2}, out),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("expected ids * dim = 4")));
+  EXPECT_THAT(t->Push(std::vector<uint64_t>{1}, std::vector<float>{1}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("push")));
+}
+
+TEST(SparseTableTest, SaveLoadRoundTripIsBitExactWithOptimizerState) {
+  const std::string dir = FreshDir("roundtrip");
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(Options(3, "adam")));
+  const std::vector<uint64_t> ids = {3, 1, 4, 1, 5};
+  const std::vector<float> grads = {0.1f, -0.2f, 0.3f, 1,    2, 3, -1, 0,
+                                    1,    0.5f,  0.5f, 0.5f, 7, 8, 9};
+  COLONY_ASSERT_OK(t->Push(ids, grads));
+  COLONY_ASSERT_OK(t->Save(dir));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto loaded, SparseTable::Create(Options(3, "adam")));
+  COLONY_ASSERT_OK(loaded->Load(dir));
+  EXPECT_EQ(loaded->size(), 4);
+  // One more identical step on both: equal only if the Adam moments were restored too.
+  COLONY_ASSERT_OK(t->Push(ids, grads));
+  COLONY_ASSERT_OK(loaded->Push(ids, grads));
+  std::vector<float> a(12), b(12);
+  const std::vector<uint64_t> all = {1, 3, 4, 5};
+  COLONY_ASSERT_OK(t->Pull({}, all, a));
+  COLONY_ASSERT_OK(loaded->Pull({}, all, b));
+  EXPECT_EQ(a, b);
+  // The file is the same whatever the insertion history.
+  COLONY_ASSERT_OK(t->Save(dir));
+  const std::string other = FreshDir("roundtrip2");
+  COLONY_ASSERT_OK(loaded->Save(other));
+  EXPECT_EQ(*ReadFile(dir + "/table.bin"), *ReadFile(other + "/table.bin"));
+}
+
+TEST(SparseTableTest, CorruptOrMismatchedFilesAreRefused) {
+  const std::string dir = FreshDir("corrupt");
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(Options(2)));
+  std::vector<float> out(2);
+  COLONY_ASSERT_OK(t->Pull({}, std::vector<uint64_t>{1}, out));
+  COLONY_ASSERT_OK(t->Save(dir));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto wide, SparseTable::Create(Options(3)));
+  EXPECT_THAT(wide->Load(dir), StatusIs(StatusCode::kFailedPrecondition, HasSubstr("dim 2")));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto adagrad, SparseTable::Create(Options(2, "adagrad")));
+  EXPECT_THAT(adagrad->Load(dir), StatusIs(StatusCode::kFailedPrecondition, HasSubstr("sgd")));
+  std::string bytes = *ReadFile(dir + "/table.bin");
+  bytes[bytes.size() / 2] ^= 0x5A;
+  COLONY_ASSERT_OK(WriteFileAtomic(dir + "/table.bin", bytes));
+  EXPECT_THAT(t->Load(dir), StatusIs(StatusCode::kDataLoss, HasSubstr("checksum")));
+  EXPECT_THAT(t->Load(FreshDir("empty")), StatusIs(StatusCode::kNotFound, HasSubstr("table.bin")));
+}
+
+TEST(SparseTableTest, ConcurrentPushesEqualSerialPushes) {
+  SparseTableOptions o = Options(4);
+  o.initializer.type = "zeros";
+  o.optimizer.learning_rate = 1.0f;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto concurrent, SparseTable::Create(o));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto serial, SparseTable::Create(o));
+  // Integer-valued gradients: float sums are exact, so the order of pushes cannot matter.
+  auto batch = [](int thread, int round, std::vector<uint64_t>* ids, std::vector<float>* g) {
+    ids->clear();
+    g->clear();
+    for (int i = 0; i < 200; ++i) {
+      ids->push_back(static_cast<uint64_t>((i * 7 + round * 13 + thread) % 97));
+      for (int j = 0; j < 4; ++j) g->push_back(static_cast<float>((i + j + thread) % 5 - 2));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint64_t> ids;
+      std::vector<float> g;
+      for (int round = 0; round < 50; ++round) {
+        batch(t, round, &ids, &g);
+        ASSERT_TRUE(concurrent->Push(ids, g).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<uint64_t> ids;
+  std::vector<float> g;
+  for (int t = 0; t < 4; ++t) {
+    for (int round = 0; round < 50; ++round) {
+      batch(t, round, &ids, &g);
+      COLONY_ASSERT_OK(serial->Push(ids, g));
+    }
+  }
+  std::vector<uint64_t> all(97);
+  for (uint64_t i = 0; i < 97; ++i) all[i] = i;
+  std::vector<float> a(97 * 4), b(97 * 4);
+  COLONY_ASSERT_OK(concurrent->Pull({}, all, a));
+  COLONY_ASSERT_OK(serial->Pull({}, all, b));
+  EXPECT_EQ(a, b);
+}
+
+}  // namespace
+}  // namespace colony::ps
