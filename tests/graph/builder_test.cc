@@ -149,3 +149,32 @@ TEST(ProgramBuilderTest, SubBlocksNestAndMustBeClosed) {
 
 }  // namespace
 }  // namespace colony::graph
+
+namespace colony::graph {
+namespace {
+
+TEST(ProgramBuilderTest, CustomRegistryIsUsedForInferenceAndValidation) {
+  OpRegistry registry;
+  OpSchema twice;
+  twice.name = "twice";
+  twice.doc = "X concatenated with itself along axis 0";
+  twice.inputs = {"X"};
+  twice.outputs = {"Out"};
+  twice.infer_shapes = [](const OpDesc& op,
+                          const ShapeEnv& env) -> StatusOr<std::vector<VarShape>> {
+    COLONY_ASSIGN_OR_RETURN(VarShape x, env.Get(op.inputs(0).vars(0)));
+    if (x.dims[0] > 0) x.dims[0] *= 2;
+    return std::vector<VarShape>{x};
+  };
+  twice.cost = [](const OpDesc&, const ShapeEnv&, const DeviceProfile&) { return OpCost{}; };
+  COLONY_ASSERT_OK(registry.Register(twice));
+  ProgramBuilder b(registry);
+  const std::string y = b.Op1("twice", {{"X", {b.Feed("x", FLOAT32, {3, 2})}}});
+  COLONY_ASSERT_OK_AND_ASSIGN(ProgramDesc p, b.Build());
+  EXPECT_EQ(Dims(p, 0, y), (std::vector<int64_t>{6, 2}));
+  EXPECT_THAT(Validate(p), StatusIs(StatusCode::kNotFound, HasSubstr("'twice'")));
+  COLONY_EXPECT_OK(Validate(p, registry));
+}
+
+}  // namespace
+}  // namespace colony::graph

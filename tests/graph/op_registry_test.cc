@@ -27,12 +27,39 @@ OpSchema TrivialSchema(const std::string& name) {
 }
 
 TEST(OpRegistryTest, GlobalHasEveryStandardOp) {
-  const std::vector<std::string> expected = {
-      "add", "attention", "concat", "div", "dropout", "fc", "flatten", "gather", "gelu",
-      "gru_cell", "layer_norm", "lookup", "lstm_cell", "matmul", "mul", "recurrent",
-      "reduce_mean", "reduce_sum", "relu", "reshape", "rnn_end", "rnn_start", "scale",
-      "scatter_add", "sequence_pool", "sigmoid", "sigmoid_bce", "softmax",
-      "softmax_cross_entropy", "sparse_lookup", "split", "sub", "tanh"};
+  const std::vector<std::string> expected = {"add",
+                                             "attention",
+                                             "concat",
+                                             "div",
+                                             "dropout",
+                                             "fc",
+                                             "flatten",
+                                             "gather",
+                                             "gelu",
+                                             "gru_cell",
+                                             "layer_norm",
+                                             "lookup",
+                                             "lstm_cell",
+                                             "matmul",
+                                             "mul",
+                                             "recurrent",
+                                             "reduce_mean",
+                                             "reduce_sum",
+                                             "relu",
+                                             "reshape",
+                                             "rnn_end",
+                                             "rnn_start",
+                                             "scale",
+                                             "scatter_add",
+                                             "sequence_pool",
+                                             "sigmoid",
+                                             "sigmoid_bce",
+                                             "softmax",
+                                             "softmax_cross_entropy",
+                                             "sparse_lookup",
+                                             "split",
+                                             "sub",
+                                             "tanh"};
   EXPECT_EQ(OpRegistry::Global().Names(), expected);
   for (const std::string& name : expected) {
     COLONY_ASSERT_OK_AND_ASSIGN(const OpSchema* s, OpRegistry::Global().Find(name));

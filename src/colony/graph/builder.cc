@@ -278,7 +278,7 @@ StatusOr<ProgramDesc> ProgramBuilder::Build() {
     return FailedPreconditionError("block " + std::to_string(current_) +
                                    " is still open; call EndBlock()");
   }
-  COLONY_RETURN_IF_ERROR(Validate(program_));
+  COLONY_RETURN_IF_ERROR(Validate(program_, registry_));
   return program_;
 }
 

@@ -71,7 +71,8 @@ class ProgramBuilder {
   void SetLoss(const std::string& var);
   void AddFetch(const std::string& var);
 
-  // Validate()s the program; returns the first remembered error if any.
+  // Validate()s the program against the builder's registry; returns the first remembered
+  // error if any.
   StatusOr<ProgramDesc> Build();
 
  private:

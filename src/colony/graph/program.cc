@@ -91,9 +91,10 @@ int64_t DataTypeSize(DataType dtype) {
   }
 }
 
-Status Validate(const ProgramDesc& program) {
+Status Validate(const ProgramDesc& program) { return Validate(program, OpRegistry::Global()); }
+
+Status Validate(const ProgramDesc& program, const OpRegistry& registry) {
   if (program.blocks_size() == 0) return InvalidArgumentError("program has no blocks");
-  const OpRegistry& registry = OpRegistry::Global();
   for (int b = 0; b < program.blocks_size(); ++b) {
     const BlockDesc& block = program.blocks(b);
     const std::string bname = "block " + std::to_string(b);

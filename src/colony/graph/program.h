@@ -13,6 +13,8 @@
 
 namespace colony::graph {
 
+class OpRegistry;
+
 // Protobuf text format of `program`; ParseText(ToText(p)) == p.
 std::string ToText(const ProgramDesc& program);
 
@@ -31,6 +33,8 @@ StatusOr<ProgramDesc> ParseText(std::string_view text);
 // Returns InvalidArgument naming the block, op index, op type and variable; NotFound for an
 // unregistered op type (listing known ones).
 Status Validate(const ProgramDesc& program);
+// Same, against `registry` instead of OpRegistry::Global().
+Status Validate(const ProgramDesc& program, const OpRegistry& registry);
 
 // The VarDesc called `name` visible from `block` (the block, then its ancestors), or nullptr.
 // The pointer is owned by `program` and valid while it is unchanged.

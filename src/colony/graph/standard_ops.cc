@@ -700,9 +700,9 @@ Status RegisterStandardOps(OpRegistry& r) {
                              "in a recurrent step block: opens a span that runs only for elements "
                              "whose Cond satisfies attr condition (nonzero / greater threshold)",
                              {"Cond"}, none, {"Valid"}, RnnStart, PerInput(1)));
-  COLONY_RETURN_IF_ERROR(Add(r, "rnn_end",
-                             "closes an rnn_start span: Out = X where Valid, else Skip (pass-through)",
-                             {"X", "Skip", "Valid"}, none, {"Out"}, RnnEnd, PerOutput(1)));
+  COLONY_RETURN_IF_ERROR(
+      Add(r, "rnn_end", "closes an rnn_start span: Out = X where Valid, else Skip (pass-through)",
+          {"X", "Skip", "Valid"}, none, {"Out"}, RnnEnd, PerOutput(1)));
   return OkStatus();
 }
 
