@@ -191,3 +191,26 @@ TEST(ExecutorTest, KernelRegistryCoversEveryOpButControlFlow) {
 
 }  // namespace
 }  // namespace colony::exec
+
+namespace colony::exec {
+namespace {
+
+TEST(ExecutorTest, OutOfRangeIdsAreInvalidArgumentNotACrash) {
+  graph::ProgramBuilder b;
+  const std::string ids = b.Feed("ids", graph::INT64, {-1, 2});
+  const std::string rows = b.SparseParameter("emb", 3, graph::Zeros());
+  b.AddFetch(b.Op1("sparse_lookup", {{"Ids", {ids}}, {"W", {rows}}}));
+  COLONY_ASSERT_OK_AND_ASSIGN(graph::ProgramDesc p, b.Build());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto executor, Executor::Create(p, {}));
+  Scope scope;
+  scope.Set("ids", at::tensor(std::vector<int64_t>{0, 1, 2, 5}, at::kLong).view({2, 2}));
+  scope.Set("emb", at::zeros({4, 3}));  // Row 5 does not exist.
+  EXPECT_THAT(executor->Forward(scope, false, 0),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("op 0 ('sparse_lookup') failed")));
+  scope.Set("ids", at::tensor(std::vector<int64_t>{0, 1, 2, 3}, at::kLong).view({2, 2}));
+  COLONY_ASSERT_OK(executor->Forward(scope, false, 0));
+  EXPECT_EQ(scope.Get(p.fetches(0))->sizes().vec(), (std::vector<int64_t>{2, 2, 3}));
+}
+
+}  // namespace
+}  // namespace colony::exec
