@@ -53,8 +53,8 @@ TEST_F(CliTest, TrainWritesSummaryAndCheckpointThenEvalAndPredict) {
   EXPECT_THAT(train.output, HasSubstr("summary:"));
   auto json = ReadFile(r + "/summary.json");
   ASSERT_TRUE(json.ok());
-  for (const char* key : {"samples_per_sec", "train_loss", "test_auc", "test_logloss",
-                          "bad_lines"}) {
+  for (const char* key :
+       {"samples_per_sec", "train_loss", "test_auc", "test_logloss", "bad_lines"}) {
     EXPECT_THAT(*json, HasSubstr(std::string("\"") + key + "\""));
   }
   const Result eval = Run("eval --checkpoint " + r + "/ckpt");

@@ -111,7 +111,8 @@ TEST_F(TrainerTest, ResumeWithAnotherModelIsRefused) {
   COLONY_ASSERT_OK(Train(o));
   TrainOptions other = Options("dnn", dir);
   other.resume_dir = dir;
-  EXPECT_THAT(Train(other), StatusIs(StatusCode::kFailedPrecondition, HasSubstr("different model")));
+  EXPECT_THAT(Train(other),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("different model")));
 }
 
 TEST_F(TrainerTest, CorruptCheckpointIsDataLoss) {
@@ -154,9 +155,12 @@ TEST_F(TrainerTest, EvaluateAndPredictUseTheCheckpoint) {
   const std::string dir = Fresh("eval");
   TrainOptions o = Options("dnn", dir);
   o.loop.epochs = 1;
-  o.config_text = "model: {name: dnn, embedding_dim: 4, hidden: [16, 8], dropout: 0.1}\n"
-                  "data: {dir: " + *data_dir_ + ", batch_size: 64, shuffle_buffer: 500}\n"
-                  "train: {threads: 1}\n";
+  o.config_text =
+      "model: {name: dnn, embedding_dim: 4, hidden: [16, 8], dropout: 0.1}\n"
+      "data: {dir: " +
+      *data_dir_ +
+      ", batch_size: 64, shuffle_buffer: 500}\n"
+      "train: {threads: 1}\n";
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
   COLONY_ASSERT_OK_AND_ASSIGN(EvalSummary e, Evaluate(dir, ""));
   EXPECT_EQ(e.samples, 300);
@@ -173,15 +177,16 @@ TEST_F(TrainerTest, EvaluateAndPredictUseTheCheckpoint) {
     ++lines;
   }
   EXPECT_EQ(lines, 300);
-  EXPECT_THAT(Evaluate(Fresh("none"), ""), StatusIs(StatusCode::kNotFound, HasSubstr("no checkpoint")));
+  EXPECT_THAT(Evaluate(Fresh("none"), ""),
+              StatusIs(StatusCode::kNotFound, HasSubstr("no checkpoint")));
 }
 
 TEST(SummaryTest, JsonHasTheRequiredKeys) {
   TrainSummary s;
   s.first_bad_lines = {"a.txt:3: expected 40 fields, got \"2\""};
   const std::string json = SummaryJson(s);
-  for (const char* key : {"samples_per_sec", "train_loss", "test_auc", "test_logloss",
-                          "bad_lines"}) {
+  for (const char* key :
+       {"samples_per_sec", "train_loss", "test_auc", "test_logloss", "bad_lines"}) {
     EXPECT_THAT(json, HasSubstr(std::string("\"") + key + "\":"));
   }
   EXPECT_THAT(json, HasSubstr("got \\\"2\\\""));

@@ -30,8 +30,7 @@ void AddProgramCommand(CLI::App& app, int* exit_code) {
   program->require_subcommand(1);
   CLI::App* dump = program->add_subcommand("dump", "print the program of a job's model as text");
   dump->add_option("config", flags->config, "job YAML file")->required();
-  dump->add_option("--set", flags->overrides, "override a config key: key.path=value")
-      ->take_all();
+  dump->add_option("--set", flags->overrides, "override a config key: key.path=value")->take_all();
   dump->callback([flags, exit_code] { *exit_code = ExitCode(Dump(*flags)); });
 }
 

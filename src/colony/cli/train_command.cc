@@ -30,8 +30,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand("train", "train a model in this process (embedded tables)");
   cmd->add_option("config", flags->config, "job YAML file")->required();
-  cmd->add_option("--set", flags->overrides, "override a config key: key.path=value")
-      ->take_all();
+  cmd->add_option("--set", flags->overrides, "override a config key: key.path=value")->take_all();
   cmd->add_option("--summary-json", flags->summary_json, "write the final metrics as JSON here");
   cmd->add_option("--resume", flags->resume, "continue from the latest checkpoint in this folder");
   cmd->callback([flags, exit_code] { *exit_code = ExitCode(RunTrain(*flags)); });

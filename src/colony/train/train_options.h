@@ -26,20 +26,20 @@ struct DataOptions {
 };
 
 struct LoopOptions {
-  int epochs = 1;                   // Passes over the training file. Default: 1.
-  uint64_t seed = 1;                // Seeds initializers, shuffling and dropout. Default: 1.
-  int threads = 0;                  // LibTorch intra-op threads; 0: all cores. Default: 0.
-  int64_t max_steps = 0;            // Stop after this many steps in all; 0: no limit. Default: 0.
-  double log_every_seconds = 5.0;   // Progress line period. Default: 5.
+  int epochs = 1;                  // Passes over the training file. Default: 1.
+  uint64_t seed = 1;               // Seeds initializers, shuffling and dropout. Default: 1.
+  int threads = 0;                 // LibTorch intra-op threads; 0: all cores. Default: 0.
+  int64_t max_steps = 0;           // Stop after this many steps in all; 0: no limit. Default: 0.
+  double log_every_seconds = 5.0;  // Progress line period. Default: 5.
 };
 
 struct CheckpointOptions {
-  std::string dir;                  // Where checkpoints go; "" writes none. Default: "".
-  int64_t every_steps = 0;          // Also checkpoint every N steps; 0: only at the end.
+  std::string dir;          // Where checkpoints go; "" writes none. Default: "".
+  int64_t every_steps = 0;  // Also checkpoint every N steps; 0: only at the end.
 };
 
 struct TrainOptions {
-  std::string strategy = "local";   // Only "local" (one process, embedded tables) so far.
+  std::string strategy = "local";  // Only "local" (one process, embedded tables) so far.
   models::CtrModelOptions model;
   DataOptions data;
   ps::OptimizerOptions sparse_optimizer;  // Key optimizer.sparse. Default: adagrad, lr 0.05.

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "colony/base/config.h"
+#include "colony/base/file_util.h"
 #include "colony/base/logging.h"
 #include "colony/base/metrics.h"
 #include "colony/graph/program.h"
@@ -76,9 +77,8 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
   exec::ExecutorOptions exec_options;
   exec_options.seed = o.loop.seed;
   COLONY_ASSIGN_OR_RETURN(model->executor, exec::Executor::Create(program, exec_options));
-  COLONY_ASSIGN_OR_RETURN(model->parameters,
-                          ParameterSet::Create(program, o.sparse_optimizer, o.dense_optimizer,
-                                               o.loop.seed));
+  COLONY_ASSIGN_OR_RETURN(model->parameters, ParameterSet::Create(program, o.sparse_optimizer,
+                                                                  o.dense_optimizer, o.loop.seed));
   model->program = std::move(program);
   return model;
 }
@@ -95,8 +95,7 @@ StatusOr<EvalSummary> Infer(Model& model, const TrainOptions& o, data::Reader& r
     Status next = reader.Next(&batch);
     if (IsOutOfRange(next)) break;
     COLONY_RETURN_IF_ERROR(next);
-    COLONY_RETURN_IF_ERROR(
-        model.feeder.Feed(batch, o.model.num_dense, o.model.num_slots, scope));
+    COLONY_RETURN_IF_ERROR(model.feeder.Feed(batch, o.model.num_dense, o.model.num_slots, scope));
     COLONY_RETURN_IF_ERROR(model.parameters->PullDense(scope, /*training=*/false));
     COLONY_RETURN_IF_ERROR(
         model.parameters->PullSparse(model.feeder.unique_ids(), scope, /*training=*/false));
@@ -137,10 +136,11 @@ class Progress {
     const double rate = samples / std::max(elapsed, 1e-9);
     std::string eta = "?";
     if (total_ > 0) eta = fmt::format("{:.0f}s", std::max(0.0, (total_ - samples) / rate));
-    COLONY_LOG_INFO("train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss {:.4f} "
-                    "| auc {:.4f} | eta {}",
-                    epoch + 1, step, samples, total_ > 0 ? 100.0 * samples / total_ : 0.0, rate,
-                    loss, auc, eta);
+    COLONY_LOG_INFO(
+        "train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss {:.4f} "
+        "| auc {:.4f} | eta {}",
+        epoch + 1, step, samples, total_ > 0 ? 100.0 * samples / total_ : 0.0, rate, loss, auc,
+        eta);
   }
 
  private:
@@ -172,8 +172,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
     }
     COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
     state = info.state;
-    COLONY_LOG_INFO("resumed from {} at step {} (epoch {}, batch {})", info.path,
-                    state.global_step, state.epoch + 1, state.batches_in_epoch);
+    COLONY_LOG_INFO("resumed from {} at step {} (epoch {}, batch {})", info.path, state.global_step,
+                    state.epoch + 1, state.batches_in_epoch);
   }
 
   const std::string train_file = JoinPath(o.data.dir, o.data.train);
@@ -230,9 +230,9 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
       COLONY_ASSIGN_OR_RETURN(at::Tensor prob, scope.Get(model->prob_var));
       const double step_loss = loss.item<double>();
       if (!std::isfinite(step_loss)) {
-        return InvalidArgumentError(fmt::format(
-            "loss became {} at step {}; lower optimizer learning rates", step_loss,
-            state.global_step));
+        return InvalidArgumentError(
+            fmt::format("loss became {} at step {}; lower optimizer learning rates", step_loss,
+                        state.global_step));
       }
       prob = prob.detach().contiguous();
       train_auc.Add(std::span<const float>(prob.data_ptr<float>(), batch.size), batch.labels);
@@ -282,7 +282,8 @@ namespace {
 // The model and options of the latest checkpoint under `dir`.
 StatusOr<std::pair<std::unique_ptr<Model>, TrainOptions>> LoadModel(const std::string& dir) {
   COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(dir));
-  COLONY_ASSIGN_OR_RETURN(Config config, Config::Parse(info.config_text, info.path + "/config.yaml"));
+  COLONY_ASSIGN_OR_RETURN(Config config,
+                          Config::Parse(info.config_text, info.path + "/config.yaml"));
   COLONY_ASSIGN_OR_RETURN(TrainOptions options, ParseTrainOptions(config));
   internal::SetUpCompute(options.loop.threads);
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(info.program, options));

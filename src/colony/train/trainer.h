@@ -14,20 +14,20 @@
 namespace colony::train {
 
 struct TrainSummary {
-  int64_t steps = 0;             // Steps run in this process (after a resume: the new ones).
-  int64_t global_step = 0;       // Steps since the job began, across resumes.
-  int64_t samples = 0;           // Training samples seen in this process.
-  double seconds = 0;            // Wall time of the training loop.
+  int64_t steps = 0;        // Steps run in this process (after a resume: the new ones).
+  int64_t global_step = 0;  // Steps since the job began, across resumes.
+  int64_t samples = 0;      // Training samples seen in this process.
+  double seconds = 0;       // Wall time of the training loop.
   double samples_per_sec = 0;
-  double train_loss = 0;         // Mean loss over this process's steps.
-  double train_auc = 0;          // AUC of the training predictions seen (before each update).
-  double test_auc = 0;           // Filled when a test file is configured.
+  double train_loss = 0;  // Mean loss over this process's steps.
+  double train_auc = 0;   // AUC of the training predictions seen (before each update).
+  double test_auc = 0;    // Filled when a test file is configured.
   double test_logloss = 0;
   int64_t test_samples = 0;
-  int64_t bad_lines = 0;         // Malformed lines skipped, train and test together.
+  int64_t bad_lines = 0;                     // Malformed lines skipped, train and test together.
   std::vector<std::string> first_bad_lines;  // "file:line: reason" of the first few.
   int torch_threads = 0;
-  std::string checkpoint;        // Last checkpoint written, "" if none.
+  std::string checkpoint;  // Last checkpoint written, "" if none.
 };
 
 // Trains on options.data and, if a test file is set, evaluates on it. Progress goes to stderr.

@@ -13,9 +13,8 @@ namespace colony::train::internal {
 namespace {
 
 std::string StateYaml(const CheckpointState& s) {
-  return fmt::format(
-      "format: {}\nglobal_step: {}\nepoch: {}\nbatches_in_epoch: {}\nsamples: {}\n",
-      kCheckpointFormat, s.global_step, s.epoch, s.batches_in_epoch, s.samples);
+  return fmt::format("format: {}\nglobal_step: {}\nepoch: {}\nbatches_in_epoch: {}\nsamples: {}\n",
+                     kCheckpointFormat, s.global_step, s.epoch, s.batches_in_epoch, s.samples);
 }
 
 StatusOr<CheckpointState> ParseState(const std::string& path) {

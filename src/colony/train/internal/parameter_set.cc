@@ -47,9 +47,9 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
       COLONY_ASSIGN_OR_RETURN(auto table, ps::DenseTable::Create(o));
       COLONY_RETURN_IF_ERROR(
           table->Init(std::span<const float>(init.data_ptr<float>(), init.numel())));
-      set->dense_.push_back(
-          {var.name(), std::vector<int64_t>(var.shape().begin(), var.shape().end()),
-           std::move(table)});
+      set->dense_.push_back({var.name(),
+                             std::vector<int64_t>(var.shape().begin(), var.shape().end()),
+                             std::move(table)});
     }
   }
   return set;
@@ -79,8 +79,7 @@ Status ParameterSet::PullSparse(std::span<const uint64_t> unique_ids, exec::Scop
   return OkStatus();
 }
 
-Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids,
-                                   const exec::Scope& scope) {
+Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const exec::Scope& scope) {
   for (Sparse& s : sparse_) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor rows, scope.Get(s.name));
     at::Tensor grad = rows.grad();
