@@ -1,6 +1,7 @@
 // Runs the real `colony` binary as a user would: generate data, train, evaluate, predict,
 // and the errors a user sees for bad flags, configs and files.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -19,7 +20,7 @@ struct Result {
   std::string output;  // stdout and stderr together.
 };
 
-Result Run(const std::string& args) {
+Result RunColony(const std::string& args) {
   const std::string command = std::string(COLONY_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
@@ -32,10 +33,11 @@ Result Run(const std::string& args) {
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = new std::string(::testing::TempDir() + "/colony_cli");
+    // ctest runs each case in its own process, possibly at once: one folder per process.
+    root_ = new std::string(::testing::TempDir() + "/colony_cli_" + std::to_string(getpid()));
     fs::remove_all(*root_);
     fs::create_directories(*root_);
-    const Result gen = Run("gen ctr --rows 4000 --out " + *root_ + "/data --seed 5");
+    const Result gen = RunColony("gen ctr --rows 4000 --out " + *root_ + "/data --seed 5");
     ASSERT_EQ(gen.exit_code, 0) << gen.output;
   }
   static std::string* root_;
@@ -44,10 +46,10 @@ std::string* CliTest::root_ = nullptr;
 
 TEST_F(CliTest, TrainWritesSummaryAndCheckpointThenEvalAndPredict) {
   const std::string& r = *root_;
-  const Result train =
-      Run("train examples/ctr/config.yaml --set data.dir=" + r + "/data --set train.threads=1 " +
-          "--set model.hidden=[16] --set checkpoint.dir=" + r + "/ckpt --summary-json " + r +
-          "/summary.json");
+  const Result train = RunColony("train examples/ctr/config.yaml --set data.dir=" + r +
+                                 "/data --set train.threads=1 " +
+                                 "--set model.hidden=[16] --set checkpoint.dir=" + r +
+                                 "/ckpt --summary-json " + r + "/summary.json");
   ASSERT_EQ(train.exit_code, 0) << train.output;
   EXPECT_THAT(train.output, HasSubstr("LibTorch threads"));
   EXPECT_THAT(train.output, HasSubstr("summary:"));
@@ -57,17 +59,17 @@ TEST_F(CliTest, TrainWritesSummaryAndCheckpointThenEvalAndPredict) {
        {"samples_per_sec", "train_loss", "test_auc", "test_logloss", "bad_lines"}) {
     EXPECT_THAT(*json, HasSubstr(std::string("\"") + key + "\""));
   }
-  const Result eval = Run("eval --checkpoint " + r + "/ckpt");
+  const Result eval = RunColony("eval --checkpoint " + r + "/ckpt");
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
   EXPECT_THAT(eval.output, HasSubstr("on 400 samples"));
-  const Result predict = Run("predict --checkpoint " + r + "/ckpt --data " + r +
-                             "/data/test.txt --out " + r + "/pred.txt");
+  const Result predict = RunColony("predict --checkpoint " + r + "/ckpt --data " + r +
+                                   "/data/test.txt --out " + r + "/pred.txt");
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   EXPECT_TRUE(fs::exists(r + "/pred.txt"));
 }
 
 TEST_F(CliTest, ProgramDumpPrintsTheModel) {
-  const Result dump = Run("program dump examples/ctr/config.yaml --set model.name=deepfm");
+  const Result dump = RunColony("program dump examples/ctr/config.yaml --set model.name=deepfm");
   ASSERT_EQ(dump.exit_code, 0) << dump.output;
   EXPECT_THAT(dump.output, HasSubstr("sparse_lookup"));
   EXPECT_THAT(dump.output, HasSubstr("sigmoid_bce"));
@@ -86,14 +88,14 @@ TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
       {"train examples/ctr/config.yaml --set data.dir=" + *root_ + "/nowhere", "nowhere"},
       {"train examples/ctr/config.yaml --set model.name=xgb", "known: deepfm, dnn, lr, wide_deep"},
       {"train examples/ctr/config.yaml --set data.batch_size=zero",
-       "--set data.batch_size: key 'data.batch_size' must be an integer"},
+       "--set data.batch_size must be an integer, got 'zero'"},
       {"train examples/ctr/config.yaml --set", "--set"},
       {"gen ctr --rows -5 --out " + *root_ + "/x", "rows"},
       {"eval --checkpoint " + *root_ + "/no_ckpt", "no checkpoint"},
-      {"frobnicate", "frobnicate"},
+      {"frobnicate", "unknown command 'frobnicate'"},
   };
   for (const Case& c : cases) {
-    const Result result = Run(c.args);
+    const Result result = RunColony(c.args);
     EXPECT_EQ(result.exit_code, 2) << c.args << "\n" << result.output;
     EXPECT_THAT(result.output, HasSubstr(c.fragment)) << c.args;
   }

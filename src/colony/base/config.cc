@@ -1,5 +1,6 @@
 #include "colony/base/config.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -84,12 +85,22 @@ std::string ConfigSection::FullKey(std::string_view key) const {
 std::string ConfigSection::Where(std::string_view key) const {
   const std::string full = FullKey(key);
   if (state_->overridden.count(full)) return "--set " + full;
-  YAML::Node node = Lookup(state_->root, full);
-  std::string where = state_->source;
-  if (node.IsDefined() && node.Mark().line >= 0) {
-    where += ":" + std::to_string(node.Mark().line + 1);
+  // The line of the key itself: a mapping value's own mark is the line after its key.
+  const std::string_view full_view = full;
+  const size_t dot = full_view.rfind('.');
+  const YAML::Node parent =
+      Lookup(state_->root, dot == std::string_view::npos ? "" : full_view.substr(0, dot));
+  const std::string_view leaf =
+      dot == std::string_view::npos ? full_view : full_view.substr(dot + 1);
+  int line = -1;
+  if (parent.IsMap()) {
+    for (const auto& kv : parent) {
+      if (kv.first.Scalar() == leaf) line = kv.first.Mark().line;
+    }
   }
-  return where + ": key '" + full + "'";
+  std::string where = state_->source;
+  if (line >= 0) where += fmt::format(":{}", line + 1);
+  return fmt::format("{}: key '{}'", where, full);
 }
 
 bool ConfigSection::Has(std::string_view key) const {
