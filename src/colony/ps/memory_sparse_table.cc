@@ -1,5 +1,6 @@
 // The in-memory SparseTable: rows in per-shard arenas, found through per-shard hash maps.
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -59,12 +60,15 @@ class MemorySparseTable final : public SparseTable {
     }
     // Sum duplicates first so each row takes exactly one optimizer step.
     std::unordered_map<uint64_t, size_t> first;
-    first.reserve(ids.size());
     std::vector<uint64_t> unique_ids;
     std::vector<float> summed;
-    bool has_duplicates = false;
-    for (size_t i = 0; i < ids.size() && !has_duplicates; ++i) {
-      has_duplicates = !first.emplace(ids[i], i).second;
+    // Strictly increasing ids (what trainers send) cannot repeat; otherwise look.
+    bool has_duplicates = !std::is_sorted(ids.begin(), ids.end(), std::less_equal<uint64_t>());
+    if (has_duplicates) {
+      has_duplicates = false;
+      for (size_t i = 0; i < ids.size() && !has_duplicates; ++i) {
+        has_duplicates = !first.emplace(ids[i], i).second;
+      }
     }
     std::span<const uint64_t> push_ids = ids;
     std::span<const float> push_grads = grads;

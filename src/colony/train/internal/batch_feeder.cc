@@ -15,15 +15,17 @@ Status BatchFeeder::Feed(const data::Batch& batch, int num_dense, int num_slots,
                                 std::to_string(num_dense) + " and " + std::to_string(num_slots));
   }
   const int64_t n = batch.size;
-  unique_ids_.assign(batch.sparse_ids.begin(), batch.sparse_ids.end());
-  std::sort(unique_ids_.begin(), unique_ids_.end());
-  unique_ids_.erase(std::unique(unique_ids_.begin(), unique_ids_.end()), unique_ids_.end());
-
+  // One sort of (id, position) pairs gives both the unique ids and every position's row.
+  const size_t count = batch.sparse_ids.size();
+  order_.resize(count);
+  for (size_t i = 0; i < count; ++i) order_[i] = {batch.sparse_ids[i], static_cast<uint32_t>(i)};
+  std::sort(order_.begin(), order_.end());
+  unique_ids_.clear();
   at::Tensor local = at::empty({n, num_slots}, at::kLong);
   int64_t* out = local.data_ptr<int64_t>();
-  for (size_t i = 0; i < batch.sparse_ids.size(); ++i) {
-    out[i] = std::lower_bound(unique_ids_.begin(), unique_ids_.end(), batch.sparse_ids[i]) -
-             unique_ids_.begin();
+  for (size_t k = 0; k < count; ++k) {
+    if (k == 0 || order_[k].first != order_[k - 1].first) unique_ids_.push_back(order_[k].first);
+    out[order_[k].second] = static_cast<int64_t>(unique_ids_.size()) - 1;
   }
   at::Tensor dense = at::empty({n, num_dense}, at::kFloat);
   std::copy(batch.dense.begin(), batch.dense.end(), dense.data_ptr<float>());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "colony/base/status.h"
@@ -21,6 +22,7 @@ class BatchFeeder {
 
  private:
   std::vector<uint64_t> unique_ids_;
+  std::vector<std::pair<uint64_t, uint32_t>> order_;  // (id, position), reused across batches.
 };
 
 }  // namespace colony::train::internal
