@@ -8,7 +8,7 @@ Categorical values are indexed with a dictionary of the values seen in train.txt
 each slot is "unseen in train"). Everything is tensorized before training, so the samples/s
 figure counts only the training loop (forward, backward, optimizer step), not parsing.
 
-  /usr/bin/python3 bench/pytorch/ctr_dnn.py --data DIR [--epochs 2] [--summary-json out.json]
+  /usr/bin/python3 bench/pytorch/ctr_dnn.py --data DIR [--epochs 3] [--summary-json out.json]
 """
 import argparse
 import json
@@ -123,6 +123,9 @@ def train(name, model, optimizer, data, args):
     train_seconds, samples = 0.0, 0
     history = []
     for epoch in range(args.epochs):
+        if epoch > 0:
+            for group in optimizer.param_groups:
+                group["lr"] *= args.lr_decay
         perm = torch.randperm(len(y), generator=g)
         ys, xds, xss = y[perm], xd[perm], xs[perm]  # Shuffled copy, outside the timed loop.
         start = time.perf_counter()
@@ -147,12 +150,14 @@ def train(name, model, optimizer, data, args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", required=True, help="folder with train.txt, test.txt (truth.json)")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--dim", type=int, default=16, help="embedding width")
     ap.add_argument("--hidden", default="256,128")
     ap.add_argument("--emb-std", type=float, default=0.1, help="embedding init standard deviation")
-    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the DNN")
+    ap.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate of the DNN")
+    ap.add_argument("--lr-decay", type=float, default=1.0,
+                    help="multiplies the learning rates after each epoch")
     ap.add_argument("--lr-lr", type=float, default=0.05, help="Adagrad learning rate of LR")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)

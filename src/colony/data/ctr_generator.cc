@@ -23,7 +23,7 @@ namespace colony::data {
 namespace {
 
 constexpr const char* kGeneratorName = "ctr-v1";
-constexpr int kLatentDim = 4;
+constexpr int kLatentDim = 2;
 
 struct SlotSpec {
   int vocab;         // Distinct ids.
@@ -32,22 +32,22 @@ struct SlotSpec {
   double weight_sd;  // Standard deviation of the per-id logit weights (0: no main effect).
 };
 
-// Vocabularies from 10 to 5000 ids; the big slots carry little or no signal, as in real logs.
+// Vocabularies from 5 to 5000 ids; the big slots carry no signal, as noise a model must ignore.
 constexpr std::array<SlotSpec, kCriteoNumSlots> kSlots = {{
-    {10, 1.2, 0.0, 0.4},   {16, 1.2, 0.0, 0.4},   {24, 1.2, 0.01, 0.35}, {40, 1.2, 0.0, 0.3},
-    {60, 1.2, 0.02, 0.3},  {100, 1.2, 0.0, 0.2},  {150, 1.2, 0.0, 0.0},  {250, 1.2, 0.03, 0.0},
-    {400, 1.2, 0.0, 0.0},  {600, 1.2, 0.0, 0.0},  {1000, 1.1, 0.0, 0.0}, {1500, 1.1, 0.05, 0.0},
-    {2500, 1.1, 0.0, 0.0}, {5000, 1.1, 0.0, 0.0}, {3000, 1.0, 0.1, 0.0}, {800, 1.1, 0.0, 0.0},
-    {12, 1.2, 0.05, 0.3},  {30, 1.2, 0.1, 0.0},   {20, 1.2, 0.0, 0.3},   {50, 1.2, 0.2, 0.0},
-    {200, 1.2, 0.3, 0.0},  {4000, 1.0, 0.4, 0.0}, {5000, 1.0, 0.0, 0.0}, {300, 1.2, 0.05, 0.0},
-    {2000, 1.0, 0.4, 0.0}, {80, 1.2, 0.0, 0.2},
+    {6, 0.8, 0.0, 0.3},    {8, 0.8, 0.0, 0.3},    {24, 1.2, 0.01, 0.35}, {40, 1.2, 0.0, 0.3},
+    {60, 1.2, 0.02, 0.3},  {100, 1.2, 0.0, 0.2},  {150, 1.4, 0.0, 0.0},  {250, 1.4, 0.03, 0.0},
+    {400, 1.4, 0.0, 0.0},  {600, 1.4, 0.0, 0.0},  {1000, 1.5, 0.0, 0.0}, {1500, 1.5, 0.05, 0.0},
+    {2500, 1.5, 0.0, 0.0}, {5000, 1.5, 0.0, 0.0}, {3000, 1.5, 0.1, 0.0}, {800, 1.5, 0.0, 0.0},
+    {5, 0.8, 0.0, 0.3},    {30, 1.2, 0.1, 0.0},   {10, 0.8, 0.0, 0.3},   {50, 1.2, 0.2, 0.0},
+    {200, 1.4, 0.3, 0.0},  {4000, 1.5, 0.4, 0.0}, {5000, 1.5, 0.0, 0.0}, {300, 1.4, 0.05, 0.0},
+    {2000, 1.5, 0.4, 0.0}, {80, 1.2, 0.0, 0.2},
 }};
 
 // Slot pairs with a latent interaction <v_a[id_a], v_b[id_b]>: every pair among four small
-// slots (10, 16, 12 and 20 ids), so that 200k rows suffice to learn them.
+// slots (6, 8, 5 and 10 ids), so that 200k rows suffice to learn them.
 constexpr std::array<std::pair<int, int>, 6> kPairs = {
     {{0, 1}, {0, 16}, {0, 18}, {1, 16}, {1, 18}, {16, 18}}};
-constexpr double kLatentSd = 0.5;  // Per coordinate: one pair term has variance 4 * 0.5^4.
+constexpr double kLatentSd = 0.85;  // Per coordinate: one pair term has variance 2 * 0.85^4.
 
 struct DenseSpec {
   double mu, sigma;  // x = max(0, floor(exp(N(mu, sigma))) - 1).
