@@ -149,6 +149,7 @@ TEST_F(TrainerTest, BadLinesAreCountedAndSkipped) {
   EXPECT_EQ(s.samples, 2700);
   ASSERT_EQ(s.first_bad_lines.size(), 2u);
   EXPECT_THAT(s.first_bad_lines[0], HasSubstr("train.txt:2701"));
+  EXPECT_THAT(SummaryLine(s), HasSubstr("bad lines 2 (first: "));
 }
 
 TEST_F(TrainerTest, EvaluateAndPredictUseTheCheckpoint) {

@@ -316,11 +316,16 @@ StatusOr<EvalSummary> Predict(const std::string& checkpoint_dir, const std::stri
 }
 
 std::string SummaryLine(const TrainSummary& s) {
-  return fmt::format(
+  std::string line = fmt::format(
       "summary: {} steps, {} samples in {:.1f}s ({:.0f} samples/s) | train loss {:.4f} auc "
       "{:.4f} | test auc {:.4f} logloss {:.4f} on {} samples | bad lines {}",
       s.steps, s.samples, s.seconds, s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc,
       s.test_logloss, s.test_samples, s.bad_lines);
+  for (size_t i = 0; i < s.first_bad_lines.size() && i < 3; ++i) {
+    line += (i == 0 ? " (first: " : "; ") + s.first_bad_lines[i];
+  }
+  if (!s.first_bad_lines.empty()) line += ")";
+  return line;
 }
 
 std::string SummaryJson(const TrainSummary& s) {
