@@ -90,10 +90,13 @@ class LR(nn.Module):
 
 
 class DNN(nn.Module):
-    def __init__(self, total_ids, dim, hidden, emb_std):
+    def __init__(self, total_ids, dim, hidden, emb_std, sparse=False):
         super().__init__()
-        self.embedding = nn.Embedding(total_ids, dim)
-        nn.init.normal_(self.embedding.weight, std=emb_std)
+        self.embedding = nn.Embedding(total_ids, dim, sparse=sparse)
+        if sparse:  # As colony's tables: rows uniform in +-0.01.
+            nn.init.uniform_(self.embedding.weight, -0.01, 0.01)
+        else:
+            nn.init.normal_(self.embedding.weight, std=emb_std)
         layers, width = [], NUM_SLOTS * dim + NUM_DENSE
         for h in hidden:
             layers += [nn.Linear(width, h), nn.ReLU()]
@@ -104,6 +107,22 @@ class DNN(nn.Module):
     def forward(self, dense, ids):
         e = self.embedding(ids).flatten(1)
         return self.mlp(torch.cat([e, dense], dim=1)).squeeze(1)
+
+
+class MultiOptimizer:
+    """Steps several optimizers as one (sparse Adagrad embeddings + Adam MLP, as colony)."""
+
+    def __init__(self, *optimizers):
+        self.optimizers = optimizers
+        self.param_groups = [g for o in optimizers for g in o.param_groups]
+
+    def zero_grad(self, set_to_none=True):
+        for o in self.optimizers:
+            o.zero_grad(set_to_none=set_to_none)
+
+    def step(self):
+        for o in self.optimizers:
+            o.step()
 
 
 def predict(model, dense, ids, batch):
@@ -162,6 +181,9 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--models", default="lr,dnn")
+    ap.add_argument("--sparse-adagrad", type=float, default=0.0,
+                    help="if > 0: sparse embedding gradients with Adagrad at this rate, Adam "
+                         "for the MLP, rows uniform +-0.01 (colony's examples/ctr setup)")
     ap.add_argument("--summary-json", default="")
     args = ap.parse_args()
 
@@ -195,8 +217,14 @@ def main():
         summary["lr"] = train("lr", model, opt, data, args)
     if "dnn" in models:
         hidden = [int(h) for h in args.hidden.split(",") if h]
-        model = DNN(total_ids, args.dim, hidden, args.emb_std)
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        sparse = args.sparse_adagrad > 0
+        model = DNN(total_ids, args.dim, hidden, args.emb_std, sparse)
+        if sparse:
+            opt = MultiOptimizer(
+                torch.optim.Adagrad([model.embedding.weight], lr=args.sparse_adagrad),
+                torch.optim.Adam(model.mlp.parameters(), lr=args.lr))
+        else:
+            opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         summary["dnn"] = train("dnn", model, opt, data, args)
         summary["dnn"].update({"dim": args.dim, "hidden": hidden})
     if args.summary_json:

@@ -129,8 +129,11 @@ class Progress {
  public:
   Progress(double period, int64_t total_samples)
       : period_(period), total_(total_samples), start_(Clock::now()), last_(start_) {}
-  void Update(int64_t epoch, int64_t step, int64_t samples, double loss, double auc) {
+  // `auc` is only called when a line is due: it scans the whole histogram.
+  void Update(int64_t epoch, int64_t step, int64_t samples, double loss,
+              const AucAccumulator& auc_so_far) {
     if (SecondsSince(last_) < period_) return;
+    const double auc = auc_so_far.Auc();
     last_ = Clock::now();
     const double elapsed = SecondsSince(start_);
     const double rate = samples / std::max(elapsed, 1e-9);
@@ -243,7 +246,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
       ++state.batches_in_epoch;
       state.samples += batch.size;
       progress.Update(state.epoch, state.global_step, summary.samples, loss_sum / summary.steps,
-                      train_auc.Auc());
+                      train_auc);
       if (o.checkpoint.every_steps > 0 && state.global_step % o.checkpoint.every_steps == 0) {
         COLONY_RETURN_IF_ERROR(checkpoint());
       }

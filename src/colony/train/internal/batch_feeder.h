@@ -21,8 +21,14 @@ class BatchFeeder {
   const std::vector<uint64_t>& unique_ids() const { return unique_ids_; }
 
  private:
+  static constexpr uint32_t kEmpty = ~0u;
+  // Scratch reused across batches.
   std::vector<uint64_t> unique_ids_;
-  std::vector<std::pair<uint64_t, uint32_t>> order_;  // (id, position), reused across batches.
+  std::vector<uint32_t> slots_;                       // Hash slot -> first-seen index.
+  std::vector<uint64_t> first_seen_;                  // Unique ids in order of appearance.
+  std::vector<uint32_t> position_row_;                // Position -> first-seen index.
+  std::vector<std::pair<uint64_t, uint32_t>> order_;  // (id, first-seen index), sorted.
+  std::vector<uint32_t> rank_;                        // First-seen index -> sorted row.
 };
 
 }  // namespace colony::train::internal

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <fstream>
 #include <thread>
@@ -34,6 +35,10 @@ std::string LoadedBlas() {
 
 ComputeSetup SetUpCompute(int threads) {
   ComputeSetup setup;
+  // A step allocates and frees the same activation sizes (hundreds of KB) every time; keep
+  // them in the heap instead of an mmap + page faults + munmap per tensor.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads > 0 ? threads : cores);
   setup.torch_threads = at::get_num_threads();
