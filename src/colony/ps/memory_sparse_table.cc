@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <functional>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
+#include "colony/ps/internal/id_index.h"
 #include "colony/ps/internal/table_file.h"
 #include "colony/ps/sparse_table.h"
 
@@ -58,29 +58,23 @@ class MemorySparseTable final : public SparseTable {
           "push: grads has " + std::to_string(grads.size()) +
           " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
     }
-    // Sum duplicates first so each row takes exactly one optimizer step.
-    std::unordered_map<uint64_t, size_t> first;
+    // Sum duplicates first so each row takes exactly one optimizer step. Strictly
+    // increasing ids (what trainers send) cannot repeat, so they skip this.
     std::vector<uint64_t> unique_ids;
     std::vector<float> summed;
-    // Strictly increasing ids (what trainers send) cannot repeat; otherwise look.
-    bool has_duplicates = !std::is_sorted(ids.begin(), ids.end(), std::less_equal<uint64_t>());
-    if (has_duplicates) {
-      has_duplicates = false;
-      for (size_t i = 0; i < ids.size() && !has_duplicates; ++i) {
-        has_duplicates = !first.emplace(ids[i], i).second;
-      }
-    }
     std::span<const uint64_t> push_ids = ids;
     std::span<const float> push_grads = grads;
-    if (has_duplicates) {
-      first.clear();
+    if (!std::is_sorted(ids.begin(), ids.end(), std::less_equal<uint64_t>())) {
+      internal::IdIndex first;
       for (size_t i = 0; i < ids.size(); ++i) {
-        auto [it, inserted] = first.emplace(ids[i], unique_ids.size());
+        bool inserted = false;
+        const uint32_t k =
+            first.FindOrInsert(ids[i], static_cast<uint32_t>(unique_ids.size()), &inserted);
         if (inserted) {
           unique_ids.push_back(ids[i]);
           summed.insert(summed.end(), grads.begin() + i * dim, grads.begin() + (i + 1) * dim);
         } else {
-          float* sum = summed.data() + it->second * dim;
+          float* sum = summed.data() + size_t{k} * dim;
           for (int j = 0; j < dim; ++j) sum[j] += grads[i * dim + j];
         }
       }
@@ -103,9 +97,9 @@ class MemorySparseTable final : public SparseTable {
     std::vector<std::unique_lock<std::mutex>> locks;
     for (const Shard& shard : shards_) {
       locks.emplace_back(shard.mu);
-      for (const auto& [id, index] : shard.index) {
-        rows.emplace_back(id, shard.arena.data() + index * stride_);
-      }
+      shard.index.ForEach([&](uint64_t id, uint32_t index) {
+        rows.emplace_back(id, shard.arena.data() + size_t{index} * stride_);
+      });
     }
     std::sort(rows.begin(), rows.end());
     file.Put(static_cast<int64_t>(rows.size()));
@@ -138,7 +132,9 @@ class MemorySparseTable final : public SparseTable {
       uint64_t id = 0;
       COLONY_RETURN_IF_ERROR(file.Get(&id));
       Shard& shard = loaded[id % loaded.size()];
-      shard.index.emplace(id, shard.arena.size() / stride_);
+      bool inserted = false;
+      shard.index.FindOrInsert(id, static_cast<uint32_t>(shard.arena.size() / stride_), &inserted);
+      if (!inserted) return DataLossError(file.path() + ": id " + std::to_string(id) + " twice");
       shard.arena.resize(shard.arena.size() + stride_);
       COLONY_RETURN_IF_ERROR(
           file.GetFloats(shard.arena.data() + shard.arena.size() - stride_, stride_));
@@ -165,8 +161,8 @@ class MemorySparseTable final : public SparseTable {
  private:
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<uint64_t, size_t> index;  // id -> row number in arena.
-    std::vector<float> arena;                    // Rows of [weights, optimizer state].
+    internal::IdIndex index;   // id -> row number in arena.
+    std::vector<float> arena;  // Rows of [weights, optimizer state].
   };
 
   // Calls fn(shard, i) for every i, holding each shard's lock once for all its ids.
@@ -192,20 +188,23 @@ class MemorySparseTable final : public SparseTable {
   }
 
   float* Find(Shard& shard, uint64_t id) {
-    auto it = shard.index.find(id);
-    return it == shard.index.end() ? nullptr : shard.arena.data() + it->second * stride_;
+    const uint32_t index = shard.index.Find(id);
+    return index == internal::IdIndex::kNone ? nullptr
+                                             : shard.arena.data() + size_t{index} * stride_;
   }
 
   float* FindOrCreate(Shard& shard, uint64_t id) {
-    auto [it, inserted] = shard.index.emplace(id, shard.arena.size() / stride_);
+    bool inserted = false;
+    const uint32_t index = shard.index.FindOrInsert(
+        id, static_cast<uint32_t>(shard.arena.size() / stride_), &inserted);
     if (inserted) {
       shard.arena.resize(shard.arena.size() + stride_);
-      float* row = shard.arena.data() + it->second * stride_;
+      float* row = shard.arena.data() + size_t{index} * stride_;
       InitializeRow(options_.initializer, options_.seed, id, row, options_.dim);
       optimizer_->InitState(row + options_.dim, options_.dim);
       return row;
     }
-    return shard.arena.data() + it->second * stride_;
+    return shard.arena.data() + size_t{index} * stride_;
   }
 
   const SparseTableOptions options_;
