@@ -1,8 +1,9 @@
 #include "colony/ps/optimizer.h"
 
 #include <cmath>
-#include <functional>
-#include <map>
+#include <utility>
+
+#include "colony/base/logging.h"
 
 namespace colony::ps {
 namespace {
@@ -31,9 +32,10 @@ class Adagrad final : public Optimizer {
     for (int i = 0; i < dim; ++i) s[i] = o_.initial_accumulator;
   }
   void Update(float* w, float* acc, const float* g, int dim) const override {
+    const float lr = o_.learning_rate, eps = o_.epsilon;
     for (int i = 0; i < dim; ++i) {
       acc[i] += g[i] * g[i];
-      w[i] -= o_.learning_rate * g[i] / (std::sqrt(acc[i]) + o_.epsilon);
+      w[i] -= lr * g[i] / (std::sqrt(acc[i]) + eps);
     }
   }
 
@@ -103,50 +105,112 @@ class Ftrl final : public Optimizer {
   OptimizerOptions o_;
 };
 
-using Factory = std::function<std::unique_ptr<Optimizer>(const OptimizerOptions&)>;
+template <typename T>
+OptimizerEntry Entry(std::string name, std::string doc) {
+  return {std::move(name), std::move(doc),
+          [](const OptimizerOptions& o) -> std::unique_ptr<Optimizer> {
+            return std::make_unique<T>(o);
+          }};
+}
 
-const std::map<std::string, Factory>& Registry() {
-  static const auto* registry = new std::map<std::string, Factory>{
-      {"sgd", [](const OptimizerOptions& o) { return std::make_unique<Sgd>(o); }},
-      {"adagrad", [](const OptimizerOptions& o) { return std::make_unique<Adagrad>(o); }},
-      {"adam", [](const OptimizerOptions& o) { return std::make_unique<Adam>(o); }},
-      {"ftrl", [](const OptimizerOptions& o) { return std::make_unique<Ftrl>(o); }},
-  };
-  return *registry;
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const std::string& n : names) joined += (joined.empty() ? "" : ", ") + n;
+  return joined;
 }
 
 }  // namespace
 
-std::vector<std::string> OptimizerNames() {
+OptimizerRegistry& OptimizerRegistry::Global() {
+  static OptimizerRegistry* const registry = [] {
+    auto* r = new OptimizerRegistry;
+    // Fails only on a duplicate name among the standard ones: a bug, not input.
+    COLONY_CHECK(RegisterStandardOptimizers(*r).ok());
+    return r;
+  }();
+  return *registry;
+}
+
+Status OptimizerRegistry::Register(OptimizerEntry entry) {
+  if (entry.name.empty() || !entry.create) {
+    return InvalidArgumentError("optimizer registry: an entry needs a name and a create function");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string name = entry.name;
+  if (!entries_.emplace(name, std::move(entry)).second) {
+    return AlreadyExistsError("optimizer '" + name + "' is already registered");
+  }
+  return OkStatus();
+}
+
+StatusOr<const OptimizerEntry*> OptimizerRegistry::Find(std::string_view name) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(name);
+    if (it != entries_.end()) return &it->second;
+  }
+  return NotFoundError("optimizer '" + std::string(name) +
+                       "' is not known; known: " + JoinNames(Names()));
+}
+
+std::vector<std::string> OptimizerRegistry::Names() const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> names;
-  for (const auto& [name, factory] : Registry()) names.push_back(name);
+  for (const auto& [name, entry] : entries_) names.push_back(name);
   return names;
 }
 
+Status RegisterStandardOptimizers(OptimizerRegistry& registry) {
+  COLONY_RETURN_IF_ERROR(registry.Register(Entry<Sgd>("sgd", "w -= lr g")));
+  COLONY_RETURN_IF_ERROR(registry.Register(
+      Entry<Adagrad>("adagrad", "per-coordinate lr / sqrt(sum of squared gradients)")));
+  COLONY_RETURN_IF_ERROR(registry.Register(
+      Entry<Adam>("adam", "bias-corrected moments; a sparse row counts its own steps")));
+  COLONY_RETURN_IF_ERROR(
+      registry.Register(Entry<Ftrl>("ftrl", "FTRL-Proximal (McMahan et al. 2013), l1/l2")));
+  return OkStatus();
+}
+
+std::vector<std::string> OptimizerNames() { return OptimizerRegistry::Global().Names(); }
+
 Status OptimizerOptions::Validate() const {
-  if (!Registry().count(name)) {
-    std::string known;
-    for (const std::string& n : OptimizerNames()) known += (known.empty() ? "" : ", ") + n;
-    return NotFoundError("optimizer '" + name + "' is not known; known: " + known);
-  }
+  COLONY_RETURN_IF_ERROR(OptimizerRegistry::Global().Find(name).status());
   if (!(learning_rate > 0)) {
-    return InvalidArgumentError("learning_rate must be > 0, got " + std::to_string(learning_rate));
+    return InvalidArgumentError("optimizer '" + name + "': learning_rate must be > 0, got " +
+                                std::to_string(learning_rate));
   }
-  if (epsilon < 0 || initial_accumulator < 0 || l1 < 0 || l2 < 0 || beta < 0) {
-    return InvalidArgumentError("epsilon, initial_accumulator, l1, l2 and beta must be >= 0");
+  const std::pair<const char*, float> non_negative[] = {
+      {"epsilon", epsilon},
+      {"initial_accumulator", initial_accumulator},
+      {"l1", l1},
+      {"l2", l2},
+      {"beta", beta}};
+  for (const auto& [field, value] : non_negative) {
+    if (!(value >= 0)) {
+      return InvalidArgumentError("optimizer '" + name + "': " + field + " must be >= 0, got " +
+                                  std::to_string(value));
+    }
   }
-  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-    return InvalidArgumentError("beta1 and beta2 must be in [0, 1)");
+  if (!(beta1 >= 0 && beta1 < 1)) {
+    return InvalidArgumentError("optimizer '" + name + "': beta1 must be in [0, 1), got " +
+                                std::to_string(beta1));
+  }
+  if (!(beta2 >= 0 && beta2 < 1)) {
+    return InvalidArgumentError("optimizer '" + name + "': beta2 must be in [0, 1), got " +
+                                std::to_string(beta2));
   }
   if (!(lr_power < 0)) {
-    return InvalidArgumentError("lr_power must be < 0, got " + std::to_string(lr_power));
+    return InvalidArgumentError("optimizer '" + name + "': lr_power must be < 0, got " +
+                                std::to_string(lr_power));
   }
   return OkStatus();
 }
 
 StatusOr<std::unique_ptr<Optimizer>> Optimizer::Create(const OptimizerOptions& options) {
   COLONY_RETURN_IF_ERROR(options.Validate());
-  return Registry().at(options.name)(options);
+  COLONY_ASSIGN_OR_RETURN(const OptimizerEntry* entry,
+                          OptimizerRegistry::Global().Find(options.name));
+  return entry->create(options);
 }
 
 }  // namespace colony::ps
