@@ -182,6 +182,39 @@ TEST_F(TrainerTest, EvaluateAndPredictUseTheCheckpoint) {
               StatusIs(StatusCode::kNotFound, HasSubstr("no checkpoint")));
 }
 
+TEST_F(TrainerTest, TrainsOnCsvWithASchema) {
+  // The label is 1 exactly when the first categorical column is "a": any working model on
+  // these columns separates the test rows.
+  const std::string dir = Fresh("csv");
+  fs::create_directories(dir);
+  for (const char* file : {"train.csv", "test.csv"}) {
+    std::ofstream out(dir + "/" + file);
+    out << "label,x,color,size\n";
+    for (int i = 0; i < 2000; ++i) {
+      const bool positive = (i * 7919) % 3 == 0;
+      out << (positive ? 1 : 0) << "," << (i % 10) * 0.1 << "," << (positive ? "a" : "b") << ","
+          << "s" << (i % 5) << "\n";
+    }
+  }
+  TrainOptions o = Options("dnn", "");
+  o.data.dir = dir;
+  o.data.format = "csv";
+  o.data.train = "train.csv";
+  o.data.test = "test.csv";
+  o.data.csv.label_column = 0;
+  o.data.csv.dense_columns = {1};
+  o.data.csv.sparse_columns = {2, 3};
+  o.model.num_dense = 1;
+  o.model.num_slots = 2;
+  o.model.dropout = 0;
+  o.loop.epochs = 3;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
+  EXPECT_EQ(s.test_samples, 2000);
+  EXPECT_GT(s.test_auc, 0.99);
+  o.data.csv.sparse_columns = {2, 9};  // The header has 4 columns.
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("9")));
+}
+
 TEST(SummaryTest, JsonHasTheRequiredKeys) {
   TrainSummary s;
   s.first_bad_lines = {"a.txt:3: expected 40 fields, got \"2\""};
