@@ -1,5 +1,6 @@
 #include "colony/ps/initializer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace colony::ps {
@@ -36,21 +37,23 @@ Status InitializerOptions::Validate() const {
 }
 
 void InitializeRow(const InitializerOptions& o, uint64_t seed, uint64_t id, float* row, int dim) {
+  // Value j comes from Mix(base + j) alone, so rows never depend on what was drawn before.
   const uint64_t base = Mix(seed ^ Mix(id));
-  for (int j = 0; j < dim; ++j) {
-    const uint64_t bits = Mix(base + static_cast<uint64_t>(j));
-    if (o.type == "uniform") {
-      row[j] = static_cast<float>(o.low + (o.high - o.low) * Unit(bits));
-    } else if (o.type == "normal") {
+  if (o.type == "uniform") {
+    const float span = o.high - o.low;  // Float, as rows were always made.
+    for (int j = 0; j < dim; ++j) {
+      row[j] = static_cast<float>(o.low + span * Unit(Mix(base + static_cast<uint64_t>(j))));
+    }
+  } else if (o.type == "normal") {
+    for (int j = 0; j < dim; ++j) {
+      const uint64_t bits = Mix(base + static_cast<uint64_t>(j));
       const double u1 = Unit(bits);
       const double u2 = Unit(Mix(bits));
       row[j] = static_cast<float>(o.mean +
                                   o.std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2));
-    } else if (o.type == "constant") {
-      row[j] = o.value;
-    } else {
-      row[j] = 0.0f;
     }
+  } else {
+    std::fill(row, row + dim, o.type == "constant" ? o.value : 0.0f);
   }
 }
 

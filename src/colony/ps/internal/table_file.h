@@ -42,6 +42,7 @@ class TableFileReader {
   Status GetString(std::string* s);
   Status GetFloats(float* data, size_t n);
   const std::string& path() const { return path_; }
+  size_t remaining() const { return data_.size() - pos_; }  // Payload bytes not read yet.
 
  private:
   Status Need(size_t bytes) const;
