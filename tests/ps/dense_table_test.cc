@@ -31,8 +31,9 @@ TEST(DenseTableTest, SizeMismatchAndBadOptions) {
   COLONY_ASSERT_OK_AND_ASSIGN(auto t, DenseTable::Create(Options(3, "sgd")));
   EXPECT_THAT(t->Push(std::vector<float>{1}),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("push: got 1 floats")));
-  EXPECT_THAT(DenseTable::Create(Options(0, "sgd")),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("size must be > 0")));
+  EXPECT_THAT(
+      DenseTable::Create(Options(0, "sgd")),
+      StatusIs(StatusCode::kInvalidArgument, HasSubstr("size must be in [1, 2^31 - 1], got 0")));
   EXPECT_THAT(DenseTable::Create(Options(2, "nadam")),
               StatusIs(StatusCode::kNotFound, HasSubstr("nadam")));
 }

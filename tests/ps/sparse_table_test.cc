@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "colony/base/file_util.h"
+#include "colony/ps/dense_table.h"
+#include "colony/ps/internal/table_file.h"
 #include "testing/status_matchers.h"
 
 namespace colony::ps {
@@ -186,6 +188,76 @@ TEST(SparseTableTest, ConcurrentPushesEqualSerialPushes) {
   COLONY_ASSERT_OK(concurrent->Pull({}, all, a));
   COLONY_ASSERT_OK(serial->Pull({}, all, b));
   EXPECT_EQ(a, b);
+}
+
+TEST(SparseTableTest, RowsDoNotDependOnThreadsOrShards) {
+  SparseTableOptions o = Options(5);
+  o.initializer.type = "normal";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto serial, SparseTable::Create(o));
+  o.num_shards = 3;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto threaded, SparseTable::Create(o));
+  std::vector<uint64_t> all(1000);
+  for (uint64_t i = 0; i < all.size(); ++i) all[i] = i * 0x9E3779B97F4A7C15ull;
+  // Four threads create the rows, each walking the ids from a different starting point.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint64_t> ids(all.begin() + t * 250, all.end());
+      ids.insert(ids.end(), all.begin(), all.begin() + t * 250);
+      std::vector<float> out(ids.size() * 5);
+      ASSERT_TRUE(threaded->Pull({}, ids, out).ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<float> a(all.size() * 5), b(all.size() * 5);
+  COLONY_ASSERT_OK(serial->Pull({}, all, a));
+  COLONY_ASSERT_OK(threaded->Pull({.create_missing = false}, all, b));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(threaded->size(), 1000);
+  // A different seed gives different rows.
+  o.seed = 43;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto reseeded, SparseTable::Create(o));
+  COLONY_ASSERT_OK(reseeded->Pull({}, all, b));
+  EXPECT_NE(a, b);
+}
+
+TEST(SparseTableTest, LoadReplacesTheContents) {
+  const std::string dir = FreshDir("replace");
+  SparseTableOptions o = Options(2, "adagrad");
+  COLONY_ASSERT_OK_AND_ASSIGN(auto saved, SparseTable::Create(o));
+  std::vector<float> two(2);
+  COLONY_ASSERT_OK(saved->Pull({}, std::vector<uint64_t>{1}, two));
+  COLONY_ASSERT_OK(saved->Save(dir));
+  // A table with other rows and another learning rate: the file's rows replace its own.
+  o.optimizer.learning_rate = 0.1f;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(o));
+  std::vector<float> four(4);
+  COLONY_ASSERT_OK(t->Pull({}, std::vector<uint64_t>{2, 3}, four));
+  COLONY_ASSERT_OK(t->Load(dir));
+  EXPECT_EQ(t->size(), 1);
+  COLONY_ASSERT_OK(t->Pull({.create_missing = false}, std::vector<uint64_t>{1, 2}, four));
+  EXPECT_EQ(four, (std::vector<float>{two[0], two[1], 0, 0}));
+}
+
+TEST(SparseTableTest, FileWithWrongRowCountIsDataLoss) {
+  // A well-formed checksum around a payload shorter than its header says.
+  const std::string dir = FreshDir("count");
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(Options(2)));
+  std::vector<float> out(4);
+  COLONY_ASSERT_OK(t->Pull({}, std::vector<uint64_t>{1, 2}, out));
+  COLONY_ASSERT_OK(t->Save(dir));
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFile(dir + "/table.bin"));
+  // Drop the CRC and the last row (8-byte id + 2 floats), then re-checksum.
+  bytes.resize(bytes.size() - 4 - 16);
+  internal::TableFileWriter rewritten(kSparseTableFormat);
+  rewritten.PutBytes(std::string_view(bytes).substr(sizeof(kSparseTableFormat)));
+  COLONY_ASSERT_OK(rewritten.Finish(dir + "/table.bin"));
+  EXPECT_THAT(t->Load(dir), StatusIs(StatusCode::kDataLoss, HasSubstr("header says 2 rows")));
+  EXPECT_EQ(t->size(), 2);  // A failed load leaves the table as it was.
+  // A file of the other format is refused too.
+  internal::TableFileWriter dense(kDenseTableFormat);
+  COLONY_ASSERT_OK(dense.Finish(dir + "/table.bin"));
+  EXPECT_THAT(t->Load(dir), StatusIs(StatusCode::kDataLoss, HasSubstr("colony-sparse-v1")));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The in-memory DenseTable: values and optimizer state in two vectors behind one mutex.
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -9,8 +10,11 @@
 namespace colony::ps {
 
 Status DenseTableOptions::Validate() const {
-  if (size <= 0)
-    return InvalidArgumentError("dense table size must be > 0, got " + std::to_string(size));
+  // Optimizer::Update takes an int count.
+  if (size <= 0 || size > std::numeric_limits<int>::max()) {
+    return InvalidArgumentError("dense table size must be in [1, 2^31 - 1], got " +
+                                std::to_string(size));
+  }
   return optimizer.Validate();
 }
 
@@ -19,7 +23,8 @@ namespace {
 class MemoryDenseTable final : public DenseTable {
  public:
   MemoryDenseTable(const DenseTableOptions& options, std::unique_ptr<Optimizer> optimizer)
-      : optimizer_(std::move(optimizer)),
+      : options_(options),
+        optimizer_(std::move(optimizer)),
         values_(options.size, 0.0f),
         state_(optimizer_->StateWidth(static_cast<int>(options.size))) {
     optimizer_->InitState(state_.data(), static_cast<int>(options.size));
@@ -53,6 +58,11 @@ class MemoryDenseTable final : public DenseTable {
     file.Put(static_cast<int64_t>(values_.size()));
     file.Put(static_cast<int64_t>(state_.size()));
     file.PutString(optimizer_->name());
+    const OptimizerOptions& p = options_.optimizer;
+    for (float v : {p.learning_rate, p.epsilon, p.initial_accumulator, p.beta1, p.beta2, p.l1, p.l2,
+                    p.lr_power, p.beta}) {
+      file.Put(v);
+    }
     file.PutFloats(values_.data(), values_.size());
     file.PutFloats(state_.data(), state_.size());
     return file.Finish(dir + "/" + name + ".bin");
@@ -67,6 +77,9 @@ class MemoryDenseTable final : public DenseTable {
     COLONY_RETURN_IF_ERROR(file.Get(&size));
     COLONY_RETURN_IF_ERROR(file.Get(&state_size));
     COLONY_RETURN_IF_ERROR(file.GetString(&optimizer));
+    // The saved optimizer options are informational: a resumed job may change them.
+    float saved_option = 0;
+    for (int k = 0; k < 9; ++k) COLONY_RETURN_IF_ERROR(file.Get(&saved_option));
     std::lock_guard<std::mutex> lock(mu_);
     if (size != static_cast<int64_t>(values_.size()) || optimizer != optimizer_->name() ||
         state_size != static_cast<int64_t>(state_.size())) {
@@ -78,20 +91,25 @@ class MemoryDenseTable final : public DenseTable {
     std::vector<float> values(values_.size()), state(state_.size());
     COLONY_RETURN_IF_ERROR(file.GetFloats(values.data(), values.size()));
     COLONY_RETURN_IF_ERROR(file.GetFloats(state.data(), state.size()));
+    if (file.remaining() != 0) {
+      return DataLossError(file.path() + ": " + std::to_string(file.remaining()) +
+                           " bytes after the payload");
+    }
     values_ = std::move(values);
     state_ = std::move(state);
     return OkStatus();
   }
 
-  int64_t size() const override { return static_cast<int64_t>(values_.size()); }
+  int64_t size() const override { return options_.size; }
 
  private:
   Status CheckSize(const char* what, size_t n) const {
-    if (n == values_.size()) return OkStatus();
+    if (n == static_cast<size_t>(options_.size)) return OkStatus();
     return InvalidArgumentError(std::string(what) + ": got " + std::to_string(n) +
-                                " floats, the table holds " + std::to_string(values_.size()));
+                                " floats, the table holds " + std::to_string(options_.size));
   }
 
+  const DenseTableOptions options_;
   const std::unique_ptr<Optimizer> optimizer_;
   mutable std::mutex mu_;
   std::vector<float> values_;

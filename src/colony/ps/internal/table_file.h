@@ -20,6 +20,7 @@ class TableFileWriter {
   }
   void PutString(std::string_view s);
   void PutFloats(const float* data, size_t n);
+  void PutBytes(std::string_view bytes) { buffer_.append(bytes); }
   // Appends the checksum and writes the file with WriteFileAtomic.
   Status Finish(const std::string& path);
 
