@@ -47,9 +47,10 @@ std::vector<float> Gradients(int batch, int dim) {
   return g;
 }
 
-std::unique_ptr<colony::ps::SparseTable> MakeTable(int dim) {
+std::unique_ptr<colony::ps::SparseTable> MakeTable(int dim, int shards) {
   colony::ps::SparseTableOptions o;
   o.dim = dim;
+  o.num_shards = shards;
   o.optimizer.name = "adagrad";
   o.optimizer.learning_rate = kLearningRate;
   o.optimizer.epsilon = kEpsilon;
@@ -115,7 +116,7 @@ void SetCounters(benchmark::State& state, int batch) {
 void BM_TablePull(benchmark::State& state) {
   const int dim = static_cast<int>(state.range(0)), batch = static_cast<int>(state.range(1));
   const auto& batches = ZipfBatches(batch);
-  auto table = MakeTable(dim);
+  auto table = MakeTable(dim, static_cast<int>(state.range(2)));
   std::vector<float> rows(size_t{1} * batch * dim);
   for (const auto& ids : batches) benchmark::DoNotOptimize(table->Pull({}, ids, rows).ok());
   size_t i = 0;
@@ -142,7 +143,7 @@ void BM_MapPull(benchmark::State& state) {
 void BM_TablePush(benchmark::State& state) {
   const int dim = static_cast<int>(state.range(0)), batch = static_cast<int>(state.range(1));
   const auto& batches = ZipfBatches(batch);
-  auto table = MakeTable(dim);
+  auto table = MakeTable(dim, static_cast<int>(state.range(2)));
   const std::vector<float> grads = Gradients(batch, dim);
   std::vector<float> rows(grads.size());
   for (const auto& ids : batches) benchmark::DoNotOptimize(table->Pull({}, ids, rows).ok());
@@ -175,9 +176,19 @@ void Args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"dim", "batch"});
 }
 
-BENCHMARK(BM_TablePull)->Apply(Args)->Unit(benchmark::kMicrosecond);
+// The table with its default 16 lock stripes and with one (no grouping of ids by stripe).
+void TableArgs(benchmark::internal::Benchmark* b) {
+  for (int dim : {8, 64}) {
+    for (int batch : {1024, 16384}) {
+      for (int shards : {16, 1}) b->Args({dim, batch, shards});
+    }
+  }
+  b->ArgNames({"dim", "batch", "shards"});
+}
+
+BENCHMARK(BM_TablePull)->Apply(TableArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MapPull)->Apply(Args)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_TablePush)->Apply(Args)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TablePush)->Apply(TableArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MapPush)->Apply(Args)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

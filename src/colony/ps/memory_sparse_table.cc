@@ -1,5 +1,6 @@
 // The in-memory SparseTable: rows in per-shard arenas, found through per-shard hash indexes.
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -67,6 +68,13 @@ Status GetHeader(internal::TableFileReader& file, SparseTableOptions* o, int32_t
   return file.Get(&o->seed);
 }
 
+// std::copy of a short row becomes a memmove call; fixed 32-byte chunks inline.
+inline void CopyRow(const float* from, size_t dim, float* to) {
+  size_t j = 0;
+  for (; j + 8 <= dim; j += 8) std::memcpy(to + j, from + j, 8 * sizeof(float));
+  for (; j < dim; ++j) to[j] = from[j];
+}
+
 class MemorySparseTable final : public SparseTable {
  public:
   MemorySparseTable(const SparseTableOptions& options, std::unique_ptr<Optimizer> optimizer)
@@ -90,7 +98,7 @@ class MemorySparseTable final : public SparseTable {
     ForEachShard(ids, [&](Shard& shard, size_t i) {
       float* row = options.create_missing ? FindOrCreate(shard, ids[i]) : Find(shard, ids[i]);
       if (row != nullptr) {
-        std::copy(row, row + dim, out.data() + i * dim);
+        CopyRow(row, dim, out.data() + i * dim);
       } else {
         std::fill(out.data() + i * dim, out.data() + (i + 1) * dim, 0.0f);
       }
@@ -113,6 +121,7 @@ class MemorySparseTable final : public SparseTable {
     std::span<const float> push_grads = grads;
     if (!std::is_sorted(ids.begin(), ids.end(), std::less_equal<uint64_t>())) {
       internal::IdIndex first;
+      first.Reserve(ids.size());
       unique_ids.reserve(ids.size());
       summed.reserve(grads.size());
       for (size_t i = 0; i < ids.size(); ++i) {
@@ -189,7 +198,7 @@ class MemorySparseTable final : public SparseTable {
     for (int64_t r = 0; r < count; ++r) {
       uint64_t id = 0;
       COLONY_RETURN_IF_ERROR(file.Get(&id));
-      Shard& shard = *loaded[id % loaded.size()];
+      Shard& shard = *loaded[internal::StripeOf(id, static_cast<uint32_t>(loaded.size()))];
       bool inserted = false;
       shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
       if (!inserted) return DataLossError(file.path() + ": id " + std::to_string(id) + " twice");
@@ -225,27 +234,47 @@ class MemorySparseTable final : public SparseTable {
   // Calls fn(shard, i) for every i, holding each shard's lock once for all its ids. The ids
   // are grouped by shard with a counting sort into per-thread scratch, so a batch allocates
   // nothing once the scratch has grown.
+  static constexpr size_t kPrefetchAhead = 8;
+  struct Item {
+    uint64_t id;
+    uint32_t index;  // Position in the caller's batch.
+  };
+
   template <typename Fn>
   void ForEachShard(std::span<const uint64_t> ids, Fn&& fn) {
-    const size_t n = shards_.size();
-    if (n == 1 || ids.size() < 64) {
+    const uint32_t n = static_cast<uint32_t>(shards_.size());
+    if (n == 1) {
+      std::lock_guard<std::mutex> lock(shards_[0]->mu);
       for (size_t i = 0; i < ids.size(); ++i) {
-        Shard& shard = *shards_[ids[i] % n];
+        if (i + kPrefetchAhead < ids.size()) shards_[0]->index.Prefetch(ids[i + kPrefetchAhead]);
+        fn(*shards_[0], i);
+      }
+      return;
+    }
+    if (ids.size() < 64) {
+      for (size_t i = 0; i < ids.size(); ++i) {
+        Shard& shard = *shards_[internal::StripeOf(ids[i], n)];
         std::lock_guard<std::mutex> lock(shard.mu);
         fn(shard, i);
       }
       return;
     }
-    thread_local std::vector<uint32_t> shard_of, start, order;
-    shard_of.resize(ids.size());
+    // Stripes fit in 16 bits (Validate caps num_shards at 65536).
+    thread_local std::vector<uint16_t> stripe;
+    thread_local std::vector<uint32_t> start;
+    thread_local std::vector<Item> items;
+    stripe.resize(ids.size());
     start.assign(n + 1, 0);
     for (size_t i = 0; i < ids.size(); ++i) {
-      shard_of[i] = static_cast<uint32_t>(ids[i] % n);
-      ++start[shard_of[i] + 1];
+      const uint32_t s = internal::StripeOf(ids[i], n);
+      stripe[i] = static_cast<uint16_t>(s);
+      ++start[s + 1];
     }
     for (size_t s = 0; s < n; ++s) start[s + 1] += start[s];
-    order.resize(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) order[start[shard_of[i]]++] = static_cast<uint32_t>(i);
+    items.resize(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      items[start[stripe[i]]++] = {ids[i], static_cast<uint32_t>(i)};
+    }
     // start[s] is now the end of shard s's run, i.e. the beginning of shard s + 1's.
     size_t begin = 0;
     for (size_t s = 0; s < n; ++s) {
@@ -253,7 +282,10 @@ class MemorySparseTable final : public SparseTable {
       if (begin == end) continue;
       Shard& shard = *shards_[s];
       std::lock_guard<std::mutex> lock(shard.mu);
-      for (size_t k = begin; k < end; ++k) fn(shard, order[k]);
+      for (size_t k = begin; k < end; ++k) {
+        if (k + kPrefetchAhead < end) shard.index.Prefetch(items[k + kPrefetchAhead].id);
+        fn(shard, items[k].index);
+      }
       begin = end;
     }
   }
@@ -264,9 +296,17 @@ class MemorySparseTable final : public SparseTable {
   }
 
   float* FindOrCreate(Shard& shard, uint64_t id) {
+    const uint32_t r = shard.index.Find(id);
+    if (r != internal::IdIndex::kNone) [[likely]] {
+      return shard.arena.row(r);
+    }
+    return Create(shard, id);
+  }
+
+  // Kept out of line so that the lookup above inlines into the batch loops.
+  [[gnu::noinline]] float* Create(Shard& shard, uint64_t id) {
     bool inserted = false;
-    const uint32_t r = shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
-    if (!inserted) return shard.arena.row(r);
+    shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
     float* row = shard.arena.row(shard.arena.Append());
     InitializeRow(options_.initializer, options_.seed, id, row, options_.dim);
     optimizer_->InitState(row + options_.dim, options_.dim);
