@@ -16,7 +16,7 @@ OUT=$(mktemp -d)
 # (single runs on a shared 2-core machine vary by 20 %).
 for round in 1 2 3; do
   "$BUILD_DIR/colony" train examples/ctr/config.yaml --set "data.dir=$DATA" \
-    --set "train.threads=$THREADS" --set train.log_every_seconds=1000 \
+    --set "train.threads=$THREADS" --set train.epochs=1 --set train.log_every_seconds=1000 \
     --summary-json "$OUT/colony$round.json" >/dev/null 2>&1
   "$BUILD_DIR/bench/train/colony_libtorch_ctr_bench" --data "$DATA" --threads "$THREADS" \
     --summary-json "$OUT/libtorch$round.json" >/dev/null
