@@ -282,9 +282,10 @@ class MemorySparseTable final : public SparseTable {
       if (begin == end) continue;
       Shard& shard = *shards_[s];
       std::lock_guard<std::mutex> lock(shard.mu);
+      const Item* run = items.data();  // Not re-read through the thread_local per id.
       for (size_t k = begin; k < end; ++k) {
-        if (k + kPrefetchAhead < end) shard.index.Prefetch(items[k + kPrefetchAhead].id);
-        fn(shard, items[k].index);
+        if (k + kPrefetchAhead < end) shard.index.Prefetch(run[k + kPrefetchAhead].id);
+        fn(shard, run[k].index);
       }
       begin = end;
     }
