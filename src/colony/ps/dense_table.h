@@ -17,7 +17,7 @@ namespace colony::ps {
 inline constexpr char kDenseTableFormat[] = "colony-dense-v1";
 
 struct DenseTableOptions {
-  int64_t size = 0;            // Floats in the parameter. Required, > 0.
+  int64_t size = 0;            // Floats in the parameter. Required, in [1, 2^31 - 1].
   OptimizerOptions optimizer;  // Update rule applied on push. Default: adagrad.
   Status Validate() const;     // InvalidArgument naming the bad field.
 };
@@ -25,6 +25,7 @@ struct DenseTableOptions {
 // All methods are safe to call concurrently from many threads.
 class DenseTable {
  public:
+  // InvalidArgument for bad options, NotFound for an unknown optimizer.
   static StatusOr<std::unique_ptr<DenseTable>> Create(const DenseTableOptions& options);
   virtual ~DenseTable() = default;
   DenseTable(const DenseTable&) = delete;

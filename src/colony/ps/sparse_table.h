@@ -23,9 +23,12 @@ struct SparseTableOptions {
   int dim = 0;                     // Row width in floats. Required, > 0.
   OptimizerOptions optimizer;      // Update rule applied on push. Default: adagrad.
   InitializerOptions initializer;  // First values of a new row. Default: uniform +-0.01.
-  uint64_t seed = 0;               // Seeds the initializer. Default: 0.
-  int num_shards = 16;             // Performance: lock striping. Default: 16.
-  Status Validate() const;         // InvalidArgument naming the bad field.
+  // Seeds the initializer: a new row is a pure function of (seed, id). Default: 0.
+  uint64_t seed = 0;
+  // Performance: lock stripes, in [1, 65536]. More lets more threads work at once; one is
+  // fastest for a single-threaded user (no grouping of a batch by stripe). Default: 16.
+  int num_shards = 16;
+  Status Validate() const;  // InvalidArgument naming the bad field.
 };
 
 struct PullOptions {
@@ -48,10 +51,13 @@ class SparseTable {
   // Sums the gradients of duplicate ids, then applies one optimizer step per row. A row that
   // does not exist yet is created first. InvalidArgument on a size mismatch.
   virtual Status Push(std::span<const uint64_t> ids, std::span<const float> grads) = 0;
-  // Writes rows and optimizer state to `dir`/table.bin atomically, rows sorted by id.
+  // Writes rows, optimizer state and the options to `dir`/table.bin atomically (format
+  // kSparseTableFormat, rows sorted by id, CRC-32 at the end). `dir` must exist. Errors of
+  // WriteFileAtomic pass through.
   virtual Status Save(const std::string& dir) const = 0;
-  // Replaces the contents with `dir`/table.bin. NotFound when missing, DataLoss when corrupt,
-  // FailedPrecondition when its dim or optimizer differ from this table's.
+  // Replaces the contents with `dir`/table.bin. NotFound when missing, DataLoss when corrupt
+  // (checksum, format line, payload length, repeated id), FailedPrecondition when its dim or
+  // optimizer differ from this table's. On error the table is unchanged.
   virtual Status Load(const std::string& dir) = 0;
   virtual int64_t size() const = 0;  // Rows held.
   virtual int dim() const = 0;
