@@ -36,6 +36,7 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
       o.optimizer = sparse;
       o.initializer = ToTableInitializer(var.initializer());
       o.seed = seed ^ std::hash<std::string>{}(var.name());
+      o.num_shards = 1;  // One trainer thread touches the table: lock stripes only cost.
       COLONY_ASSIGN_OR_RETURN(auto table, ps::SparseTable::Create(o));
       set->sparse_.push_back({var.name(), o.dim, std::move(table)});
     } else {
