@@ -1,5 +1,6 @@
 // Runs the real `colony` binary as a user would: generate data, train, evaluate, predict,
 // and the errors a user sees for bad flags, configs and files.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,52 @@ TEST_F(CliTest, TrainWritesSummaryAndCheckpointThenEvalAndPredict) {
                                    "/data/test.txt --out " + r + "/pred.txt");
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   EXPECT_TRUE(fs::exists(r + "/pred.txt"));
+}
+
+// Starts `colony ARGS` with output to `log`; returns its pid.
+pid_t Spawn(const std::string& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string command =
+        "exec " + std::string(COLONY_BINARY) + " " + args + " >" + log + " 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST_F(CliTest, InterruptCheckpointsAndResumeContinues) {
+  const std::string& r = *root_;
+  const std::string log = r + "/interrupt.log";
+  const std::string common = "train examples/ctr/config.yaml --set data.dir=" + r +
+                             "/data --set model.hidden=[16] --set checkpoint.dir=" + r +
+                             "/interrupt_ckpt --set train.log_every_seconds=0.05";
+  const pid_t pid = Spawn(common + " --set train.epochs=100000", log);
+  ASSERT_GT(pid, 0);
+  // Wait (at most 60 s) for the first progress line, then interrupt.
+  bool training = false;
+  for (int i = 0; i < 1200 && !training; ++i) {
+    usleep(50 * 1000);
+    auto text = ReadFile(log);
+    training = text.ok() && text->find("train epoch") != std::string::npos;
+  }
+  kill(pid, training ? SIGINT : SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(training) << *ReadFile(log);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string text = *ReadFile(log);
+  EXPECT_THAT(text, HasSubstr("CANCELLED: interrupted at step"));
+  EXPECT_THAT(text, HasSubstr("continue with --resume"));
+  const int64_t step = std::stoll(text.substr(text.find("interrupted at step ") + 20));
+  EXPECT_TRUE(fs::exists(r + "/interrupt_ckpt/LATEST"));
+
+  const Result resumed = RunColony(common + " --set train.epochs=100000 --set train.max_steps=" +
+                                   std::to_string(step + 3) + " --resume " + r + "/interrupt_ckpt");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("resumed from"));
+  EXPECT_THAT(resumed.output, HasSubstr("summary: 3 steps"));
 }
 
 TEST_F(CliTest, ProgramDumpPrintsTheModel) {

@@ -1,3 +1,5 @@
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 
 #include "colony/base/config.h"
@@ -7,6 +9,15 @@
 
 namespace colony::cli {
 namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+// The first SIGINT/SIGTERM asks the trainer to stop after its step and checkpoint; a second
+// one kills the process the default way.
+void RequestStop(int signal) {
+  g_stop_requested = true;
+  std::signal(signal, SIG_DFL);
+}
 
 struct TrainFlags {
   std::string config;
@@ -19,6 +30,9 @@ Status RunTrain(const TrainFlags& flags) {
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, flags.overrides));
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
   options.resume_dir = flags.resume;
+  options.stop_requested = &g_stop_requested;
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
   COLONY_ASSIGN_OR_RETURN(train::TrainSummary summary, train::Train(options));
   std::printf("%s\n", train::SummaryLine(summary).c_str());
   return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary));

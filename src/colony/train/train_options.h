@@ -2,6 +2,7 @@
 // path: `data.batch_size` -> TrainOptions::data.batch_size. See docs/config.md.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ struct TrainOptions {
   // Not from YAML: set by the command line.
   std::string resume_dir;   // Continue from the latest checkpoint under this folder.
   std::string config_text;  // The config as YAML, stored in checkpoints.
+  // When set and true, training stops after the current step, writes its checkpoint (if a
+  // checkpoint dir is configured) and returns Cancelled. The CLI sets it on SIGINT/SIGTERM.
+  const std::atomic<bool>* stop_requested = nullptr;
 
   TrainOptions();
   Status Validate() const;

@@ -204,6 +204,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   exec::Scope scope;
   const Clock::time_point start = Clock::now();
   bool stop = false;
+  bool interrupted = false;
   while (state.epoch < o.loop.epochs && !stop) {
     COLONY_RETURN_IF_ERROR(reader->Reset(state.epoch));
     for (int64_t skipped = 0; skipped < state.batches_in_epoch; ++skipped) {
@@ -214,6 +215,10 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
     while (true) {
       if (o.loop.max_steps > 0 && state.global_step >= o.loop.max_steps) {
         stop = true;
+        break;
+      }
+      if (o.stop_requested != nullptr && o.stop_requested->load()) {
+        stop = interrupted = true;
         break;
       }
       Status next = reader->Next(&batch);
@@ -265,6 +270,13 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   if (!o.checkpoint.dir.empty() && !(o.checkpoint.every_steps > 0 && summary.steps > 0 &&
                                      state.global_step % o.checkpoint.every_steps == 0)) {
     COLONY_RETURN_IF_ERROR(checkpoint());
+  }
+  if (interrupted) {
+    return CancelledError(fmt::format(
+        "interrupted at step {}; {}", state.global_step,
+        o.checkpoint.dir.empty() ? std::string("no checkpoint.dir was set, so the progress is lost")
+                                 : "checkpoint " + summary.checkpoint +
+                                       " written; continue with --resume " + o.checkpoint.dir));
   }
 
   if (!o.data.test.empty()) {
