@@ -29,6 +29,26 @@ TEST(CtrModelsTest, EveryModelFollowsTheCtrContract) {
   }
 }
 
+TEST(CtrModelsTest, BagInputUsesWeightedFeatureFeeds) {
+  for (const char* name : {"lr", "dnn", "wide_deep"}) {
+    CtrModelOptions o;
+    o.name = name;
+    o.input = "bag";
+    COLONY_ASSERT_OK_AND_ASSIGN(graph::ProgramDesc p, BuildCtrModel(o));
+    EXPECT_THAT(p.feeds(), ::testing::ElementsAre(kFeatureIdsFeed, kFeatureOffsetsFeed,
+                                                  kFeatureValuesFeed, kLabelFeed))
+        << name;
+    for (const auto& op : p.blocks(0).ops()) {
+      if (op.type() == "sparse_lookup") {
+        EXPECT_EQ(op.inputs_size(), 4) << name;
+      }
+    }
+  }
+  CtrModelOptions o;
+  o.input = "lists";
+  EXPECT_THAT(BuildCtrModel(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("model.input")));
+}
+
 TEST(CtrModelsTest, ModelsDifferInTheirParts) {
   CtrModelOptions o;
   o.name = "lr";

@@ -215,6 +215,38 @@ TEST_F(TrainerTest, TrainsOnCsvWithASchema) {
   EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("9")));
 }
 
+TEST_F(TrainerTest, TrainsOnLibsvmFeatureBags) {
+  // Positive samples carry feature 7 (with a varying weight), negatives feature 8; every
+  // sample also has 1-3 noise features.
+  const std::string dir = Fresh("libsvm");
+  fs::create_directories(dir);
+  for (const char* file : {"train.txt", "test.txt"}) {
+    std::ofstream out(dir + "/" + file);
+    for (int i = 0; i < 2000; ++i) {
+      const bool positive = (i * 7919) % 3 == 0;
+      out << (positive ? 1 : -1) << " " << (positive ? 7 : 8) << ":" << 0.5 + (i % 4) * 0.25;
+      for (int k = 0; k <= i % 3; ++k) out << " " << 100 + (i * 31 + k) % 50 << ":1";
+      out << "\n";
+    }
+  }
+  for (const char* model : {"lr", "dnn", "wide_deep"}) {
+    TrainOptions o = Options(model, "");
+    o.data.dir = dir;
+    o.data.format = "libsvm";
+    o.model.input = "bag";
+    o.model.dropout = 0;
+    o.loop.epochs = 3;
+    COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
+    EXPECT_EQ(s.test_samples, 2000) << model;
+    EXPECT_GT(s.test_auc, 0.99) << model;
+  }
+  TrainOptions deepfm = Options("deepfm", "");
+  deepfm.data.dir = dir;
+  deepfm.data.format = "libsvm";
+  deepfm.model.input = "bag";
+  EXPECT_THAT(Train(deepfm), StatusIs(StatusCode::kInvalidArgument, HasSubstr("fixed slots")));
+}
+
 TEST(SummaryTest, JsonHasTheRequiredKeys) {
   TrainSummary s;
   s.first_bad_lines = {"a.txt:3: expected 40 fields, got \"2\""};

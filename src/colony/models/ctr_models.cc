@@ -14,12 +14,38 @@ using graph::ProgramBuilder;
 // The parts every CTR model shares: feeds, loss and prediction.
 struct CtrInputs {
   std::string dense, ids, label;
+  std::string offsets, values;  // Only for input "bag".
+  bool bag() const { return !offsets.empty(); }
 };
 
 CtrInputs AddFeeds(ProgramBuilder& b, const CtrModelOptions& o) {
-  return {b.Feed(kDenseFeed, graph::FLOAT32, {-1, o.num_dense}),
-          b.Feed(kSparseIdsFeed, graph::INT64, {-1, o.num_slots}),
-          b.Feed(kLabelFeed, graph::FLOAT32, {-1, 1})};
+  if (o.input == "bag") {
+    CtrInputs in;
+    in.ids = b.Feed(kFeatureIdsFeed, graph::INT64, {-1});
+    in.offsets = b.Feed(kFeatureOffsetsFeed, graph::INT64, {-1});
+    in.values = b.Feed(kFeatureValuesFeed, graph::FLOAT32, {-1});
+    in.label = b.Feed(kLabelFeed, graph::FLOAT32, {-1, 1});
+    return in;
+  }
+  CtrInputs in;
+  in.dense = b.Feed(kDenseFeed, graph::FLOAT32, {-1, o.num_dense});
+  in.ids = b.Feed(kSparseIdsFeed, graph::INT64, {-1, o.num_slots});
+  in.label = b.Feed(kLabelFeed, graph::FLOAT32, {-1, 1});
+  return in;
+}
+
+// The rows of table `w` for the inputs: [-1, slots, dim], or for a bag the value-weighted
+// sum per sample, [-1, dim].
+std::string Lookup(ProgramBuilder& b, const CtrInputs& in, const std::string& w) {
+  if (in.bag()) {
+    return b.Op1("sparse_lookup",
+                 {{"Ids", {in.ids}},
+                  {"W", {w}},
+                  {"Offsets", {in.offsets}},
+                  {"PerSampleWeights", {in.values}}},
+                 {{"combiner", graph::StringAttr("sum")}});
+  }
+  return b.Op1("sparse_lookup", {{"Ids", {in.ids}}, {"W", {w}}});
 }
 
 StatusOr<graph::ProgramDesc> Finish(ProgramBuilder& b, const std::string& logit,
@@ -42,28 +68,38 @@ std::string Fc(ProgramBuilder& b, const std::string& x, int64_t in, int64_t out,
 // features. Returns a [-1, 1] logit.
 std::string Linear(ProgramBuilder& b, const CtrInputs& in, const CtrModelOptions& o) {
   const std::string w = b.SparseParameter("lr_w", 1, graph::Zeros());
-  const std::string per_slot = b.Op1("sparse_lookup", {{"Ids", {in.ids}}, {"W", {w}}});
+  if (in.bag()) {
+    const std::string bias = b.Parameter("lr_bias", {1}, graph::Zeros());
+    return b.Op1("add", {{"X", {Lookup(b, in, w)}}, {"Y", {bias}}});
+  }
   const std::string sparse_sum =
-      b.Op1("reduce_sum", {{"X", {per_slot}}},
+      b.Op1("reduce_sum", {{"X", {Lookup(b, in, w)}}},
             {{"axes", graph::IntsAttr({1})}, {"keep_dim", graph::BoolAttr(false)}});
   const std::string dense_part = Fc(b, in.dense, o.num_dense, 1, "lr_dense", "none");
   return b.Op1("add", {{"X", {sparse_sum}}, {"Y", {dense_part}}});
 }
 
-// Embeddings [-1, slots, dim] of all slots from the shared table "emb".
+// Embeddings of all slots from the shared table "emb": [-1, slots, dim]; for a bag, the
+// value-weighted sum per sample, [-1, dim].
 std::string Embeddings(ProgramBuilder& b, const CtrInputs& in, const CtrModelOptions& o) {
   const std::string emb =
       b.SparseParameter("emb", o.embedding_dim, graph::Uniform(-o.init_scale, o.init_scale));
-  return b.Op1("sparse_lookup", {{"Ids", {in.ids}}, {"W", {emb}}});
+  return Lookup(b, in, emb);
 }
 
-// The MLP over [flattened embeddings, dense features]. Returns a [-1, 1] logit.
+// The MLP over [flattened embeddings, dense features] (a bag: over the summed embedding).
+// Returns a [-1, 1] logit.
 std::string Deep(ProgramBuilder& b, const CtrInputs& in, const std::string& embeddings,
                  const CtrModelOptions& o) {
-  const std::string flat = b.Op1("reshape", {{"X", {embeddings}}},
-                                 {{"shape", graph::IntsAttr({-1, o.num_slots * o.embedding_dim})}});
-  std::string x = b.Op1("concat", {{"X", {flat, in.dense}}}, {{"axis", graph::IntAttr(1)}});
-  int64_t width = int64_t{o.num_slots} * o.embedding_dim + o.num_dense;
+  std::string x = embeddings;
+  int64_t width = o.embedding_dim;
+  if (!in.bag()) {
+    const std::string flat =
+        b.Op1("reshape", {{"X", {embeddings}}},
+              {{"shape", graph::IntsAttr({-1, o.num_slots * o.embedding_dim})}});
+    x = b.Op1("concat", {{"X", {flat, in.dense}}}, {{"axis", graph::IntAttr(1)}});
+    width = int64_t{o.num_slots} * o.embedding_dim + o.num_dense;
+  }
   for (size_t i = 0; i < o.hidden.size(); ++i) {
     x = Fc(b, x, width, o.hidden[i], "fc" + std::to_string(i), "relu");
     if (o.dropout > 0) x = b.Op1("dropout", {{"X", {x}}}, {{"p", graph::FloatAttr(o.dropout)}});
@@ -128,10 +164,17 @@ const std::map<std::string, ModelEntry>& Models() {
 }  // namespace
 
 Status CtrModelOptions::Validate() const {
-  if (num_dense < 0) {
+  if (input != "slots" && input != "bag") {
+    return InvalidArgumentError("model.input must be 'slots' or 'bag', got '" + input + "'");
+  }
+  if (input == "bag" && name == "deepfm") {
+    return InvalidArgumentError(
+        "model 'deepfm' needs fixed slots (data.format criteo or csv), not libsvm features");
+  }
+  if (input == "slots" && num_dense < 0) {
     return InvalidArgumentError("model.num_dense must be >= 0, got " + std::to_string(num_dense));
   }
-  if (num_slots <= 0) {
+  if (input == "slots" && num_slots <= 0) {
     return InvalidArgumentError("model.num_slots must be > 0, got " + std::to_string(num_slots));
   }
   if (embedding_dim <= 0) {

@@ -20,9 +20,19 @@ namespace colony::models {
 inline constexpr char kDenseFeed[] = "dense";
 inline constexpr char kSparseIdsFeed[] = "sparse_ids";
 inline constexpr char kLabelFeed[] = "label";
+// Feeds of `input: bag` programs (libsvm-style variable-length weighted features) in place of
+// "dense" and "sparse_ids": ids int64 [-1] (all samples' features in a row), offsets int64
+// [-1] (where each sample's features start), values float [-1] (each feature's weight).
+inline constexpr char kFeatureIdsFeed[] = "feature_ids";
+inline constexpr char kFeatureOffsetsFeed[] = "feature_offsets";
+inline constexpr char kFeatureValuesFeed[] = "feature_values";
 
 struct CtrModelOptions {
   std::string name = "dnn";  // "lr", "dnn", "deepfm" or "wide_deep". Default: "dnn".
+  // "slots": one id per categorical slot plus dense features (Criteo, CSV). "bag": a
+  // variable-length list of weighted ids per sample (libsvm); each sample's embeddings are
+  // summed, weighted by the values. DeepFM needs "slots". Default: "slots".
+  std::string input = "slots";
   int num_dense = 13;        // Dense features per sample. Default: 13 (Criteo).
   int num_slots = 26;        // Categorical slots per sample. Default: 26 (Criteo).
   int embedding_dim = 16;    // Width of each slot's embedding. Default: 16.

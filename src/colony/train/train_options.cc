@@ -67,9 +67,9 @@ Status TrainOptions::Validate() const {
     return InvalidArgumentError("strategy '" + strategy +
                                 "' is not available yet; the only strategy is 'local'");
   }
-  static const std::set<std::string> kFormats = {"criteo", "csv"};
+  static const std::set<std::string> kFormats = {"criteo", "csv", "libsvm"};
   if (!kFormats.count(data.format)) {
-    return InvalidArgumentError("data.format must be 'criteo' or 'csv' for CTR models, got '" +
+    return InvalidArgumentError("data.format must be 'criteo', 'csv' or 'libsvm', got '" +
                                 data.format + "'");
   }
   if (data.batch_size <= 0) {
@@ -118,6 +118,8 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   if (o.data.format == "csv") {
     o.model.num_dense = static_cast<int>(o.data.csv.dense_columns.size());
     o.model.num_slots = static_cast<int>(o.data.csv.sparse_columns.size());
+  } else if (o.data.format == "libsvm") {
+    o.model.input = "bag";
   }
   Status valid = o.Validate();
   if (!valid.ok()) return valid.WithContext(config.source());

@@ -17,7 +17,7 @@ namespace colony::train {
 
 struct DataOptions {
   std::string dir = "data/ctr";     // Folder holding the files below. Default: "data/ctr".
-  std::string format = "criteo";    // "criteo" or "csv". Default: "criteo".
+  std::string format = "criteo";    // "criteo", "csv" or "libsvm". Default: "criteo".
   std::string train = "train.txt";  // Training file inside dir. Default: "train.txt".
   std::string test = "test.txt";    // Test file inside dir; "" skips the test. Default: "test.txt".
   int batch_size = 512;             // Samples per step. Default: 512.

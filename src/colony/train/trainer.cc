@@ -95,7 +95,7 @@ StatusOr<EvalSummary> Infer(Model& model, const TrainOptions& o, data::Reader& r
     Status next = reader.Next(&batch);
     if (IsOutOfRange(next)) break;
     COLONY_RETURN_IF_ERROR(next);
-    COLONY_RETURN_IF_ERROR(model.feeder.Feed(batch, o.model.num_dense, o.model.num_slots, scope));
+    COLONY_RETURN_IF_ERROR(model.feeder.Feed(batch, o.model, scope));
     COLONY_RETURN_IF_ERROR(model.parameters->PullDense(scope, /*training=*/false));
     COLONY_RETURN_IF_ERROR(
         model.parameters->PullSparse(model.feeder.unique_ids(), scope, /*training=*/false));
@@ -225,8 +225,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
       if (IsOutOfRange(next)) break;
       COLONY_RETURN_IF_ERROR(next);
       scope.Clear();
-      COLONY_RETURN_IF_ERROR(
-          model->feeder.Feed(batch, o.model.num_dense, o.model.num_slots, scope));
+      COLONY_RETURN_IF_ERROR(model->feeder.Feed(batch, o.model, scope));
       const std::vector<uint64_t>& ids = model->feeder.unique_ids();
       COLONY_RETURN_IF_ERROR(model->parameters->PullDense(scope, true));
       COLONY_RETURN_IF_ERROR(model->parameters->PullSparse(ids, scope, true));
