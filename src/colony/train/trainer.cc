@@ -180,6 +180,12 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   }
 
   const std::string train_file = JoinPath(o.data.dir, o.data.train);
+  if (!PathExists(train_file)) {
+    return NotFoundError("training file '" + train_file + "' does not exist (data.dir '" +
+                         o.data.dir + "', data.train '" + o.data.train +
+                         "'); point data.dir at your data, or generate some with `colony gen "
+                         "ctr --rows 200000 --out DIR`");
+  }
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<data::Reader> reader,
                           data::Reader::Create(MakeReaderOptions(o, train_file, true)));
   const bool header = o.data.format == "csv" && o.data.csv.header;
