@@ -414,7 +414,9 @@ class BatchSource {
 
 class ReaderImpl : public Reader {
  public:
-  explicit ReaderImpl(const ReaderOptions& o) : options_(o), source_(o) { Start(0); }
+  // Nothing is read before the first Next() or Reset(): a prefetch thread started here and
+  // restarted by the caller's Reset(0) would count its lines twice in stats().
+  explicit ReaderImpl(const ReaderOptions& o) : options_(o), source_(o) {}
   ~ReaderImpl() override { Stop(); }
 
   Status Reset(int64_t epoch) override {
@@ -429,6 +431,7 @@ class ReaderImpl : public Reader {
   }
 
   Status Next(Batch* batch) override {
+    if (!started_) Start(0);
     if (options_.prefetch_batches == 0) {
       if (!end_.ok()) return end_;
       Status s = source_.Fill(*batch);
@@ -449,6 +452,7 @@ class ReaderImpl : public Reader {
 
  private:
   void Start(int64_t epoch) {
+    started_ = true;
     source_.Reset(epoch);
     end_ = OkStatus();
     if (options_.prefetch_batches == 0) return;
@@ -501,6 +505,7 @@ class ReaderImpl : public Reader {
   std::condition_variable producer_cv_, consumer_cv_;
   std::deque<Batch> queue_;  // Filled batches, oldest first.
   std::vector<Batch> free_;  // Spent batches whose buffers the producer reuses.
+  bool started_ = false;     // Set by the first Start().
   bool stop_ = false;
   Status end_;  // OutOfRange or an error once the producer has finished.
 };

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "colony/base/config.h"
 #include "colony/base/file_util.h"
@@ -211,6 +212,9 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   const Clock::time_point start = Clock::now();
   bool stop = false;
   bool interrupted = false;
+  // The reader's stats are cumulative over epochs; a bad line is reported once, from the
+  // first complete pass over the file.
+  std::optional<data::ReaderStats> one_pass;
   while (state.epoch < o.loop.epochs && !stop) {
     COLONY_RETURN_IF_ERROR(reader->Reset(state.epoch));
     for (int64_t skipped = 0; skipped < state.batches_in_epoch; ++skipped) {
@@ -262,6 +266,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
       }
     }
     if (!stop) {
+      if (!one_pass) one_pass = reader->stats();
       ++state.epoch;
       state.batches_in_epoch = 0;
     }
@@ -271,7 +276,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   summary.samples_per_sec = summary.samples / std::max(summary.seconds, 1e-9);
   summary.train_loss = summary.steps > 0 ? loss_sum / summary.steps : 0;
   summary.train_auc = train_auc.Auc();
-  AddBadLines(reader->stats(), summary);
+  AddBadLines(one_pass ? *one_pass : reader->stats(), summary);
   if (!o.checkpoint.dir.empty() && !(o.checkpoint.every_steps > 0 && summary.steps > 0 &&
                                      state.global_step % o.checkpoint.every_steps == 0)) {
     COLONY_RETURN_IF_ERROR(checkpoint());
