@@ -1,5 +1,7 @@
 #include "colony/exec/kernel_registry.h"
 
+#include <fmt/format.h>
+
 namespace colony::exec {
 
 KernelRegistry& KernelRegistry::Global() {
@@ -23,9 +25,8 @@ Status KernelRegistry::Register(const std::string& name, KernelFn fn) {
 StatusOr<KernelFn> KernelRegistry::Find(std::string_view name) const {
   auto it = kernels_.find(name);
   if (it != kernels_.end()) return it->second;
-  std::string known;
-  for (const auto& [n, f] : kernels_) known += (known.empty() ? "" : ", ") + n;
-  return NotFoundError("no kernel for op type '" + std::string(name) + "'; known: " + known);
+  return NotFoundError(
+      fmt::format("no kernel for op type '{}'; known: {}", name, fmt::join(Names(), ", ")));
 }
 
 std::vector<std::string> KernelRegistry::Names() const {

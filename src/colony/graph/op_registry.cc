@@ -1,5 +1,7 @@
 #include "colony/graph/op_registry.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace colony::graph {
@@ -79,9 +81,8 @@ Status OpRegistry::Register(OpSchema schema) {
 StatusOr<const OpSchema*> OpRegistry::Find(std::string_view name) const {
   auto it = schemas_.find(name);
   if (it != schemas_.end()) return static_cast<const OpSchema*>(it->second.get());
-  std::string known;
-  for (const auto& [n, s] : schemas_) known += (known.empty() ? "" : ", ") + n;
-  return NotFoundError("op type '" + std::string(name) + "' is not registered; known: " + known);
+  return NotFoundError(
+      fmt::format("op type '{}' is not registered; known: {}", name, fmt::join(Names(), ", ")));
 }
 
 std::vector<std::string> OpRegistry::Names() const {

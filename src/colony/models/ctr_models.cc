@@ -1,5 +1,7 @@
 #include "colony/models/ctr_models.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -199,9 +201,10 @@ StatusOr<graph::ProgramDesc> BuildCtrModel(const CtrModelOptions& options) {
   COLONY_RETURN_IF_ERROR(options.Validate());
   const auto it = Models().find(options.name);
   if (it == Models().end()) {
-    std::string known;
-    for (const auto& [name, entry] : Models()) known += (known.empty() ? "" : ", ") + name;
-    return NotFoundError("model.name '" + options.name + "' is not a known model; known: " + known);
+    std::vector<std::string> known;
+    for (const auto& [name, entry] : Models()) known.push_back(name);
+    return NotFoundError(fmt::format("model.name '{}' is not a known model; known: {}",
+                                     options.name, fmt::join(known, ", ")));
   }
   ProgramBuilder b;
   const CtrInputs in = AddFeeds(b, options);
