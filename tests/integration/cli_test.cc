@@ -115,6 +115,38 @@ TEST_F(CliTest, InterruptCheckpointsAndResumeContinues) {
   EXPECT_THAT(resumed.output, HasSubstr("summary: 3 steps"));
 }
 
+TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
+  const std::string log = *root_ + "/serve.log";
+  const pid_t pid = Spawn("serve --role pserver --port 0 --token t0k", log);
+  ASSERT_GT(pid, 0);
+  std::string text;
+  for (int i = 0; i < 600 && text.find("listening on") == std::string::npos; ++i) {
+    usleep(50 * 1000);  // At most 30 s.
+    text = ReadFile(log).value_or("");
+  }
+  const size_t at = text.find("listening on 127.0.0.1:");
+  if (at == std::string::npos) kill(pid, SIGKILL);
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 23)));
+
+  const Result stats = RunColony("ps stats --addr " + address + " --token t0k");
+  EXPECT_EQ(stats.exit_code, 0) << stats.output;
+  EXPECT_THAT(stats.output, HasSubstr(address + ": 1 requests"));
+  const Result refused = RunColony("ps stats --addr " + address + " --token wrong");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.output, HasSubstr("UNAUTHENTICATED"));
+
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("pserver stopped"));
+  const Result gone = RunColony("ps stats --addr " + address);
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.output, HasSubstr(address));
+}
+
 TEST_F(CliTest, ProgramDumpPrintsTheModel) {
   const Result dump = RunColony("program dump examples/ctr/config.yaml --set model.name=deepfm");
   ASSERT_EQ(dump.exit_code, 0) << dump.output;

@@ -10,5 +10,6 @@ void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddEvalCommands(CLI::App& app, int* exit_code);  // eval and predict
 void AddGenCommand(CLI::App& app, int* exit_code);
 void AddProgramCommand(CLI::App& app, int* exit_code);
+void AddServeCommands(CLI::App& app, int* exit_code);  // serve and ps stats
 
 }  // namespace colony::cli

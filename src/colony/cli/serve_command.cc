@@ -1,0 +1,80 @@
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "colony/cli/command_util.h"
+#include "colony/cli/commands.h"
+#include "colony/ps/remote_table.h"
+#include "colony/ps/server.h"
+
+namespace colony::cli {
+namespace {
+
+std::atomic<bool> g_shutdown{false};
+void RequestShutdown(int) { g_shutdown = true; }
+
+struct ServeFlags {
+  std::string role;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string token;
+};
+
+Status RunServe(const ServeFlags& flags) {
+  if (flags.role != "pserver") {
+    return InvalidArgumentError("--role '" + flags.role +
+                                "' is not available yet; the only role is 'pserver'");
+  }
+  ps::PsServerOptions options;
+  options.address = flags.host + ":" + std::to_string(flags.port);
+  options.token = flags.token;
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
+  std::signal(SIGINT, RequestShutdown);
+  std::signal(SIGTERM, RequestShutdown);
+  std::printf("pserver listening on %s:%d\n", flags.host.c_str(), server->port());
+  std::fflush(stdout);
+  // Signal handlers may only set the flag; the shutdown itself happens here.
+  while (!g_shutdown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server->Shutdown();
+  std::printf("pserver stopped\n");
+  return OkStatus();
+}
+
+Status PrintStats(const std::string& address, const std::string& token) {
+  COLONY_ASSIGN_OR_RETURN(ps::ServerStats stats, ps::QueryServerStats(address, token));
+  std::printf("%s: %lld requests, %lld bytes in, %lld bytes out\n", address.c_str(),
+              static_cast<long long>(stats.requests), static_cast<long long>(stats.bytes_in),
+              static_cast<long long>(stats.bytes_out));
+  for (const ps::ServerStats::Table& t : stats.tables) {
+    std::printf("  table %s: %s, %lld %s, dim %d\n", t.name.c_str(), t.sparse ? "sparse" : "dense",
+                static_cast<long long>(t.rows), t.sparse ? "rows" : "floats", t.dim);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+void AddServeCommands(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand("serve", "run one server role of a distributed job");
+  serve->add_option("--role", flags->role, "pserver")->required();
+  serve->add_option("--host", flags->host, "address to listen on")->capture_default_str();
+  serve->add_option("--port", flags->port, "port; 0 picks a free one and prints it")
+      ->capture_default_str();
+  serve->add_option("--token", flags->token, "shared token every call must carry");
+  serve->callback([flags, exit_code] { *exit_code = ExitCode(RunServe(*flags)); });
+
+  auto stats_flags = std::make_shared<std::pair<std::string, std::string>>();
+  CLI::App* ps_cmd = app.add_subcommand("ps", "inspect parameter servers");
+  ps_cmd->require_subcommand(1);
+  CLI::App* stats = ps_cmd->add_subcommand("stats", "tables, rows and traffic of a server");
+  stats->add_option("--addr", stats_flags->first, "HOST:PORT of the server")->required();
+  stats->add_option("--token", stats_flags->second, "the server's token");
+  stats->callback([stats_flags, exit_code] {
+    *exit_code = ExitCode(PrintStats(stats_flags->first, stats_flags->second));
+  });
+}
+
+}  // namespace colony::cli

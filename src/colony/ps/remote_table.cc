@@ -1,0 +1,311 @@
+#include "colony/ps/remote_table.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstring>
+#include <future>
+
+#include "colony/ps.grpc.pb.h"
+#include "colony/ps/internal/rpc_convert.h"
+
+namespace colony::ps {
+namespace {
+
+using internal::FromGrpcStatus;
+
+// One server's stub and how to call it.
+class Peer {
+ public:
+  Peer(std::string address, const RemoteTableOptions& remote)
+      : address_(std::move(address)), token_(remote.token), deadline_ms_(remote.deadline_ms) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(256 << 20);
+    args.SetMaxSendMessageSize(256 << 20);
+    stub_ = rpc::ParameterServer::NewStub(
+        grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
+  }
+
+  // Calls `method` on the stub; an error names this server.
+  template <typename Request, typename Response, typename Method>
+  Status Call(Method method, const Request& request, Response* response, bool wait_for_ready) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(deadline_ms_));
+    context.set_wait_for_ready(wait_for_ready);
+    if (!token_.empty()) context.AddMetadata(internal::kAuthorizationKey, "Bearer " + token_);
+    Status s = FromGrpcStatus((stub_.get()->*method)(&context, request, response));
+    return s.WithContext("parameter server " + address_);
+  }
+
+ private:
+  std::string address_;
+  std::string token_;
+  int deadline_ms_;
+  std::unique_ptr<rpc::ParameterServer::Stub> stub_;
+};
+
+Status ValidateRemote(const RemoteTableOptions& remote) {
+  if (remote.servers.empty()) return InvalidArgumentError("remote table: no servers given");
+  if (remote.table.empty()) return InvalidArgumentError("remote table: empty table name");
+  if (remote.deadline_ms <= 0) return InvalidArgumentError("remote table: deadline_ms must be > 0");
+  return OkStatus();
+}
+
+std::vector<std::unique_ptr<Peer>> MakePeers(const RemoteTableOptions& remote, size_t count) {
+  std::vector<std::unique_ptr<Peer>> peers;
+  for (size_t i = 0; i < count; ++i)
+    peers.push_back(std::make_unique<Peer>(remote.servers[i], remote));
+  return peers;
+}
+
+// Runs fn(i) for every i with work, in parallel when more than one has work.
+Status ForEachPeer(size_t count, const std::function<bool(size_t)>& has_work,
+                   const std::function<Status(size_t)>& fn) {
+  std::vector<std::future<Status>> futures;
+  std::vector<size_t> busy;
+  for (size_t i = 0; i < count; ++i) {
+    if (has_work(i)) busy.push_back(i);
+  }
+  if (busy.size() == 1) return fn(busy[0]);
+  for (size_t i : busy) futures.push_back(std::async(std::launch::async, fn, i));
+  Status first;
+  for (auto& f : futures) {
+    Status s = f.get();
+    if (first.ok() && !s.ok()) first = s;
+  }
+  return first;
+}
+
+class RemoteSparseTable final : public SparseTable {
+ public:
+  RemoteSparseTable(const RemoteTableOptions& remote, int dim)
+      : remote_(remote), dim_(dim), peers_(MakePeers(remote, remote.servers.size())) {}
+
+  Status Create(const SparseTableOptions& options) {
+    rpc::CreateTableRequest request;
+    request.set_table(remote_.table);
+    request.set_sparse(true);
+    request.set_dim(options.dim);
+    *request.mutable_optimizer() = internal::ToProto(options.optimizer);
+    *request.mutable_initializer() = internal::ToProto(options.initializer);
+    request.set_seed(options.seed);
+    return ForEachPeer(
+        peers_.size(), [](size_t) { return true; },
+        [&](size_t i) {
+          rpc::CreateTableResponse response;
+          return peers_[i]->Call(&rpc::ParameterServer::Stub::CreateTable, request, &response,
+                                 /*wait_for_ready=*/true);
+        });
+  }
+
+  Status Pull(const PullOptions& options, std::span<const uint64_t> ids,
+              std::span<float> out) override {
+    if (out.size() != ids.size() * dim_) {
+      return InvalidArgumentError(
+          "pull: out has " + std::to_string(out.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim_));
+    }
+    const std::vector<std::vector<uint32_t>> groups = Group(ids);
+    return ForEachPeer(
+        peers_.size(), [&](size_t i) { return !groups[i].empty(); },
+        [&](size_t i) -> Status {
+          rpc::PullRequest request;
+          request.set_table(remote_.table);
+          request.set_create_missing(options.create_missing);
+          for (uint32_t k : groups[i]) request.add_ids(ids[k]);
+          rpc::PullResponse response;
+          COLONY_RETURN_IF_ERROR(
+              peers_[i]->Call(&rpc::ParameterServer::Stub::Pull, request, &response, false));
+          if (response.rows().size() != groups[i].size() * dim_ * sizeof(float)) {
+            return DataLossError("pull: a server answered " +
+                                 std::to_string(response.rows().size()) + " bytes for " +
+                                 std::to_string(groups[i].size()) + " rows");
+          }
+          for (size_t r = 0; r < groups[i].size(); ++r) {
+            std::memcpy(out.data() + size_t{groups[i][r]} * dim_,
+                        response.rows().data() + r * dim_ * sizeof(float), dim_ * sizeof(float));
+          }
+          return OkStatus();
+        });
+  }
+
+  Status Push(std::span<const uint64_t> ids, std::span<const float> grads) override {
+    if (grads.size() != ids.size() * dim_) {
+      return InvalidArgumentError(
+          "push: grads has " + std::to_string(grads.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim_));
+    }
+    const std::vector<std::vector<uint32_t>> groups = Group(ids);
+    return ForEachPeer(
+        peers_.size(), [&](size_t i) { return !groups[i].empty(); },
+        [&](size_t i) -> Status {
+          rpc::PushRequest request;
+          request.set_table(remote_.table);
+          std::string* bytes = request.mutable_grads();
+          bytes->resize(groups[i].size() * dim_ * sizeof(float));
+          for (size_t r = 0; r < groups[i].size(); ++r) {
+            request.add_ids(ids[groups[i][r]]);
+            std::memcpy(bytes->data() + r * dim_ * sizeof(float),
+                        grads.data() + size_t{groups[i][r]} * dim_, dim_ * sizeof(float));
+          }
+          rpc::PushResponse response;
+          return peers_[i]->Call(&rpc::ParameterServer::Stub::Push, request, &response, false);
+        });
+  }
+
+  Status Save(const std::string&) const override {
+    return UnimplementedError("a remote table is saved by its servers, not by a client");
+  }
+  Status Load(const std::string&) override {
+    return UnimplementedError("a remote table is loaded by its servers, not by a client");
+  }
+
+  int64_t size() const override {
+    int64_t rows = 0;
+    for (const auto& peer : peers_) {
+      rpc::StatsResponse stats;
+      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats, false)
+               .ok()) {
+        return -1;  // A server cannot be reached (see remote_table.h).
+      }
+      for (const auto& t : stats.tables()) {
+        if (t.name() == remote_.table) rows += t.rows();
+      }
+    }
+    return rows;
+  }
+
+  int dim() const override { return dim_; }
+
+ private:
+  // Positions of `ids` per server.
+  std::vector<std::vector<uint32_t>> Group(std::span<const uint64_t> ids) const {
+    std::vector<std::vector<uint32_t>> groups(peers_.size());
+    const int n = static_cast<int>(peers_.size());
+    for (size_t k = 0; k < ids.size(); ++k) {
+      groups[ShardOfId(ids[k], n)].push_back(static_cast<uint32_t>(k));
+    }
+    return groups;
+  }
+
+  const RemoteTableOptions remote_;
+  const int dim_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+};
+
+class RemoteDenseTable final : public DenseTable {
+ public:
+  RemoteDenseTable(const RemoteTableOptions& remote, int64_t size)
+      : remote_(remote), size_(size), peer_(remote.servers[0], remote) {}
+
+  Status Create(const DenseTableOptions& options) {
+    rpc::CreateTableRequest request;
+    request.set_table(remote_.table);
+    request.set_sparse(false);
+    request.set_size(options.size);
+    *request.mutable_optimizer() = internal::ToProto(options.optimizer);
+    rpc::CreateTableResponse response;
+    return peer_.Call(&rpc::ParameterServer::Stub::CreateTable, request, &response, true);
+  }
+
+  Status Init(std::span<const float> values) override { return Send(values, true); }
+
+  Status Pull(std::span<float> out) override {
+    if (static_cast<int64_t>(out.size()) != size_) {
+      return InvalidArgumentError("pull: got " + std::to_string(out.size()) +
+                                  " floats, the table holds " + std::to_string(size_));
+    }
+    rpc::PullRequest request;
+    request.set_table(remote_.table);
+    rpc::PullResponse response;
+    COLONY_RETURN_IF_ERROR(
+        peer_.Call(&rpc::ParameterServer::Stub::Pull, request, &response, false));
+    if (response.rows().size() != out.size() * sizeof(float)) {
+      return DataLossError("pull: the server answered " + std::to_string(response.rows().size()) +
+                           " bytes for " + std::to_string(out.size()) + " floats");
+    }
+    std::memcpy(out.data(), response.rows().data(), response.rows().size());
+    return OkStatus();
+  }
+
+  Status Push(std::span<const float> grads) override { return Send(grads, false); }
+
+  Status Save(const std::string&, const std::string&) const override {
+    return UnimplementedError("a remote table is saved by its servers, not by a client");
+  }
+  Status Load(const std::string&, const std::string&) override {
+    return UnimplementedError("a remote table is loaded by its servers, not by a client");
+  }
+  int64_t size() const override { return size_; }
+
+ private:
+  // An optimizer step with `values` as gradients, or (assign) new values.
+  Status Send(std::span<const float> values, bool assign) {
+    if (static_cast<int64_t>(values.size()) != size_) {
+      return InvalidArgumentError(std::string(assign ? "init" : "push") + ": got " +
+                                  std::to_string(values.size()) + " floats, the table holds " +
+                                  std::to_string(size_));
+    }
+    rpc::PushRequest request;
+    request.set_table(remote_.table);
+    request.set_grads(values.data(), values.size() * sizeof(float));
+    request.set_assign(assign);
+    rpc::PushResponse response;
+    return peer_.Call(&rpc::ParameterServer::Stub::Push, request, &response, false);
+  }
+
+  const RemoteTableOptions remote_;
+  const int64_t size_;
+  Peer peer_;
+};
+
+}  // namespace
+
+int ShardOfId(uint64_t id, int num_servers) {
+  uint64_t x = id + 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return static_cast<int>(x % static_cast<uint64_t>(num_servers));
+}
+
+StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::string& token,
+                                       int deadline_ms) {
+  RemoteTableOptions remote;
+  remote.servers = {address};
+  remote.token = token;
+  remote.deadline_ms = deadline_ms;
+  Peer peer(address, remote);
+  rpc::StatsResponse response;
+  COLONY_RETURN_IF_ERROR(
+      peer.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &response, false));
+  ServerStats stats;
+  for (const rpc::TableStats& t : response.tables()) {
+    stats.tables.push_back({t.name(), t.sparse(), t.rows(), t.dim()});
+  }
+  stats.requests = response.requests();
+  stats.bytes_in = response.bytes_in();
+  stats.bytes_out = response.bytes_out();
+  return stats;
+}
+
+StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
+                                                          const SparseTableOptions& options) {
+  COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
+  COLONY_RETURN_IF_ERROR(options.Validate());
+  auto table = std::make_unique<RemoteSparseTable>(remote, options.dim);
+  COLONY_RETURN_IF_ERROR(table->Create(options));
+  return std::unique_ptr<SparseTable>(std::move(table));
+}
+
+StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
+                                                        const DenseTableOptions& options) {
+  COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
+  COLONY_RETURN_IF_ERROR(options.Validate());
+  auto table = std::make_unique<RemoteDenseTable>(remote, options.size);
+  COLONY_RETURN_IF_ERROR(table->Create(options));
+  return std::unique_ptr<DenseTable>(std::move(table));
+}
+
+}  // namespace colony::ps

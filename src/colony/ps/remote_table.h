@@ -1,0 +1,60 @@
+// Clients of parameter servers that implement the table interfaces over gRPC, so a trainer
+// uses remote tables exactly like in-process ones.
+//   RemoteTableOptions remote{.servers = {"127.0.0.1:7001", "127.0.0.1:7002"}, .table = "emb"};
+//   COLONY_ASSIGN_OR_RETURN(auto emb, ConnectSparseTable(remote, {.dim = 16}));
+//   COLONY_RETURN_IF_ERROR(emb->Pull({}, ids, rows));   // one request per server, in parallel
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "colony/base/status.h"
+#include "colony/ps/dense_table.h"
+#include "colony/ps/sparse_table.h"
+
+namespace colony::ps {
+
+struct RemoteTableOptions {
+  std::vector<std::string> servers;  // host:port of every server. Required, non-empty.
+  std::string table;                 // Table name on the servers. Required.
+  std::string token;                 // Sent as "authorization: Bearer <token>". Default: "".
+  // Every call (and the wait for a server that is not up yet at connect) gives up after
+  // this long with Unavailable or DeadlineExceeded naming the server. Default: 10 s.
+  int deadline_ms = 10000;
+};
+
+// The server that holds `id` among `num_servers`: a 64-bit mix of the id, modulo the count.
+// Stable: it is part of the wire contract between clients and servers.
+int ShardOfId(uint64_t id, int num_servers);
+
+// Creates the table on every server (a server that has it with the same shape and optimizer
+// keeps it) and returns a client. Sparse rows are spread over the servers by ShardOfId.
+// Save and Load are the servers' business and return Unimplemented on the client; size()
+// sums the servers' row counts, -1 when a server cannot be reached.
+StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
+                                                          const SparseTableOptions& options);
+// A dense table lives whole on servers[0].
+StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
+                                                        const DenseTableOptions& options);
+
+// What `colony ps stats` shows of one server.
+struct ServerStats {
+  struct Table {
+    std::string name;
+    bool sparse = false;
+    int64_t rows = 0;  // Sparse: rows held. Dense: floats.
+    int dim = 0;
+  };
+  std::vector<Table> tables;
+  int64_t requests = 0;
+  int64_t bytes_in = 0;
+  int64_t bytes_out = 0;
+};
+
+// Asks the server at `address`; Unavailable naming it when it cannot be reached.
+StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::string& token,
+                                       int deadline_ms = 5000);
+
+}  // namespace colony::ps

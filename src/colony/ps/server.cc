@@ -1,0 +1,209 @@
+#include "colony/ps/server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "colony/ps.grpc.pb.h"
+#include "colony/ps/dense_table.h"
+#include "colony/ps/internal/rpc_convert.h"
+#include "colony/ps/sparse_table.h"
+
+namespace colony::ps {
+namespace {
+
+using internal::FromProto;
+using internal::ToGrpcStatus;
+
+// One table of either kind, with the request that created it (to check re-creations).
+struct Table {
+  rpc::CreateTableRequest spec;
+  std::unique_ptr<SparseTable> sparse;
+  std::unique_ptr<DenseTable> dense;
+};
+
+class Service final : public rpc::ParameterServer::Service {
+ public:
+  explicit Service(std::string token) : token_(std::move(token)) {}
+
+  grpc::Status CreateTable(grpc::ServerContext* context, const rpc::CreateTableRequest* request,
+                           rpc::CreateTableResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      if (request->table().empty()) return InvalidArgumentError("CreateTable: table name is empty");
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = tables_.find(request->table());
+      if (it != tables_.end()) {
+        const rpc::CreateTableRequest& have = it->second->spec;
+        if (have.sparse() != request->sparse() || have.dim() != request->dim() ||
+            have.size() != request->size() ||
+            have.optimizer().name() != request->optimizer().name()) {
+          return FailedPreconditionError("table '" + request->table() +
+                                         "' exists with another kind, shape or optimizer");
+        }
+        response->set_created(false);
+        return OkStatus();
+      }
+      auto table = std::make_unique<Table>();
+      table->spec = *request;
+      if (request->sparse()) {
+        SparseTableOptions o;
+        o.dim = request->dim();
+        o.optimizer = FromProto(request->optimizer());
+        o.initializer = FromProto(request->initializer());
+        o.seed = request->seed();
+        COLONY_ASSIGN_OR_RETURN(table->sparse, SparseTable::Create(o));
+      } else {
+        DenseTableOptions o;
+        o.size = request->size();
+        o.optimizer = FromProto(request->optimizer());
+        COLONY_ASSIGN_OR_RETURN(table->dense, DenseTable::Create(o));
+      }
+      tables_[request->table()] = std::move(table);
+      response->set_created(true);
+      return OkStatus();
+    });
+  }
+
+  grpc::Status Pull(grpc::ServerContext* context, const rpc::PullRequest* request,
+                    rpc::PullResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
+      std::string* rows = response->mutable_rows();
+      if (table->sparse) {
+        const auto& ids = request->ids();
+        rows->resize(size_t{4} * ids.size() * table->sparse->dim());
+        PullOptions options;
+        options.create_missing = request->create_missing();
+        COLONY_RETURN_IF_ERROR(table->sparse->Pull(
+            options, std::span<const uint64_t>(ids.data(), ids.size()),
+            std::span<float>(reinterpret_cast<float*>(rows->data()), rows->size() / 4)));
+      } else {
+        rows->resize(size_t{4} * table->dense->size());
+        COLONY_RETURN_IF_ERROR(table->dense->Pull(
+            std::span<float>(reinterpret_cast<float*>(rows->data()), rows->size() / 4)));
+      }
+      bytes_out_ += static_cast<int64_t>(rows->size());
+      return OkStatus();
+    });
+  }
+
+  grpc::Status Push(grpc::ServerContext* context, const rpc::PushRequest* request,
+                    rpc::PushResponse*) override {
+    return Serve(context, [&]() -> Status {
+      COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
+      const std::string& bytes = request->grads();
+      bytes_in_ += static_cast<int64_t>(bytes.size());
+      if (bytes.size() % 4 != 0) {
+        return InvalidArgumentError("Push: grads has " + std::to_string(bytes.size()) +
+                                    " bytes, not a whole number of float32 values");
+      }
+      // Copied out of the message: its bytes need not be aligned for float.
+      std::vector<float> grads(bytes.size() / 4);
+      std::memcpy(grads.data(), bytes.data(), bytes.size());
+      if (table->sparse) {
+        if (request->assign()) {
+          return InvalidArgumentError("Push: assign is for dense tables; '" + request->table() +
+                                      "' is sparse");
+        }
+        const auto& ids = request->ids();
+        return table->sparse->Push(std::span<const uint64_t>(ids.data(), ids.size()), grads);
+      }
+      return request->assign() ? table->dense->Init(grads) : table->dense->Push(grads);
+    });
+  }
+
+  grpc::Status Stats(grpc::ServerContext* context, const rpc::StatsRequest*,
+                     rpc::StatsResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [name, table] : tables_) {
+        rpc::TableStats* t = response->add_tables();
+        t->set_name(name);
+        t->set_sparse(table->sparse != nullptr);
+        t->set_rows(table->sparse ? table->sparse->size() : table->dense->size());
+        t->set_dim(table->sparse ? table->sparse->dim() : 1);
+      }
+      response->set_requests(requests_);
+      response->set_bytes_in(bytes_in_);
+      response->set_bytes_out(bytes_out_);
+      return OkStatus();
+    });
+  }
+
+  grpc::Status Health(grpc::ServerContext* context, const rpc::HealthRequest*,
+                      rpc::HealthResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      response->set_status("serving");
+      return OkStatus();
+    });
+  }
+
+ private:
+  // Checks the token, counts the call and runs `body`, turning its Status into gRPC's.
+  template <typename Body>
+  grpc::Status Serve(grpc::ServerContext* context, Body&& body) {
+    ++requests_;
+    if (!token_.empty()) {
+      const auto& metadata = context->client_metadata();
+      auto it = metadata.find(internal::kAuthorizationKey);
+      if (it == metadata.end() ||
+          std::string_view(it->second.data(), it->second.size()) != "Bearer " + token_) {
+        return ToGrpcStatus(
+            UnauthenticatedError("wrong or missing token; start the client with the job's token"));
+      }
+    }
+    return ToGrpcStatus(body());
+  }
+
+  StatusOr<Table*> Find(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = tables_.find(name);
+    if (it == tables_.end()) {
+      return NotFoundError("table '" + name + "' does not exist on this server; create it first");
+    }
+    return it->second.get();
+  }
+
+  const std::string token_;
+  std::mutex mu_;  // Guards tables_ (the map; each table is thread-safe itself).
+  std::map<std::string, std::unique_ptr<Table>> tables_;
+  std::atomic<int64_t> requests_{0}, bytes_in_{0}, bytes_out_{0};
+};
+
+class GrpcPsServer final : public PsServer {
+ public:
+  GrpcPsServer(std::unique_ptr<Service> service, std::unique_ptr<grpc::Server> server, int port)
+      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  ~GrpcPsServer() override { Shutdown(); }
+  int port() const override { return port_; }
+  void Wait() override { server_->Wait(); }
+  void Shutdown() override { server_->Shutdown(); }
+
+ private:
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& options) {
+  auto service = std::make_unique<Service>(options.token);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return UnavailableError("cannot listen on '" + options.address +
+                            "'; is the port in use or the address not local?");
+  }
+  return std::unique_ptr<PsServer>(new GrpcPsServer(std::move(service), std::move(server), port));
+}
+
+}  // namespace colony::ps

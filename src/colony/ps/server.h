@@ -1,0 +1,34 @@
+// A parameter-server process's service: named sparse and dense tables behind gRPC.
+//   COLONY_ASSIGN_OR_RETURN(auto server, PsServer::Start({.address = "127.0.0.1:0"}));
+//   int port = server->port();  // The port picked when the address asked for port 0.
+//   server->Wait();             // Until Shutdown() from another thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "colony/base/status.h"
+
+namespace colony::ps {
+
+struct PsServerOptions {
+  std::string address = "127.0.0.1:0";  // host:port; port 0 picks a free port.
+  // Shared secret every call must carry as "authorization: Bearer <token>"; empty accepts
+  // any call. Default: "".
+  std::string token;
+};
+
+// Thread-safe: gRPC serves calls from its own threads.
+class PsServer {
+ public:
+  // Unavailable when the address cannot be bound (names it).
+  static StatusOr<std::unique_ptr<PsServer>> Start(const PsServerOptions& options);
+  virtual ~PsServer() = default;
+  virtual int port() const = 0;
+  // Blocks until Shutdown().
+  virtual void Wait() = 0;
+  // Stops accepting calls and finishes the ones in flight.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace colony::ps

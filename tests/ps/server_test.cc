@@ -1,0 +1,178 @@
+// Real gRPC parameter servers on 127.0.0.1 (free ports), driven through the remote tables
+// and, for malformed requests, through the raw generated stub.
+#include "colony/ps/server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "colony/ps.grpc.pb.h"
+#include "colony/ps/remote_table.h"
+#include "testing/status_matchers.h"
+
+namespace colony::ps {
+namespace {
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::unique_ptr<PsServer> StartServer(const std::string& token = "") {
+  PsServerOptions o;
+  o.token = token;
+  auto server = PsServer::Start(o);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return std::move(server).value();
+}
+
+std::string Address(const PsServer& server) { return "127.0.0.1:" + std::to_string(server.port()); }
+
+RemoteTableOptions Remote(std::vector<std::string> servers, const std::string& token = "",
+                          int deadline_ms = 10000) {
+  RemoteTableOptions o;
+  o.servers = std::move(servers);
+  o.table = "emb";
+  o.token = token;
+  o.deadline_ms = deadline_ms;
+  return o;
+}
+
+SparseTableOptions TableOptions() {
+  SparseTableOptions o;
+  o.dim = 3;
+  o.optimizer.name = "adagrad";
+  o.optimizer.learning_rate = 0.1f;
+  o.seed = 5;
+  return o;
+}
+
+TEST(PsServerTest, RemoteSparseTableOverTwoServersEqualsALocalTable) {
+  auto a = StartServer();
+  auto b = StartServer();
+  RemoteTableOptions remote = Remote({Address(*a), Address(*b)});
+  COLONY_ASSERT_OK_AND_ASSIGN(auto table, ConnectSparseTable(remote, TableOptions()));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto local, SparseTable::Create(TableOptions()));
+  std::vector<uint64_t> ids;
+  for (uint64_t i = 0; i < 200; ++i) ids.push_back(i * 7919 % 97);  // With duplicates.
+  std::vector<float> grads(ids.size() * 3);
+  for (size_t i = 0; i < grads.size(); ++i) grads[i] = static_cast<float>(i % 11) - 5.0f;
+  for (int step = 0; step < 3; ++step) {
+    COLONY_ASSERT_OK(table->Push(ids, grads));
+    COLONY_ASSERT_OK(local->Push(ids, grads));
+  }
+  std::vector<float> remote_rows(ids.size() * 3), local_rows(ids.size() * 3);
+  COLONY_ASSERT_OK(table->Pull({}, ids, remote_rows));
+  COLONY_ASSERT_OK(local->Pull({}, ids, local_rows));
+  EXPECT_EQ(remote_rows, local_rows);
+  EXPECT_EQ(table->size(), local->size());
+  // Both servers hold part of the rows.
+  RemoteTableOptions only_a = remote;
+  only_a.servers = {Address(*a)};
+  COLONY_ASSERT_OK_AND_ASSIGN(auto part, ConnectSparseTable(only_a, TableOptions()));
+  EXPECT_GT(part->size(), 0);
+  EXPECT_LT(part->size(), local->size());
+}
+
+TEST(PsServerTest, RemoteDenseTableInitPullPush) {
+  auto server = StartServer();
+  RemoteTableOptions remote = Remote({Address(*server)});
+  remote.table = "w";
+  DenseTableOptions o;
+  o.size = 3;
+  o.optimizer.name = "sgd";
+  o.optimizer.learning_rate = 0.5f;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto w, ConnectDenseTable(remote, o));
+  COLONY_ASSERT_OK(w->Init(std::vector<float>{1, 2, 3}));
+  COLONY_ASSERT_OK(w->Push(std::vector<float>{2, 0, -2}));
+  std::vector<float> out(3);
+  COLONY_ASSERT_OK(w->Pull(out));
+  EXPECT_EQ(out, (std::vector<float>{0, 2, 4}));
+  EXPECT_THAT(w->Push(std::vector<float>{1}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("push: got 1 floats")));
+  // Re-creating with another shape is refused.
+  o.size = 4;
+  EXPECT_THAT(ConnectDenseTable(remote, o),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("'w' exists")));
+}
+
+TEST(PsServerTest, WrongTokenIsRefused) {
+  auto server = StartServer("s3cret");
+  RemoteTableOptions remote = Remote({Address(*server)}, "guess");
+  EXPECT_THAT(ConnectSparseTable(remote, TableOptions()),
+              StatusIs(StatusCode::kUnauthenticated, HasSubstr("wrong or missing token")));
+  remote.token = "s3cret";
+  COLONY_EXPECT_OK(ConnectSparseTable(remote, TableOptions()));
+}
+
+// Calls the raw stub, so requests the clients never send reach the server.
+class RawStub {
+ public:
+  explicit RawStub(const PsServer& server)
+      : stub_(rpc::ParameterServer::NewStub(
+            grpc::CreateChannel(Address(server), grpc::InsecureChannelCredentials()))) {}
+  grpc::Status Push(const rpc::PushRequest& request) {
+    grpc::ClientContext context;
+    rpc::PushResponse response;
+    return stub_->Push(&context, request, &response);
+  }
+  grpc::Status Pull(const rpc::PullRequest& request) {
+    grpc::ClientContext context;
+    rpc::PullResponse response;
+    return stub_->Pull(&context, request, &response);
+  }
+
+ private:
+  std::unique_ptr<rpc::ParameterServer::Stub> stub_;
+};
+
+TEST(PsServerTest, MalformedRequestsGetErrorsNotCrashes) {
+  auto server = StartServer();
+  RemoteTableOptions remote = Remote({Address(*server)});
+  COLONY_ASSERT_OK(ConnectSparseTable(remote, TableOptions()));
+  RawStub raw(*server);
+  rpc::PushRequest push;
+  push.set_table("emb");
+  push.add_ids(1);
+  push.set_grads(std::string(7, 'x'));  // Not whole floats.
+  grpc::Status s = raw.Push(push);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("7 bytes"));
+  push.set_grads(std::string(8, '\0'));  // 2 floats for 1 id of dim 3.
+  s = raw.Push(push);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("expected ids * dim = 3"));
+  push.set_assign(true);
+  EXPECT_EQ(raw.Push(push).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  rpc::PullRequest pull;
+  pull.set_table("nope");
+  s = raw.Pull(pull);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("'nope'"));
+  // The server still serves.
+  COLONY_ASSERT_OK_AND_ASSIGN(auto table, ConnectSparseTable(remote, TableOptions()));
+  std::vector<float> row(3);
+  COLONY_EXPECT_OK(table->Pull({}, std::vector<uint64_t>{1}, row));
+}
+
+TEST(PsServerTest, UnreachableServerIsUnavailableNamingIt) {
+  int port = 0;
+  {
+    auto server = StartServer();
+    port = server->port();
+  }  // Shut down: nothing listens there now.
+  RemoteTableOptions remote = Remote({"127.0.0.1:" + std::to_string(port)}, "", 300);
+  auto s = ConnectSparseTable(remote, TableOptions());
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.status().code() == StatusCode::kUnavailable ||
+              s.status().code() == StatusCode::kDeadlineExceeded)
+      << s.status();
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("127.0.0.1:" + std::to_string(port)));
+  EXPECT_THAT(ConnectSparseTable(Remote({}), TableOptions()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("no servers")));
+}
+
+TEST(PsServerTest, ShardOfIdIsStableAndSpreads) {
+  EXPECT_EQ(ShardOfId(12345, 7), ShardOfId(12345, 7));
+  std::vector<int> counts(4, 0);
+  for (uint64_t id = 0; id < 4000; ++id) ++counts[ShardOfId(id, 4)];
+  for (int c : counts) EXPECT_NEAR(c, 1000, 150);
+}
+
+}  // namespace
+}  // namespace colony::ps
