@@ -117,7 +117,8 @@ TEST_F(CliTest, InterruptCheckpointsAndResumeContinues) {
 
 TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   const std::string log = *root_ + "/serve.log";
-  const pid_t pid = Spawn("serve --role pserver --port 0 --token t0k", log);
+  const pid_t pid = Spawn(
+      "serve --role pserver --port 0 --token t0k --checkpoint-dir " + *root_ + "/ps_ckpt", log);
   ASSERT_GT(pid, 0);
   std::string text;
   for (int i = 0; i < 600 && text.find("listening on") == std::string::npos; ++i) {
@@ -141,7 +142,9 @@ TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("pserver saved 0 tables"));
   EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("pserver stopped"));
+  EXPECT_TRUE(fs::exists(*root_ + "/ps_ckpt/MANIFEST"));
   const Result gone = RunColony("ps stats --addr " + address);
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_THAT(gone.output, HasSubstr(address));

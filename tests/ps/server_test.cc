@@ -3,6 +3,7 @@
 #include "colony/ps/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/remote_table.h"
@@ -165,6 +166,50 @@ TEST(PsServerTest, UnreachableServerIsUnavailableNamingIt) {
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("127.0.0.1:" + std::to_string(port)));
   EXPECT_THAT(ConnectSparseTable(Remote({}), TableOptions()),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no servers")));
+}
+
+TEST(PsServerTest, SavedTablesRestoreIntoANewServer) {
+  const std::string dir =
+      ::testing::TempDir() + "/colony_ps_server_save_" + std::to_string(::getpid());
+  std::vector<uint64_t> ids = {3, 1, 4, 1, 5, 9, 2, 6};
+  std::vector<float> grads(ids.size() * 3, 0.25f);
+  std::vector<float> before(ids.size() * 3), after(ids.size() * 3);
+  {
+    auto a = StartServer();
+    COLONY_ASSERT_OK_AND_ASSIGN(auto table,
+                                ConnectSparseTable(Remote({Address(*a)}), TableOptions()));
+    COLONY_ASSERT_OK(table->Push(ids, grads));
+    COLONY_ASSERT_OK(table->Push(ids, grads));  // Rows and adagrad state differ from new rows.
+    COLONY_ASSERT_OK_AND_ASSIGN(int saved, a->SaveTables(dir));
+    EXPECT_EQ(saved, 1);
+    COLONY_ASSERT_OK(table->Push(ids, grads));
+    COLONY_ASSERT_OK(table->Pull({}, ids, before));
+  }
+  auto b = StartServer();
+  COLONY_ASSERT_OK_AND_ASSIGN(int loaded, b->LoadTables(dir));
+  EXPECT_EQ(loaded, 1);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto table,
+                              ConnectSparseTable(Remote({Address(*b)}), TableOptions()));
+  EXPECT_EQ(table->size(), 7);
+  COLONY_ASSERT_OK(table->Push(ids, grads));  // The same third step as before the save.
+  COLONY_ASSERT_OK(table->Pull({}, ids, after));
+  EXPECT_EQ(before, after);
+  EXPECT_THAT(b->LoadTables(dir + "/nothing"),
+              StatusIs(StatusCode::kNotFound, HasSubstr("MANIFEST")));
+}
+
+TEST(PsServerTest, TableNamesMustBeSafeFolderNames) {
+  auto server = StartServer();
+  for (const char* name : {"", "..", "a/b", "x y"}) {
+    RemoteTableOptions remote = Remote({Address(*server)});
+    remote.table = name;
+    auto s = ConnectSparseTable(remote, TableOptions());
+    EXPECT_FALSE(s.ok()) << name;
+  }
+  RemoteTableOptions remote = Remote({Address(*server)});
+  remote.table = "../escape";
+  EXPECT_THAT(ConnectSparseTable(remote, TableOptions()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("letters, digits")));
 }
 
 TEST(PsServerTest, ShardOfIdIsStableAndSpreads) {

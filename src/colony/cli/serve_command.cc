@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "colony/base/file_util.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/ps/remote_table.h"
@@ -20,6 +21,7 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string token;
+  std::string checkpoint_dir;
 };
 
 Status RunServe(const ServeFlags& flags) {
@@ -31,6 +33,11 @@ Status RunServe(const ServeFlags& flags) {
   options.address = flags.host + ":" + std::to_string(flags.port);
   options.token = flags.token;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
+  const std::string& dir = flags.checkpoint_dir;
+  if (!dir.empty() && PathExists(dir + "/MANIFEST")) {
+    COLONY_ASSIGN_OR_RETURN(int tables, server->LoadTables(dir));
+    std::printf("pserver restored %d tables from %s\n", tables, dir.c_str());
+  }
   std::signal(SIGINT, RequestShutdown);
   std::signal(SIGTERM, RequestShutdown);
   std::printf("pserver listening on %s:%d\n", flags.host.c_str(), server->port());
@@ -38,6 +45,10 @@ Status RunServe(const ServeFlags& flags) {
   // Signal handlers may only set the flag; the shutdown itself happens here.
   while (!g_shutdown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   server->Shutdown();
+  if (!dir.empty()) {
+    COLONY_ASSIGN_OR_RETURN(int tables, server->SaveTables(dir));
+    std::printf("pserver saved %d tables to %s\n", tables, dir.c_str());
+  }
   std::printf("pserver stopped\n");
   return OkStatus();
 }
@@ -64,6 +75,8 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--port", flags->port, "port; 0 picks a free one and prints it")
       ->capture_default_str();
   serve->add_option("--token", flags->token, "shared token every call must carry");
+  serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
+                    "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->callback([flags, exit_code] { *exit_code = ExitCode(RunServe(*flags)); });
 
   auto stats_flags = std::make_shared<std::pair<std::string, std::string>>();

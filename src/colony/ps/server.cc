@@ -2,11 +2,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <sstream>
 
+#include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/dense_table.h"
 #include "colony/ps/internal/rpc_convert.h"
@@ -25,6 +29,18 @@ struct Table {
   std::unique_ptr<DenseTable> dense;
 };
 
+// Table names become folder names in checkpoints: letters, digits, '_', '-', '.'.
+Status CheckTableName(const std::string& name) {
+  const bool valid =
+      !name.empty() && name != "." && name != ".." &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
+  if (valid) return OkStatus();
+  return InvalidArgumentError("table name '" + name +
+                              "' must be non-empty letters, digits, '_', '-' or '.'");
+}
+
 class Service final : public rpc::ParameterServer::Service {
  public:
   explicit Service(std::string token) : token_(std::move(token)) {}
@@ -32,7 +48,7 @@ class Service final : public rpc::ParameterServer::Service {
   grpc::Status CreateTable(grpc::ServerContext* context, const rpc::CreateTableRequest* request,
                            rpc::CreateTableResponse* response) override {
     return Serve(context, [&]() -> Status {
-      if (request->table().empty()) return InvalidArgumentError("CreateTable: table name is empty");
+      COLONY_RETURN_IF_ERROR(CheckTableName(request->table()));
       std::lock_guard<std::mutex> lock(mu_);
       auto it = tables_.find(request->table());
       if (it != tables_.end()) {
@@ -46,21 +62,7 @@ class Service final : public rpc::ParameterServer::Service {
         response->set_created(false);
         return OkStatus();
       }
-      auto table = std::make_unique<Table>();
-      table->spec = *request;
-      if (request->sparse()) {
-        SparseTableOptions o;
-        o.dim = request->dim();
-        o.optimizer = FromProto(request->optimizer());
-        o.initializer = FromProto(request->initializer());
-        o.seed = request->seed();
-        COLONY_ASSIGN_OR_RETURN(table->sparse, SparseTable::Create(o));
-      } else {
-        DenseTableOptions o;
-        o.size = request->size();
-        o.optimizer = FromProto(request->optimizer());
-        COLONY_ASSIGN_OR_RETURN(table->dense, DenseTable::Create(o));
-      }
+      COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Table> table, MakeTable(*request));
       tables_[request->table()] = std::move(table);
       response->set_created(true);
       return OkStatus();
@@ -115,6 +117,66 @@ class Service final : public rpc::ParameterServer::Service {
     });
   }
 
+  grpc::Status Save(grpc::ServerContext* context, const rpc::SaveRequest* request,
+                    rpc::SaveResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      COLONY_ASSIGN_OR_RETURN(int tables, SaveTables(request->dir()));
+      response->set_tables(tables);
+      return OkStatus();
+    });
+  }
+
+  grpc::Status Load(grpc::ServerContext* context, const rpc::LoadRequest* request,
+                    rpc::LoadResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      COLONY_ASSIGN_OR_RETURN(int tables, LoadTables(request->dir()));
+      response->set_tables(tables);
+      return OkStatus();
+    });
+  }
+
+  // dir/<table>/spec.bin holds the CreateTableRequest, dir/<table>/ the table's files;
+  // dir/MANIFEST, written last, lists the tables.
+  StatusOr<int> SaveTables(const std::string& dir) {
+    if (dir.empty()) return InvalidArgumentError("Save: dir is empty");
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string manifest;
+    for (const auto& [name, table] : tables_) {
+      const std::string sub = dir + "/" + name;
+      COLONY_RETURN_IF_ERROR(MakeDirs(sub));
+      COLONY_RETURN_IF_ERROR(WriteFileAtomic(sub + "/spec.bin", table->spec.SerializeAsString()));
+      COLONY_RETURN_IF_ERROR(table->sparse ? table->sparse->Save(sub)
+                                           : table->dense->Save(sub, "dense"));
+      manifest += name + "\n";
+    }
+    COLONY_RETURN_IF_ERROR(MakeDirs(dir));
+    COLONY_RETURN_IF_ERROR(WriteFileAtomic(dir + "/MANIFEST", manifest));
+    return static_cast<int>(tables_.size());
+  }
+
+  StatusOr<int> LoadTables(const std::string& dir) {
+    COLONY_ASSIGN_OR_RETURN(std::string manifest, ReadFile(dir + "/MANIFEST"));
+    std::map<std::string, std::unique_ptr<Table>> loaded;
+    std::stringstream lines(manifest);
+    for (std::string name; std::getline(lines, name);) {
+      if (name.empty()) continue;
+      const std::string sub = dir + "/" + name;
+      COLONY_ASSIGN_OR_RETURN(std::string spec_bytes, ReadFile(sub + "/spec.bin"));
+      rpc::CreateTableRequest spec;
+      if (!spec.ParseFromString(spec_bytes)) {
+        return DataLossError(sub + "/spec.bin: not a table spec");
+      }
+      COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Table> table, MakeTable(spec));
+      COLONY_RETURN_IF_ERROR(table->sparse ? table->sparse->Load(sub)
+                                           : table->dense->Load(sub, "dense"));
+      loaded[name] = std::move(table);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    const int count = static_cast<int>(loaded.size());
+    for (auto& [name, table] : loaded) tables_[name] = std::move(table);
+    return count;
+  }
+
   grpc::Status Stats(grpc::ServerContext* context, const rpc::StatsRequest*,
                      rpc::StatsResponse* response) override {
     return Serve(context, [&]() -> Status {
@@ -142,6 +204,25 @@ class Service final : public rpc::ParameterServer::Service {
   }
 
  private:
+  static StatusOr<std::unique_ptr<Table>> MakeTable(const rpc::CreateTableRequest& spec) {
+    auto table = std::make_unique<Table>();
+    table->spec = spec;
+    if (spec.sparse()) {
+      SparseTableOptions o;
+      o.dim = spec.dim();
+      o.optimizer = FromProto(spec.optimizer());
+      o.initializer = FromProto(spec.initializer());
+      o.seed = spec.seed();
+      COLONY_ASSIGN_OR_RETURN(table->sparse, SparseTable::Create(o));
+    } else {
+      DenseTableOptions o;
+      o.size = spec.size();
+      o.optimizer = FromProto(spec.optimizer());
+      COLONY_ASSIGN_OR_RETURN(table->dense, DenseTable::Create(o));
+    }
+    return table;
+  }
+
   // Checks the token, counts the call and runs `body`, turning its Status into gRPC's.
   template <typename Body>
   grpc::Status Serve(grpc::ServerContext* context, Body&& body) {
@@ -179,6 +260,8 @@ class GrpcPsServer final : public PsServer {
       : service_(std::move(service)), server_(std::move(server)), port_(port) {}
   ~GrpcPsServer() override { Shutdown(); }
   int port() const override { return port_; }
+  StatusOr<int> SaveTables(const std::string& dir) override { return service_->SaveTables(dir); }
+  StatusOr<int> LoadTables(const std::string& dir) override { return service_->LoadTables(dir); }
   void Wait() override { server_->Wait(); }
   void Shutdown() override { server_->Shutdown(); }
 

@@ -25,6 +25,12 @@ class PsServer {
   static StatusOr<std::unique_ptr<PsServer>> Start(const PsServerOptions& options);
   virtual ~PsServer() = default;
   virtual int port() const = 0;
+  // Writes every table, with optimizer state and creation options, under `dir` (one folder
+  // per table, then a MANIFEST); returns how many. The Save RPC does the same.
+  virtual StatusOr<int> SaveTables(const std::string& dir) = 0;
+  // Recreates the tables listed in `dir`/MANIFEST (replacing any of the same name).
+  // NotFound without a MANIFEST, DataLoss for a corrupt file.
+  virtual StatusOr<int> LoadTables(const std::string& dir) = 0;
   // Blocks until Shutdown().
   virtual void Wait() = 0;
   // Stops accepting calls and finishes the ones in flight.
