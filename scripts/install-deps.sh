@@ -2,7 +2,7 @@
 # Installs every Debian package colony needs. Idempotent and non-interactive.
 set -euo pipefail
 PACKAGES=(
-  build-essential cmake ccache pkg-config
+  build-essential cmake ccache pkg-config openssl
   libtorch-dev libopenblas0-pthread
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libyaml-cpp-dev

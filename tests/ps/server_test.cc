@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/remote_table.h"
 #include "testing/status_matchers.h"
@@ -210,6 +212,32 @@ TEST(PsServerTest, TableNamesMustBeSafeFolderNames) {
   remote.table = "../escape";
   EXPECT_THAT(ConnectSparseTable(remote, TableOptions()),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("letters, digits")));
+}
+
+TEST(PsServerTest, TlsServerTalksOnlyToClientsTrustingItsCa) {
+  // Certificates from the project's own script (tests run from the repository root).
+  const std::string dir = ::testing::TempDir() + "/colony_ps_tls_" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("bash scripts/make-certs.sh " + dir + "/a >/dev/null").c_str()), 0);
+  ASSERT_EQ(std::system(("bash scripts/make-certs.sh " + dir + "/b >/dev/null").c_str()), 0);
+  PsServerOptions o;
+  o.tls_cert_file = dir + "/a/server.pem";
+  o.tls_key_file = dir + "/a/server.key";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto server, PsServer::Start(o));
+  RemoteTableOptions remote = Remote({Address(*server)}, "", 2000);
+  remote.tls_ca_file = dir + "/a/ca.pem";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto table, ConnectSparseTable(remote, TableOptions()));
+  std::vector<float> row(3);
+  COLONY_EXPECT_OK(table->Pull({}, std::vector<uint64_t>{42}, row));
+  remote.deadline_ms = 500;
+  remote.tls_ca_file = dir + "/b/ca.pem";  // Another CA: the server is not trusted.
+  EXPECT_FALSE(ConnectSparseTable(remote, TableOptions()).ok());
+  remote.tls_ca_file = "";  // Plaintext to a TLS server.
+  EXPECT_FALSE(ConnectSparseTable(remote, TableOptions()).ok());
+  remote.tls_ca_file = dir + "/missing.pem";
+  EXPECT_THAT(ConnectSparseTable(remote, TableOptions()),
+              StatusIs(StatusCode::kNotFound, HasSubstr("missing.pem")));
+  o.tls_key_file = "";
+  EXPECT_THAT(PsServer::Start(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("both")));
 }
 
 TEST(PsServerTest, ShardOfIdIsStableAndSpreads) {

@@ -22,6 +22,8 @@ struct ServeFlags {
   int port = 0;
   std::string token;
   std::string checkpoint_dir;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 Status RunServe(const ServeFlags& flags) {
@@ -32,6 +34,8 @@ Status RunServe(const ServeFlags& flags) {
   ps::PsServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
   options.token = flags.token;
+  options.tls_cert_file = flags.tls_cert;
+  options.tls_key_file = flags.tls_key;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
   const std::string& dir = flags.checkpoint_dir;
   if (!dir.empty() && PathExists(dir + "/MANIFEST")) {
@@ -53,8 +57,16 @@ Status RunServe(const ServeFlags& flags) {
   return OkStatus();
 }
 
-Status PrintStats(const std::string& address, const std::string& token) {
-  COLONY_ASSIGN_OR_RETURN(ps::ServerStats stats, ps::QueryServerStats(address, token));
+struct StatsFlags {
+  std::string address;
+  std::string token;
+  std::string tls_ca;
+};
+
+Status PrintStats(const StatsFlags& flags) {
+  const std::string& address = flags.address;
+  COLONY_ASSIGN_OR_RETURN(ps::ServerStats stats,
+                          ps::QueryServerStats(address, flags.token, flags.tls_ca));
   std::printf("%s: %lld requests, %lld bytes in, %lld bytes out\n", address.c_str(),
               static_cast<long long>(stats.requests), static_cast<long long>(stats.bytes_in),
               static_cast<long long>(stats.bytes_out));
@@ -75,19 +87,20 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--port", flags->port, "port; 0 picks a free one and prints it")
       ->capture_default_str();
   serve->add_option("--token", flags->token, "shared token every call must carry");
+  serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate (scripts/make-certs.sh)");
+  serve->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
   serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->callback([flags, exit_code] { *exit_code = ExitCode(RunServe(*flags)); });
 
-  auto stats_flags = std::make_shared<std::pair<std::string, std::string>>();
+  auto stats_flags = std::make_shared<StatsFlags>();
   CLI::App* ps_cmd = app.add_subcommand("ps", "inspect parameter servers");
   ps_cmd->require_subcommand(1);
   CLI::App* stats = ps_cmd->add_subcommand("stats", "tables, rows and traffic of a server");
-  stats->add_option("--addr", stats_flags->first, "HOST:PORT of the server")->required();
-  stats->add_option("--token", stats_flags->second, "the server's token");
-  stats->callback([stats_flags, exit_code] {
-    *exit_code = ExitCode(PrintStats(stats_flags->first, stats_flags->second));
-  });
+  stats->add_option("--addr", stats_flags->address, "HOST:PORT of the server")->required();
+  stats->add_option("--token", stats_flags->token, "the server's token");
+  stats->add_option("--tls-ca", stats_flags->tls_ca, "PEM CA certificate: connect with TLS");
+  stats->callback([stats_flags, exit_code] { *exit_code = ExitCode(PrintStats(*stats_flags)); });
 }
 
 }  // namespace colony::cli

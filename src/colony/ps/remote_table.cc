@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 
+#include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/internal/rpc_convert.h"
 
@@ -17,13 +18,19 @@ using internal::FromGrpcStatus;
 // One server's stub and how to call it.
 class Peer {
  public:
-  Peer(std::string address, const RemoteTableOptions& remote)
+  // `ca_pem`: the CA certificate for TLS, empty for plaintext.
+  Peer(std::string address, const RemoteTableOptions& remote, const std::string& ca_pem)
       : address_(std::move(address)), token_(remote.token), deadline_ms_(remote.deadline_ms) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(256 << 20);
     args.SetMaxSendMessageSize(256 << 20);
-    stub_ = rpc::ParameterServer::NewStub(
-        grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (!ca_pem.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = ca_pem;
+      credentials = grpc::SslCredentials(ssl);
+    }
+    stub_ = rpc::ParameterServer::NewStub(grpc::CreateCustomChannel(address_, credentials, args));
   }
 
   // Calls `method` on the stub; an error names this server.
@@ -52,10 +59,18 @@ Status ValidateRemote(const RemoteTableOptions& remote) {
   return OkStatus();
 }
 
-std::vector<std::unique_ptr<Peer>> MakePeers(const RemoteTableOptions& remote, size_t count) {
+// The CA certificate named by the options, or "" for plaintext.
+StatusOr<std::string> ReadCa(const RemoteTableOptions& remote) {
+  if (remote.tls_ca_file.empty()) return std::string();
+  return ReadFile(remote.tls_ca_file);
+}
+
+std::vector<std::unique_ptr<Peer>> MakePeers(const RemoteTableOptions& remote,
+                                             const std::string& ca_pem) {
   std::vector<std::unique_ptr<Peer>> peers;
-  for (size_t i = 0; i < count; ++i)
-    peers.push_back(std::make_unique<Peer>(remote.servers[i], remote));
+  for (const std::string& server : remote.servers) {
+    peers.push_back(std::make_unique<Peer>(server, remote, ca_pem));
+  }
   return peers;
 }
 
@@ -79,8 +94,8 @@ Status ForEachPeer(size_t count, const std::function<bool(size_t)>& has_work,
 
 class RemoteSparseTable final : public SparseTable {
  public:
-  RemoteSparseTable(const RemoteTableOptions& remote, int dim)
-      : remote_(remote), dim_(dim), peers_(MakePeers(remote, remote.servers.size())) {}
+  RemoteSparseTable(const RemoteTableOptions& remote, int dim, const std::string& ca_pem)
+      : remote_(remote), dim_(dim), peers_(MakePeers(remote, ca_pem)) {}
 
   Status Create(const SparseTableOptions& options) {
     rpc::CreateTableRequest request;
@@ -196,8 +211,8 @@ class RemoteSparseTable final : public SparseTable {
 
 class RemoteDenseTable final : public DenseTable {
  public:
-  RemoteDenseTable(const RemoteTableOptions& remote, int64_t size)
-      : remote_(remote), size_(size), peer_(remote.servers[0], remote) {}
+  RemoteDenseTable(const RemoteTableOptions& remote, int64_t size, const std::string& ca_pem)
+      : remote_(remote), size_(size), peer_(remote.servers[0], remote, ca_pem) {}
 
   Status Create(const DenseTableOptions& options) {
     rpc::CreateTableRequest request;
@@ -271,12 +286,14 @@ int ShardOfId(uint64_t id, int num_servers) {
 }
 
 StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::string& token,
-                                       int deadline_ms) {
+                                       const std::string& tls_ca_file, int deadline_ms) {
   RemoteTableOptions remote;
   remote.servers = {address};
   remote.token = token;
+  remote.tls_ca_file = tls_ca_file;
   remote.deadline_ms = deadline_ms;
-  Peer peer(address, remote);
+  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  Peer peer(address, remote, ca_pem);
   rpc::StatsResponse response;
   COLONY_RETURN_IF_ERROR(
       peer.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &response, false));
@@ -294,7 +311,8 @@ StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptio
                                                           const SparseTableOptions& options) {
   COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
   COLONY_RETURN_IF_ERROR(options.Validate());
-  auto table = std::make_unique<RemoteSparseTable>(remote, options.dim);
+  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  auto table = std::make_unique<RemoteSparseTable>(remote, options.dim, ca_pem);
   COLONY_RETURN_IF_ERROR(table->Create(options));
   return std::unique_ptr<SparseTable>(std::move(table));
 }
@@ -303,7 +321,8 @@ StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions
                                                         const DenseTableOptions& options) {
   COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
   COLONY_RETURN_IF_ERROR(options.Validate());
-  auto table = std::make_unique<RemoteDenseTable>(remote, options.size);
+  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  auto table = std::make_unique<RemoteDenseTable>(remote, options.size, ca_pem);
   COLONY_RETURN_IF_ERROR(table->Create(options));
   return std::unique_ptr<DenseTable>(std::move(table));
 }

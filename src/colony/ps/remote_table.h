@@ -20,6 +20,8 @@ struct RemoteTableOptions {
   std::vector<std::string> servers;  // host:port of every server. Required, non-empty.
   std::string table;                 // Table name on the servers. Required.
   std::string token;                 // Sent as "authorization: Bearer <token>". Default: "".
+  // PEM file of the CA that signed the servers' certificates; set: TLS. Default: "" (plain).
+  std::string tls_ca_file;
   // Every call (and the wait for a server that is not up yet at connect) gives up after
   // this long with Unavailable or DeadlineExceeded naming the server. Default: 10 s.
   int deadline_ms = 10000;
@@ -55,6 +57,6 @@ struct ServerStats {
 
 // Asks the server at `address`; Unavailable naming it when it cannot be reached.
 StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::string& token,
-                                       int deadline_ms = 5000);
+                                       const std::string& tls_ca_file = "", int deadline_ms = 5000);
 
 }  // namespace colony::ps

@@ -274,10 +274,22 @@ class GrpcPsServer final : public PsServer {
 }  // namespace
 
 StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& options) {
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgumentError("TLS needs both a certificate and a key file");
+  }
+  if (!options.tls_cert_file.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(options.tls_cert_file));
+    COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadFile(options.tls_key_file));
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(ssl);
+  }
   auto service = std::make_unique<Service>(options.token);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.address, credentials, &port);
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
   builder.RegisterService(service.get());

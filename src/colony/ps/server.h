@@ -16,12 +16,17 @@ struct PsServerOptions {
   // Shared secret every call must carry as "authorization: Bearer <token>"; empty accepts
   // any call. Default: "".
   std::string token;
+  // PEM certificate chain and private key (scripts/make-certs.sh); both set: TLS, both
+  // empty: plaintext. Default: "".
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Thread-safe: gRPC serves calls from its own threads.
 class PsServer {
  public:
-  // Unavailable when the address cannot be bound (names it).
+  // Unavailable when the address cannot be bound (names it); NotFound for an unreadable
+  // certificate or key; InvalidArgument when only one of them is given.
   static StatusOr<std::unique_ptr<PsServer>> Start(const PsServerOptions& options);
   virtual ~PsServer() = default;
   virtual int port() const = 0;
