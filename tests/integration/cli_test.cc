@@ -133,6 +133,15 @@ TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   const Result stats = RunColony("ps stats --addr " + address + " --token t0k");
   EXPECT_EQ(stats.exit_code, 0) << stats.output;
   EXPECT_THAT(stats.output, HasSubstr(address + ": 1 requests"));
+  // A training job whose tables live on that server process.
+  const Result train = RunColony("train examples/ctr/config.yaml --set data.dir=" + *root_ +
+                                 "/data --set model.hidden=[16] --set train.epochs=1" +
+                                 " --set ps.servers=[" + address + "] --set ps.token=t0k");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_THAT(train.output, HasSubstr("test auc"));
+  const Result tables = RunColony("ps stats --addr " + address + " --token t0k");
+  EXPECT_THAT(tables.output, HasSubstr("table emb: sparse"));
+  EXPECT_THAT(tables.output, HasSubstr("table fc0.w: dense"));
   const Result refused = RunColony("ps stats --addr " + address + " --token wrong");
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_THAT(refused.output, HasSubstr("UNAUTHENTICATED"));
@@ -142,7 +151,7 @@ TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("pserver saved 0 tables"));
+  EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("pserver saved 5 tables"));
   EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("pserver stopped"));
   EXPECT_TRUE(fs::exists(*root_ + "/ps_ckpt/MANIFEST"));
   const Result gone = RunColony("ps stats --addr " + address);

@@ -5,6 +5,8 @@
 
 #include "colony/base/file_util.h"
 #include "colony/data/ctr_generator.h"
+#include "colony/ps/remote_table.h"
+#include "colony/ps/server.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
@@ -245,6 +247,28 @@ TEST_F(TrainerTest, TrainsOnLibsvmFeatureBags) {
   deepfm.data.format = "libsvm";
   deepfm.model.input = "bag";
   EXPECT_THAT(Train(deepfm), StatusIs(StatusCode::kInvalidArgument, HasSubstr("fixed slots")));
+}
+
+TEST_F(TrainerTest, TrainingOnParameterServersEqualsEmbeddedTables) {
+  // One worker, two real servers on 127.0.0.1: every step pulls what it pushed before, so the
+  // run must match the embedded tables exactly.
+  std::vector<std::unique_ptr<ps::PsServer>> servers;
+  TrainOptions remote = Options("wide_deep", "");
+  remote.loop.epochs = 1;
+  for (int i = 0; i < 2; ++i) {
+    servers.push_back(std::move(ps::PsServer::Start({})).value());
+    remote.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
+  }
+  TrainOptions local = remote;
+  local.ps.servers.clear();
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary on_servers, Train(remote));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary embedded, Train(local));
+  EXPECT_EQ(on_servers.train_loss, embedded.train_loss);
+  EXPECT_EQ(on_servers.test_auc, embedded.test_auc);
+  EXPECT_GT(ps::QueryServerStats(remote.ps.servers[1], "")->requests, 0);
+
+  remote.checkpoint.dir = Fresh("remote_ckpt");
+  EXPECT_THAT(Train(remote), StatusIs(StatusCode::kInvalidArgument, HasSubstr("colony serve")));
 }
 
 TEST(SummaryTest, JsonHasTheRequiredKeys) {

@@ -214,14 +214,18 @@ class RemoteDenseTable final : public DenseTable {
   RemoteDenseTable(const RemoteTableOptions& remote, int64_t size, const std::string& ca_pem)
       : remote_(remote), size_(size), peer_(remote.servers[0], remote, ca_pem) {}
 
-  Status Create(const DenseTableOptions& options) {
+  // Sets *created when the server did not have the table yet.
+  Status Create(const DenseTableOptions& options, bool* created) {
     rpc::CreateTableRequest request;
     request.set_table(remote_.table);
     request.set_sparse(false);
     request.set_size(options.size);
     *request.mutable_optimizer() = internal::ToProto(options.optimizer);
     rpc::CreateTableResponse response;
-    return peer_.Call(&rpc::ParameterServer::Stub::CreateTable, request, &response, true);
+    COLONY_RETURN_IF_ERROR(
+        peer_.Call(&rpc::ParameterServer::Stub::CreateTable, request, &response, true));
+    *created = response.created();
+    return OkStatus();
   }
 
   Status Init(std::span<const float> values) override { return Send(values, true); }
@@ -318,12 +322,15 @@ StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptio
 }
 
 StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
-                                                        const DenseTableOptions& options) {
+                                                        const DenseTableOptions& options,
+                                                        std::span<const float> initial_values) {
   COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
   COLONY_RETURN_IF_ERROR(options.Validate());
   COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
   auto table = std::make_unique<RemoteDenseTable>(remote, options.size, ca_pem);
-  COLONY_RETURN_IF_ERROR(table->Create(options));
+  bool created = false;
+  COLONY_RETURN_IF_ERROR(table->Create(options, &created));
+  if (created && !initial_values.empty()) COLONY_RETURN_IF_ERROR(table->Init(initial_values));
   return std::unique_ptr<DenseTable>(std::move(table));
 }
 

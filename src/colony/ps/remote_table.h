@@ -37,9 +37,11 @@ int ShardOfId(uint64_t id, int num_servers);
 // sums the servers' row counts, -1 when a server cannot be reached.
 StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
                                                           const SparseTableOptions& options);
-// A dense table lives whole on servers[0].
-StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
-                                                        const DenseTableOptions& options);
+// A dense table lives whole on servers[0]. When this call creates it, its values are set to
+// `initial_values` (if given): the first worker initializes, later ones keep what is there.
+StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(
+    const RemoteTableOptions& remote, const DenseTableOptions& options,
+    std::span<const float> initial_values = {});
 
 // What `colony ps stats` shows of one server.
 struct ServerStats {

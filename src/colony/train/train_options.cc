@@ -89,6 +89,11 @@ Status TrainOptions::Validate() const {
   if (loop.log_every_seconds <= 0) {
     return InvalidArgumentError("train.log_every_seconds must be > 0");
   }
+  if (!ps.servers.empty() && !checkpoint.dir.empty()) {
+    return InvalidArgumentError(
+        "checkpoint.dir is set but the tables live on ps.servers; checkpoint them with "
+        "`colony serve --checkpoint-dir`");
+  }
   if (checkpoint.every_steps > 0 && checkpoint.dir.empty()) {
     return InvalidArgumentError("checkpoint.every_steps is set but checkpoint.dir is empty");
   }
@@ -110,6 +115,10 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(loop.Read("threads", &o.loop.threads));
   COLONY_RETURN_IF_ERROR(loop.Read("max_steps", &o.loop.max_steps));
   COLONY_RETURN_IF_ERROR(loop.Read("log_every_seconds", &o.loop.log_every_seconds));
+  const ConfigSection ps = root.Section("ps");
+  COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
+  COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
+  COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
   const ConfigSection checkpoint = root.Section("checkpoint");
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));

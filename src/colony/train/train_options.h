@@ -42,6 +42,15 @@ struct CheckpointOptions {
   int64_t every_steps = 0;  // Also checkpoint every N steps; 0: only at the end.
 };
 
+// Where the parameters live. No servers: embedded tables in this process. Servers: the
+// tables of `colony serve --role pserver` processes (keys sharded over them), named after the
+// program's parameters; the first worker to create a dense table initializes it.
+struct PsOptions {
+  std::vector<std::string> servers;  // host:port of every parameter server. Default: none.
+  std::string token;                 // The servers' --token. Default: "".
+  std::string tls_ca;                // CA of the servers' TLS certificates; "" = plaintext.
+};
+
 struct TrainOptions {
   std::string strategy = "local";  // Only "local" (one process, embedded tables) so far.
   models::CtrModelOptions model;
@@ -50,6 +59,7 @@ struct TrainOptions {
   ps::OptimizerOptions dense_optimizer;   // Key optimizer.dense. Default: adam, lr 0.001.
   LoopOptions loop;                       // Key train.
   CheckpointOptions checkpoint;
+  PsOptions ps;
   // Not from YAML: set by the command line.
   std::string resume_dir;   // Continue from the latest checkpoint under this folder.
   std::string config_text;  // The config as YAML, stored in checkpoints.

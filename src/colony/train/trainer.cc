@@ -78,8 +78,13 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
   exec::ExecutorOptions exec_options;
   exec_options.seed = o.loop.seed;
   COLONY_ASSIGN_OR_RETURN(model->executor, exec::Executor::Create(program, exec_options));
-  COLONY_ASSIGN_OR_RETURN(model->parameters, ParameterSet::Create(program, o.sparse_optimizer,
-                                                                  o.dense_optimizer, o.loop.seed));
+  ps::RemoteTableOptions remote;
+  remote.servers = o.ps.servers;
+  remote.token = o.ps.token;
+  remote.tls_ca_file = o.ps.tls_ca;
+  COLONY_ASSIGN_OR_RETURN(
+      model->parameters,
+      ParameterSet::Create(program, o.sparse_optimizer, o.dense_optimizer, o.loop.seed, remote));
   model->program = std::move(program);
   return model;
 }

@@ -21,8 +21,15 @@ ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
 StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::ProgramDesc& program,
                                                              const ps::OptimizerOptions& sparse,
                                                              const ps::OptimizerOptions& dense,
-                                                             uint64_t seed) {
+                                                             uint64_t seed,
+                                                             const ps::RemoteTableOptions& remote) {
   auto set = std::make_unique<ParameterSet>();
+  const bool on_servers = !remote.servers.empty();
+  auto remote_for = [&](const std::string& name) {
+    ps::RemoteTableOptions r = remote;
+    r.table = name;
+    return r;
+  };
   if (program.blocks_size() == 0) return InvalidArgumentError("program has no blocks");
   for (const graph::VarDesc& var : program.blocks(0).vars()) {
     if (!var.persistable()) continue;
@@ -37,7 +44,9 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
       o.initializer = ToTableInitializer(var.initializer());
       o.seed = seed ^ std::hash<std::string>{}(var.name());
       o.num_shards = 1;  // One trainer thread touches the table: lock stripes only cost.
-      COLONY_ASSIGN_OR_RETURN(auto table, ps::SparseTable::Create(o));
+      COLONY_ASSIGN_OR_RETURN(auto table, on_servers
+                                              ? ps::ConnectSparseTable(remote_for(var.name()), o)
+                                              : ps::SparseTable::Create(o));
       set->sparse_.push_back({var.name(), o.dim, std::move(table)});
     } else {
       COLONY_ASSIGN_OR_RETURN(at::Tensor init, exec::MakeInitialValue(var, seed));
@@ -45,9 +54,14 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
       ps::DenseTableOptions o;
       o.size = init.numel();
       o.optimizer = dense;
-      COLONY_ASSIGN_OR_RETURN(auto table, ps::DenseTable::Create(o));
-      COLONY_RETURN_IF_ERROR(
-          table->Init(std::span<const float>(init.data_ptr<float>(), init.numel())));
+      const std::span<const float> values(init.data_ptr<float>(), init.numel());
+      std::unique_ptr<ps::DenseTable> table;
+      if (on_servers) {
+        COLONY_ASSIGN_OR_RETURN(table, ps::ConnectDenseTable(remote_for(var.name()), o, values));
+      } else {
+        COLONY_ASSIGN_OR_RETURN(table, ps::DenseTable::Create(o));
+        COLONY_RETURN_IF_ERROR(table->Init(values));
+      }
       set->dense_.push_back({var.name(),
                              std::vector<int64_t>(var.shape().begin(), var.shape().end()),
                              std::move(table)});

@@ -14,6 +14,7 @@
 #include "colony/exec/executor.h"
 #include "colony/program.pb.h"
 #include "colony/ps/dense_table.h"
+#include "colony/ps/remote_table.h"
 #include "colony/ps/sparse_table.h"
 
 namespace colony::train::internal {
@@ -22,10 +23,12 @@ class ParameterSet {
  public:
   // One table per parameter of `program`'s main block. Dense tables start from the program's
   // initializers, seeded with `seed`; sparse rows are initialized by their table on first pull.
+  // With `remote` servers the tables are theirs (one per parameter, named after it).
   static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
                                                         const ps::OptimizerOptions& sparse,
                                                         const ps::OptimizerOptions& dense,
-                                                        uint64_t seed);
+                                                        uint64_t seed,
+                                                        const ps::RemoteTableOptions& remote);
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
   Status PullDense(exec::Scope& scope, bool training);
