@@ -6,8 +6,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <thread>
 
 #include "colony/ps.grpc.pb.h"
+#include "colony/ps/internal/barrier.h"
 #include "colony/ps/remote_table.h"
 #include "testing/status_matchers.h"
 
@@ -245,6 +249,111 @@ TEST(PsServerTest, ShardOfIdIsStableAndSpreads) {
   std::vector<int> counts(4, 0);
   for (uint64_t id = 0; id < 4000; ++id) ++counts[ShardOfId(id, 4)];
   for (int c : counts) EXPECT_NEAR(c, 1000, 150);
+}
+
+TEST(PsServerTest, SyncPushesOfTwoWorkersApplyTheirMeanOnce) {
+  // Two workers push halves of a step; the servers must apply what one push of the mean
+  // gradient does to a local table.
+  auto a = StartServer();
+  auto b = StartServer();
+  RemoteTableOptions remote = Remote({Address(*a), Address(*b)});
+  remote.sync_workers = 2;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto worker0, ConnectSparseTable(remote, TableOptions()));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto worker1, ConnectSparseTable(remote, TableOptions()));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto local, SparseTable::Create(TableOptions()));
+  const std::vector<uint64_t> ids0 = {1, 2, 3}, ids1 = {3, 4};
+  const std::vector<float> g0 = {1, 1, 1, 2, 2, 2, 3, 3, 3}, g1 = {5, 5, 5, 7, 7, 7};
+  std::vector<uint64_t> all_ids = ids0;
+  all_ids.insert(all_ids.end(), ids1.begin(), ids1.end());
+  std::vector<float> mean;
+  for (float g : g0) mean.push_back(g / 2);
+  for (float g : g1) mean.push_back(g / 2);
+  for (int step = 0; step < 2; ++step) {
+    COLONY_ASSERT_OK(worker0->Push(ids0, g0));
+    std::vector<float> rows(all_ids.size() * 3), expected(all_ids.size() * 3);
+    COLONY_ASSERT_OK(local->Pull({}, all_ids, expected));
+    COLONY_ASSERT_OK(worker0->Pull({}, all_ids, rows));
+    EXPECT_EQ(rows, expected) << "applied before the second worker pushed";
+    COLONY_ASSERT_OK(worker1->Push(ids1, g1));
+    COLONY_ASSERT_OK(local->Push(all_ids, mean));
+    COLONY_ASSERT_OK(local->Pull({}, all_ids, expected));
+    COLONY_ASSERT_OK(worker1->Pull({}, all_ids, rows));
+    for (size_t i = 0; i < rows.size(); ++i) EXPECT_FLOAT_EQ(rows[i], expected[i]) << i;
+  }
+  // A worker that pushes the next step before the others pushed this one is refused.
+  COLONY_ASSERT_OK(worker0->Push(ids0, g0));
+  EXPECT_THAT(worker0->Push(ids0, g0),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("while step 2")));
+}
+
+TEST(PsServerTest, BarrierReleasesAllWorkersTogetherAndTimesOutNamingTheCount) {
+  auto server = StartServer();
+  RemoteTableOptions remote = Remote({Address(*server)});
+  COLONY_ASSERT_OK_AND_ASSIGN(auto b0, WorkerBarrier::Connect(remote, 3, 10000));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto b1, WorkerBarrier::Connect(remote, 3, 10000));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto b2, WorkerBarrier::Connect(remote, 3, 10000));
+  for (int round = 0; round < 3; ++round) {
+    auto f0 = std::async(std::launch::async, [&] { return b0->Wait("step"); });
+    auto f1 = std::async(std::launch::async, [&] { return b1->Wait("step"); });
+    EXPECT_EQ(f0.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+        << "released with 2 of 3 workers";
+    COLONY_EXPECT_OK(b2->Wait("step"));
+    COLONY_EXPECT_OK(f0.get());
+    COLONY_EXPECT_OK(f1.get());
+  }
+  COLONY_ASSERT_OK_AND_ASSIGN(auto impatient, WorkerBarrier::Connect(remote, 3, 300));
+  EXPECT_THAT(impatient->Wait("end"),
+              StatusIs(StatusCode::kDeadlineExceeded, HasSubstr(Address(*server))));
+  EXPECT_THAT(WorkerBarrier::Connect(remote, 0, 1000), StatusIs(StatusCode::kInvalidArgument, HasSubstr("workers")));
+}
+
+TEST(BarrierSetTest, CallersWithAnotherWorkerCountAreRefused) {
+  internal::BarrierSet barriers;
+  const auto in = [](int ms) {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+  };
+  const auto never = [] { return false; };
+  auto first = std::async(std::launch::async,
+                          [&] { return barriers.Arrive("x", 3, in(20000), never); });
+  // Until `first` has arrived a 2-worker caller owns the round and times out; then it is
+  // refused. Bounded: 200 tries of 10 ms.
+  Status mixed;
+  for (int i = 0; i < 200 && !IsInvalidArgument(mixed); ++i) {
+    mixed = barriers.Arrive("x", 2, in(10), never);
+  }
+  EXPECT_THAT(mixed, StatusIs(StatusCode::kInvalidArgument, HasSubstr("same worker count")));
+  auto second = std::async(std::launch::async,
+                           [&] { return barriers.Arrive("x", 3, in(20000), never); });
+  COLONY_EXPECT_OK(barriers.Arrive("x", 3, in(20000), never));
+  COLONY_EXPECT_OK(first.get());
+  COLONY_EXPECT_OK(second.get());
+  EXPECT_THAT(barriers.Arrive("y", 2, in(0), [] { return true; }),
+              StatusIs(StatusCode::kDeadlineExceeded, HasSubstr("1 of 2")));
+  EXPECT_THAT(barriers.Arrive("y", 2, in(1000), [] { return true; }),
+              StatusIs(StatusCode::kCancelled, HasSubstr("1 of 2")));
+}
+
+TEST(PsServerTest, ClientWaitsForARestartedServer) {
+  const std::string dir =
+      ::testing::TempDir() + "/colony_ps_server_restart_" + std::to_string(::getpid());
+  auto server = StartServer();
+  const int port = server->port();
+  RemoteTableOptions remote = Remote({Address(*server)});
+  COLONY_ASSERT_OK_AND_ASSIGN(auto table, ConnectSparseTable(remote, TableOptions()));
+  const std::vector<uint64_t> ids = {1, 2};
+  std::vector<float> before(6), after(6);
+  COLONY_ASSERT_OK(table->Pull({}, ids, before));
+  COLONY_ASSERT_OK(server->SaveTables(dir).status());
+  server.reset();  // Down: the next pull waits for a server on the same port.
+  auto pull = std::async(std::launch::async, [&] { return table->Pull({}, ids, after); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  PsServerOptions o;
+  o.address = "127.0.0.1:" + std::to_string(port);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto restarted, PsServer::Start(o));
+  COLONY_ASSERT_OK(restarted->LoadTables(dir).status());
+  COLONY_ASSERT_OK(pull.get());
+  EXPECT_EQ(after, before);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "colony/base/file_util.h"
 #include "colony/data/ctr_generator.h"
@@ -269,6 +270,71 @@ TEST_F(TrainerTest, TrainingOnParameterServersEqualsEmbeddedTables) {
 
   remote.checkpoint.dir = Fresh("remote_ckpt");
   EXPECT_THAT(Train(remote), StatusIs(StatusCode::kInvalidArgument, HasSubstr("colony serve")));
+}
+
+TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
+  // Two workers on batches of 32 (threads in this process, real servers on 127.0.0.1) must
+  // end where one worker on batches of 64 over the same data ends, up to float rounding.
+  std::vector<std::unique_ptr<ps::PsServer>> servers;
+  TrainOptions sync = Options("dnn", "");
+  sync.model.dropout = 0;  // Dropout masks depend on the batch split.
+  sync.loop.epochs = 1;
+  sync.loop.max_steps = 40;
+  sync.data.batch_size = 32;
+  sync.strategy = "sync";
+  sync.worker.count = 2;
+  for (int i = 0; i < 2; ++i) {
+    servers.push_back(std::move(ps::PsServer::Start({})).value());
+    sync.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
+  }
+  TrainOptions worker1 = sync;
+  worker1.worker.rank = 1;
+  std::future<StatusOr<TrainSummary>> second =
+      std::async(std::launch::async, [&] { return Train(worker1); });
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(sync));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  EXPECT_EQ(first.steps, 40);
+  EXPECT_EQ(other.steps, 40);
+  EXPECT_EQ(other.test_samples, 0) << "only worker 0 tests";
+
+  TrainOptions local = sync;
+  local.strategy = "local";
+  local.worker = {};
+  local.ps.servers.clear();
+  local.data.batch_size = 64;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary one, Train(local));
+  EXPECT_EQ(one.steps, 40);
+  EXPECT_GT(first.test_samples, 0);
+  EXPECT_NEAR(first.test_logloss, one.test_logloss, 1e-5);
+  EXPECT_NEAR(first.test_auc, one.test_auc, 1e-4);
+  EXPECT_NEAR((first.train_loss + other.train_loss) / 2, one.train_loss, 1e-4);
+}
+
+TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
+  std::vector<std::unique_ptr<ps::PsServer>> servers;
+  TrainOptions o = Options("lr", "");
+  o.loop.epochs = 1;
+  o.strategy = "async";
+  o.worker.count = 2;
+  servers.push_back(std::move(ps::PsServer::Start({})).value());
+  o.ps.servers = {"127.0.0.1:" + std::to_string(servers.back()->port())};
+  TrainOptions worker1 = o;
+  worker1.worker.rank = 1;
+  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(o));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  // 2700 training rows in batches of 64: 43 batches, the odd one to worker 0.
+  EXPECT_EQ(first.steps, 22);
+  EXPECT_EQ(other.steps, 21);
+  EXPECT_EQ(first.samples + other.samples, 2700);
+  EXPECT_GT(first.test_auc, 0.5);
+  EXPECT_EQ(other.test_samples, 0) << "only worker 0 tests";
+
+  TrainOptions lost = o;  // Its partner never comes: the start barrier gives up.
+  lost.ps.barrier_timeout_ms = 300;
+  EXPECT_THAT(Train(lost), StatusIs(StatusCode::kDeadlineExceeded, HasSubstr("1 of 2 workers")));
+  lost.worker.rank = 2;
+  EXPECT_THAT(Train(lost), StatusIs(StatusCode::kInvalidArgument, HasSubstr("out of range")));
 }
 
 TEST(SummaryTest, JsonHasTheRequiredKeys) {

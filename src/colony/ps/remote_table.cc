@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <thread>
 
 #include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
@@ -24,6 +25,9 @@ class Peer {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(256 << 20);
     args.SetMaxSendMessageSize(256 << 20);
+    // A restarted server is found again within a second, not gRPC's default of minutes.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
     if (!ca_pem.empty()) {
       grpc::SslCredentialsOptions ssl;
@@ -33,16 +37,27 @@ class Peer {
     stub_ = rpc::ParameterServer::NewStub(grpc::CreateCustomChannel(address_, credentials, args));
   }
 
-  // Calls `method` on the stub; an error names this server.
+  // Calls `method` on the stub, waiting up to the deadline for a server that is down (or
+  // restarting: a call it dropped is sent again, with backoff, while time is left, unless
+  // `retry` is false). An error names this server.
   template <typename Request, typename Response, typename Method>
-  Status Call(Method method, const Request& request, Response* response, bool wait_for_ready) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::milliseconds(deadline_ms_));
-    context.set_wait_for_ready(wait_for_ready);
-    if (!token_.empty()) context.AddMetadata(internal::kAuthorizationKey, "Bearer " + token_);
-    Status s = FromGrpcStatus((stub_.get()->*method)(&context, request, response));
-    return s.WithContext("parameter server " + address_);
+  Status Call(Method method, const Request& request, Response* response, bool retry = true,
+              int deadline_ms = 0) {
+    const auto deadline = std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(deadline_ms > 0 ? deadline_ms : deadline_ms_);
+    auto backoff = std::chrono::milliseconds(50);
+    while (true) {
+      grpc::ClientContext context;
+      context.set_deadline(deadline);
+      context.set_wait_for_ready(true);
+      if (!token_.empty()) context.AddMetadata(internal::kAuthorizationKey, "Bearer " + token_);
+      Status s = FromGrpcStatus((stub_.get()->*method)(&context, request, response));
+      if (!retry || !IsUnavailable(s) || std::chrono::system_clock::now() + backoff >= deadline) {
+        return s.WithContext("parameter server " + address_);
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    }
   }
 
  private:
@@ -109,8 +124,7 @@ class RemoteSparseTable final : public SparseTable {
         peers_.size(), [](size_t) { return true; },
         [&](size_t i) {
           rpc::CreateTableResponse response;
-          return peers_[i]->Call(&rpc::ParameterServer::Stub::CreateTable, request, &response,
-                                 /*wait_for_ready=*/true);
+          return peers_[i]->Call(&rpc::ParameterServer::Stub::CreateTable, request, &response);
         });
   }
 
@@ -131,7 +145,7 @@ class RemoteSparseTable final : public SparseTable {
           for (uint32_t k : groups[i]) request.add_ids(ids[k]);
           rpc::PullResponse response;
           COLONY_RETURN_IF_ERROR(
-              peers_[i]->Call(&rpc::ParameterServer::Stub::Pull, request, &response, false));
+              peers_[i]->Call(&rpc::ParameterServer::Stub::Pull, request, &response));
           if (response.rows().size() != groups[i].size() * dim_ * sizeof(float)) {
             return DataLossError("pull: a server answered " +
                                  std::to_string(response.rows().size()) + " bytes for " +
@@ -152,11 +166,15 @@ class RemoteSparseTable final : public SparseTable {
           " floats, expected ids * dim = " + std::to_string(ids.size() * dim_));
     }
     const std::vector<std::vector<uint32_t>> groups = Group(ids);
+    const bool sync = remote_.sync_workers > 0;
+    const int64_t step = sync_step_++;
     return ForEachPeer(
-        peers_.size(), [&](size_t i) { return !groups[i].empty(); },
+        peers_.size(), [&](size_t i) { return sync || !groups[i].empty(); },
         [&](size_t i) -> Status {
           rpc::PushRequest request;
           request.set_table(remote_.table);
+          request.set_sync_workers(remote_.sync_workers);
+          request.set_step(step);
           std::string* bytes = request.mutable_grads();
           bytes->resize(groups[i].size() * dim_ * sizeof(float));
           for (size_t r = 0; r < groups[i].size(); ++r) {
@@ -165,7 +183,8 @@ class RemoteSparseTable final : public SparseTable {
                         grads.data() + size_t{groups[i][r]} * dim_, dim_ * sizeof(float));
           }
           rpc::PushResponse response;
-          return peers_[i]->Call(&rpc::ParameterServer::Stub::Push, request, &response, false);
+          // A synchronous push is counted once: sending it again would count it twice.
+          return peers_[i]->Call(&rpc::ParameterServer::Stub::Push, request, &response, !sync);
         });
   }
 
@@ -180,7 +199,7 @@ class RemoteSparseTable final : public SparseTable {
     int64_t rows = 0;
     for (const auto& peer : peers_) {
       rpc::StatsResponse stats;
-      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats, false)
+      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats)
                .ok()) {
         return -1;  // A server cannot be reached (see remote_table.h).
       }
@@ -207,6 +226,7 @@ class RemoteSparseTable final : public SparseTable {
   const RemoteTableOptions remote_;
   const int dim_;
   std::vector<std::unique_ptr<Peer>> peers_;
+  int64_t sync_step_ = 0;  // Numbers the pushes of synchronous training.
 };
 
 class RemoteDenseTable final : public DenseTable {
@@ -223,7 +243,7 @@ class RemoteDenseTable final : public DenseTable {
     *request.mutable_optimizer() = internal::ToProto(options.optimizer);
     rpc::CreateTableResponse response;
     COLONY_RETURN_IF_ERROR(
-        peer_.Call(&rpc::ParameterServer::Stub::CreateTable, request, &response, true));
+        peer_.Call(&rpc::ParameterServer::Stub::CreateTable, request, &response));
     *created = response.created();
     return OkStatus();
   }
@@ -239,7 +259,7 @@ class RemoteDenseTable final : public DenseTable {
     request.set_table(remote_.table);
     rpc::PullResponse response;
     COLONY_RETURN_IF_ERROR(
-        peer_.Call(&rpc::ParameterServer::Stub::Pull, request, &response, false));
+        peer_.Call(&rpc::ParameterServer::Stub::Pull, request, &response));
     if (response.rows().size() != out.size() * sizeof(float)) {
       return DataLossError("pull: the server answered " + std::to_string(response.rows().size()) +
                            " bytes for " + std::to_string(out.size()) + " floats");
@@ -270,13 +290,42 @@ class RemoteDenseTable final : public DenseTable {
     request.set_table(remote_.table);
     request.set_grads(values.data(), values.size() * sizeof(float));
     request.set_assign(assign);
+    const bool sync = !assign && remote_.sync_workers > 0;
+    if (sync) {
+      request.set_sync_workers(remote_.sync_workers);
+      request.set_step(sync_step_++);
+    }
     rpc::PushResponse response;
-    return peer_.Call(&rpc::ParameterServer::Stub::Push, request, &response, false);
+    return peer_.Call(&rpc::ParameterServer::Stub::Push, request, &response, !sync);
   }
 
   const RemoteTableOptions remote_;
   const int64_t size_;
   Peer peer_;
+  int64_t sync_step_ = 0;
+};
+
+class RemoteWorkerBarrier final : public WorkerBarrier {
+ public:
+  RemoteWorkerBarrier(const RemoteTableOptions& remote, const std::string& ca_pem, int workers,
+                      int timeout_ms)
+      : peer_(remote.servers[0], remote, ca_pem), workers_(workers), timeout_ms_(timeout_ms) {}
+
+  Status Wait(const std::string& name) override {
+    rpc::BarrierRequest request;
+    request.set_name(name);
+    request.set_workers(workers_);
+    request.set_timeout_ms(timeout_ms_);
+    rpc::BarrierResponse response;
+    // The server answers at the timeout, with the count; the call's deadline leaves it time.
+    return peer_.Call(&rpc::ParameterServer::Stub::Barrier, request, &response, /*retry=*/false,
+                      timeout_ms_ + 5000);
+  }
+
+ private:
+  Peer peer_;
+  const int workers_;
+  const int timeout_ms_;
 };
 
 }  // namespace
@@ -300,7 +349,7 @@ StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::st
   Peer peer(address, remote, ca_pem);
   rpc::StatsResponse response;
   COLONY_RETURN_IF_ERROR(
-      peer.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &response, false));
+      peer.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &response));
   ServerStats stats;
   for (const rpc::TableStats& t : response.tables()) {
     stats.tables.push_back({t.name(), t.sparse(), t.rows(), t.dim()});
@@ -309,6 +358,17 @@ StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::st
   stats.bytes_in = response.bytes_in();
   stats.bytes_out = response.bytes_out();
   return stats;
+}
+
+StatusOr<std::unique_ptr<WorkerBarrier>> WorkerBarrier::Connect(const RemoteTableOptions& remote,
+                                                                 int workers, int timeout_ms) {
+  if (remote.servers.empty()) return InvalidArgumentError("worker barrier: no servers given");
+  if (workers < 1 || timeout_ms <= 0) {
+    return InvalidArgumentError("worker barrier: workers and timeout_ms must be > 0");
+  }
+  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  return std::unique_ptr<WorkerBarrier>(
+      new RemoteWorkerBarrier(remote, ca_pem, workers, timeout_ms));
 }
 
 StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,

@@ -25,6 +25,11 @@ struct RemoteTableOptions {
   // Every call (and the wait for a server that is not up yet at connect) gives up after
   // this long with Unavailable or DeadlineExceeded naming the server. Default: 10 s.
   int deadline_ms = 10000;
+  // Synchronous training of this many workers: each Push is one worker's share of a step
+  // (sent to every server, numbered by the client), and the servers apply the workers' mean
+  // once all have pushed. Pair with a WorkerBarrier after each step. 0: every push is applied
+  // at once (asynchronous). Default: 0.
+  int sync_workers = 0;
 };
 
 // The server that holds `id` among `num_servers`: a 64-bit mix of the id, modulo the count.
@@ -42,6 +47,20 @@ StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptio
 StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(
     const RemoteTableOptions& remote, const DenseTableOptions& options,
     std::span<const float> initial_values = {});
+
+// A barrier for the workers of one job, held by the first server.
+//   COLONY_ASSIGN_OR_RETURN(auto barrier, WorkerBarrier::Connect(remote, /*workers=*/2));
+//   COLONY_RETURN_IF_ERROR(barrier->Wait("start"));
+class WorkerBarrier {
+ public:
+  // `timeout_ms` bounds each Wait. InvalidArgument for no servers or workers < 1.
+  static StatusOr<std::unique_ptr<WorkerBarrier>> Connect(const RemoteTableOptions& remote,
+                                                          int workers, int timeout_ms);
+  virtual ~WorkerBarrier() = default;
+  // Returns when all workers have called Wait(name) this round; DeadlineExceeded saying how
+  // many arrived when the timeout passes first.
+  virtual Status Wait(const std::string& name) = 0;
+};
 
 // What `colony ps stats` shows of one server.
 struct ServerStats {

@@ -13,7 +13,9 @@
 #include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/dense_table.h"
+#include "colony/ps/internal/barrier.h"
 #include "colony/ps/internal/rpc_convert.h"
+#include "colony/ps/internal/sync_accumulator.h"
 #include "colony/ps/sparse_table.h"
 
 namespace colony::ps {
@@ -27,6 +29,7 @@ struct Table {
   rpc::CreateTableRequest spec;
   std::unique_ptr<SparseTable> sparse;
   std::unique_ptr<DenseTable> dense;
+  internal::SyncAccumulator sync;  // Pushes of synchronous training.
 };
 
 // Table names become folder names in checkpoints: letters, digits, '_', '-', '.'.
@@ -105,14 +108,28 @@ class Service final : public rpc::ParameterServer::Service {
       // Copied out of the message: its bytes need not be aligned for float.
       std::vector<float> grads(bytes.size() / 4);
       std::memcpy(grads.data(), bytes.data(), bytes.size());
+      const auto& ids = request->ids();
+      const std::span<const uint64_t> id_span(ids.data(), ids.size());
       if (table->sparse) {
         if (request->assign()) {
           return InvalidArgumentError("Push: assign is for dense tables; '" + request->table() +
                                       "' is sparse");
         }
-        const auto& ids = request->ids();
-        return table->sparse->Push(std::span<const uint64_t>(ids.data(), ids.size()), grads);
+        if (grads.size() != ids.size() * size_t(table->sparse->dim())) {
+          return InvalidArgumentError(
+              "Push: grads has " + std::to_string(grads.size()) + " floats, expected ids * dim = " +
+              std::to_string(ids.size() * table->sparse->dim()));
+        }
       }
+      if (request->sync_workers() > 0) {
+        if (request->assign()) return InvalidArgumentError("Push: assign cannot be synchronous");
+        return table->sync.Add(request->step(), request->sync_workers(), !table->sparse, id_span,
+                               grads, [&](auto sum_ids, auto sum_grads) {
+                                 return table->sparse ? table->sparse->Push(sum_ids, sum_grads)
+                                                      : table->dense->Push(sum_grads);
+                               });
+      }
+      if (table->sparse) return table->sparse->Push(id_span, grads);
       return request->assign() ? table->dense->Init(grads) : table->dense->Push(grads);
     });
   }
@@ -195,6 +212,19 @@ class Service final : public rpc::ParameterServer::Service {
     });
   }
 
+  grpc::Status Barrier(grpc::ServerContext* context, const rpc::BarrierRequest* request,
+                       rpc::BarrierResponse*) override {
+    return Serve(context, [&]() -> Status {
+      auto deadline = context->deadline();
+      if (request->timeout_ms() > 0) {
+        deadline = std::min(deadline, std::chrono::system_clock::now() +
+                                          std::chrono::milliseconds(request->timeout_ms()));
+      }
+      return barriers_.Arrive(request->name(), request->workers(), deadline,
+                              [context] { return context->IsCancelled(); });
+    });
+  }
+
   grpc::Status Health(grpc::ServerContext* context, const rpc::HealthRequest*,
                       rpc::HealthResponse* response) override {
     return Serve(context, [&]() -> Status {
@@ -251,6 +281,7 @@ class Service final : public rpc::ParameterServer::Service {
   const std::string token_;
   std::mutex mu_;  // Guards tables_ (the map; each table is thread-safe itself).
   std::map<std::string, std::unique_ptr<Table>> tables_;
+  internal::BarrierSet barriers_;
   std::atomic<int64_t> requests_{0}, bytes_in_{0}, bytes_out_{0};
 };
 

@@ -63,9 +63,25 @@ TrainOptions::TrainOptions() {
 }
 
 Status TrainOptions::Validate() const {
-  if (strategy != "local") {
+  if (strategy != "local" && strategy != "async" && strategy != "sync") {
+    return InvalidArgumentError("strategy must be 'local', 'async' or 'sync', got '" + strategy +
+                                "'" + (strategy == "geo" ? " (geo is not built yet)" : ""));
+  }
+  if (strategy != "local" && ps.servers.empty()) {
     return InvalidArgumentError("strategy '" + strategy +
-                                "' is not available yet; the only strategy is 'local'");
+                                "' trains on parameter servers: set ps.servers, or start the job "
+                                "with `colony launch --servers N --workers M CONFIG`");
+  }
+  if (worker.count < 1 || worker.rank < 0 || worker.rank >= worker.count) {
+    return InvalidArgumentError("worker rank " + std::to_string(worker.rank) + " of " +
+                                std::to_string(worker.count) + " workers is out of range");
+  }
+  if (strategy == "local" && worker.count > 1) {
+    return InvalidArgumentError("strategy 'local' trains one worker, not " +
+                                std::to_string(worker.count) + "; use 'async' or 'sync'");
+  }
+  if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
+    return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
   static const std::set<std::string> kFormats = {"criteo", "csv", "libsvm"};
   if (!kFormats.count(data.format)) {
@@ -119,6 +135,8 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
   COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
   COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
+  COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
+  COLONY_RETURN_IF_ERROR(ps.Read("barrier_timeout_ms", &o.ps.barrier_timeout_ms));
   const ConfigSection checkpoint = root.Section("checkpoint");
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));

@@ -49,10 +49,27 @@ struct PsOptions {
   std::vector<std::string> servers;  // host:port of every parameter server. Default: none.
   std::string token;                 // The servers' --token. Default: "".
   std::string tls_ca;                // CA of the servers' TLS certificates; "" = plaintext.
+  // A call to a server that is down (or restarting) is retried with backoff for this long,
+  // then fails naming the server. Default: 30000.
+  int deadline_ms = 30000;
+  // How long a worker waits at a barrier for the others (start, each sync step, end).
+  // Default: 600000.
+  int barrier_timeout_ms = 600000;
+};
+
+// Which worker of a job this process is. Not from YAML: `colony serve --role worker` and
+// `colony launch` set it from flags or the launcher's environment.
+struct WorkerOptions {
+  int rank = 0;   // In [0, count).
+  int count = 1;  // Workers of the job. Worker r trains batches r, r + count, ... of a pass.
 };
 
 struct TrainOptions {
-  std::string strategy = "local";  // Only "local" (one process, embedded tables) so far.
+  // "local": one worker (embedded tables, or ps.servers). "async": workers push and pull
+  // without waiting for each other. "sync": each step, the servers apply the mean of all
+  // workers' gradients once and the workers wait at a barrier; N workers on batches of B
+  // equal one on batches of N * B. async and sync need ps.servers. Default: "local".
+  std::string strategy = "local";
   models::CtrModelOptions model;
   DataOptions data;
   ps::OptimizerOptions sparse_optimizer;  // Key optimizer.sparse. Default: adagrad, lr 0.05.
@@ -61,6 +78,7 @@ struct TrainOptions {
   CheckpointOptions checkpoint;
   PsOptions ps;
   // Not from YAML: set by the command line.
+  WorkerOptions worker;
   std::string resume_dir;   // Continue from the latest checkpoint under this folder.
   std::string config_text;  // The config as YAML, stored in checkpoints.
   // When set and true, training stops after the current step, writes its checkpoint (if a

@@ -17,6 +17,7 @@
 #include "colony/train/internal/batch_feeder.h"
 #include "colony/train/internal/checkpoint.h"
 #include "colony/train/internal/parameter_set.h"
+#include "colony/ps/remote_table.h"
 #include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
@@ -60,6 +61,30 @@ data::ReaderOptions MakeReaderOptions(const TrainOptions& o, const std::string& 
   return r;
 }
 
+ps::RemoteTableOptions MakeRemoteOptions(const TrainOptions& o) {
+  ps::RemoteTableOptions remote;
+  remote.servers = o.ps.servers;
+  remote.token = o.ps.token;
+  remote.tls_ca_file = o.ps.tls_ca;
+  remote.deadline_ms = o.ps.deadline_ms;
+  if (o.strategy == "sync") remote.sync_workers = o.worker.count;
+  return remote;
+}
+
+// Deals the batches of a pass to the workers: reads the next round of `worker.count` batches
+// and keeps this worker's in `batch`. True when this worker has a batch to train; with
+// `whole_rounds` (sync) only when the round is complete, so every worker runs as many steps.
+StatusOr<bool> NextBatch(data::Reader& reader, const WorkerOptions& worker, bool whole_rounds,
+                         data::Batch* batch, data::Batch* scratch) {
+  int read = 0;
+  for (; read < worker.count; ++read) {
+    Status next = reader.Next(read == worker.rank ? batch : scratch);
+    if (IsOutOfRange(next)) break;
+    COLONY_RETURN_IF_ERROR(next);
+  }
+  return whole_rounds ? read == worker.count : read > worker.rank;
+}
+
 // A program, its executor and its parameters: everything one process needs to run a model.
 struct Model {
   graph::ProgramDesc program;
@@ -78,10 +103,7 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
   exec::ExecutorOptions exec_options;
   exec_options.seed = o.loop.seed;
   COLONY_ASSIGN_OR_RETURN(model->executor, exec::Executor::Create(program, exec_options));
-  ps::RemoteTableOptions remote;
-  remote.servers = o.ps.servers;
-  remote.token = o.ps.token;
-  remote.tls_ca_file = o.ps.tls_ca;
+  const ps::RemoteTableOptions remote = MakeRemoteOptions(o);
   COLONY_ASSIGN_OR_RETURN(
       model->parameters,
       ParameterSet::Create(program, o.sparse_optimizer, o.dense_optimizer, o.loop.seed, remote));
@@ -171,6 +193,19 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program, models::BuildCtrModel(o.model));
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(std::move(program), o));
 
+  // Workers of a job meet at barriers on the first server: at the start (after the first
+  // one initialized the dense tables), after each sync step, and at the end.
+  std::unique_ptr<ps::WorkerBarrier> barrier;
+  if (o.strategy != "local") {
+    COLONY_ASSIGN_OR_RETURN(barrier, ps::WorkerBarrier::Connect(MakeRemoteOptions(o),
+                                                                o.worker.count,
+                                                                o.ps.barrier_timeout_ms));
+    COLONY_RETURN_IF_ERROR(barrier->Wait("start"));
+    COLONY_LOG_INFO("worker {} of {}: {} training on {} parameter servers", o.worker.rank,
+                    o.worker.count, o.strategy, o.ps.servers.size());
+  }
+  const bool sync = o.strategy == "sync";
+
   CheckpointState state;
   if (!o.resume_dir.empty()) {
     COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(o.resume_dir));
@@ -195,7 +230,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<data::Reader> reader,
                           data::Reader::Create(MakeReaderOptions(o, train_file, true)));
   const bool header = o.data.format == "csv" && o.data.csv.header;
-  int64_t total = CountSamples(train_file, header) * o.loop.epochs;
+  int64_t total = CountSamples(train_file, header) * o.loop.epochs / o.worker.count;
   if (o.loop.max_steps > 0) {
     total = std::min<int64_t>(total, o.loop.max_steps * int64_t{o.data.batch_size});
   }
@@ -212,7 +247,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
 
   AucAccumulator train_auc;
   double loss_sum = 0;
-  data::Batch batch;
+  data::Batch batch, others_batch;
   exec::Scope scope;
   const Clock::time_point start = Clock::now();
   bool stop = false;
@@ -223,9 +258,9 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   while (state.epoch < o.loop.epochs && !stop) {
     COLONY_RETURN_IF_ERROR(reader->Reset(state.epoch));
     for (int64_t skipped = 0; skipped < state.batches_in_epoch; ++skipped) {
-      Status next = reader->Next(&batch);  // Replays the data position of a checkpoint.
-      if (IsOutOfRange(next)) break;
-      COLONY_RETURN_IF_ERROR(next);
+      // Replays the data position of a checkpoint.
+      COLONY_ASSIGN_OR_RETURN(bool more, NextBatch(*reader, o.worker, sync, &batch, &others_batch));
+      if (!more) break;
     }
     while (true) {
       if (o.loop.max_steps > 0 && state.global_step >= o.loop.max_steps) {
@@ -236,9 +271,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
         stop = interrupted = true;
         break;
       }
-      Status next = reader->Next(&batch);
-      if (IsOutOfRange(next)) break;
-      COLONY_RETURN_IF_ERROR(next);
+      COLONY_ASSIGN_OR_RETURN(bool more, NextBatch(*reader, o.worker, sync, &batch, &others_batch));
+      if (!more) break;
       scope.Clear();
       COLONY_RETURN_IF_ERROR(model->feeder.Feed(batch, o.model, scope));
       const std::vector<uint64_t>& ids = model->feeder.unique_ids();
@@ -247,6 +281,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
       COLONY_RETURN_IF_ERROR(model->executor->Forward(scope, true, state.global_step));
       COLONY_RETURN_IF_ERROR(model->executor->Backward(scope));
       COLONY_RETURN_IF_ERROR(model->parameters->PushGradients(ids, scope));
+      if (sync) COLONY_RETURN_IF_ERROR(barrier->Wait("step"));
 
       COLONY_ASSIGN_OR_RETURN(at::Tensor loss, scope.Get(model->program.loss()));
       COLONY_ASSIGN_OR_RETURN(at::Tensor prob, scope.Get(model->prob_var));
@@ -294,7 +329,10 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
                                        " written; continue with --resume " + o.checkpoint.dir));
   }
 
-  if (!o.data.test.empty()) {
+  if (barrier != nullptr) COLONY_RETURN_IF_ERROR(barrier->Wait("end"));
+
+  // In a job of several workers the first one tests the model all of them trained.
+  if (!o.data.test.empty() && o.worker.rank == 0) {
     COLONY_ASSIGN_OR_RETURN(
         std::unique_ptr<data::Reader> test_reader,
         data::Reader::Create(MakeReaderOptions(o, JoinPath(o.data.dir, o.data.test), false)));
