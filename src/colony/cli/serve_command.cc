@@ -2,11 +2,14 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "colony/base/file_util.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
+#include "colony/cli/train_job.h"
+#include "colony/cluster/worker_env.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
 
@@ -22,18 +25,54 @@ struct ServeFlags {
   int port = 0;
   std::string token;
   std::string checkpoint_dir;
+  int checkpoint_every_seconds = 0;
   std::string tls_cert;
   std::string tls_key;
+  TrainJobFlags job;  // --role worker
+  int rank = -1;
+  int workers = 0;
+  std::vector<std::string> servers;
 };
 
+Status RunWorker(const ServeFlags& flags) {
+  if (flags.job.config.empty()) {
+    return InvalidArgumentError("--role worker needs the job's CONFIG file");
+  }
+  COLONY_ASSIGN_OR_RETURN(cluster::WorkerEnv env,
+                          cluster::ReadWorkerEnv([](const char* name) { return std::getenv(name); }));
+  if ((flags.rank >= 0) != (flags.workers > 0)) {
+    return InvalidArgumentError("--rank and --workers must be given together");
+  }
+  if (flags.rank >= 0) {
+    env.rank = flags.rank;
+    env.count = flags.workers;
+    env.source = "--rank/--workers";
+  }
+  if (!flags.servers.empty()) env.servers = flags.servers;
+  if (!flags.token.empty()) env.token = flags.token;
+  if (!env.rank) {
+    return InvalidArgumentError(
+        "--role worker: no rank; give --rank R --workers N, or start it with colony launch, "
+        "mpirun (OMPI_COMM_WORLD_RANK) or srun (SLURM_PROCID)");
+  }
+  return RunTrainJob(flags.job, &env);
+}
+
 Status RunServe(const ServeFlags& flags) {
+  if (flags.role == "worker") return RunWorker(flags);
   if (flags.role != "pserver") {
-    return InvalidArgumentError("--role '" + flags.role +
-                                "' is not available yet; the only role is 'pserver'");
+    return InvalidArgumentError("--role must be 'pserver' or 'worker', got '" + flags.role + "'");
+  }
+  if (flags.checkpoint_every_seconds < 0 ||
+      (flags.checkpoint_every_seconds > 0 && flags.checkpoint_dir.empty())) {
+    return InvalidArgumentError("--checkpoint-every-seconds needs --checkpoint-dir and >= 0");
   }
   ps::PsServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
   options.token = flags.token;
+  if (const char* token = std::getenv("COLONY_TOKEN"); options.token.empty() && token) {
+    options.token = token;
+  }
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
@@ -47,7 +86,18 @@ Status RunServe(const ServeFlags& flags) {
   std::printf("pserver listening on %s:%d\n", flags.host.c_str(), server->port());
   std::fflush(stdout);
   // Signal handlers may only set the flag; the shutdown itself happens here.
-  while (!g_shutdown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto period = std::chrono::seconds(flags.checkpoint_every_seconds);
+  auto next_save = std::chrono::steady_clock::now() + period;
+  while (!g_shutdown) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (period.count() > 0 && std::chrono::steady_clock::now() >= next_save) {
+      // A periodic checkpoint that fails is reported and retried at the next period.
+      StatusOr<int> saved = server->SaveTables(dir);
+      if (!saved.ok()) std::fprintf(stderr, "pserver: checkpoint failed: %s\n",
+                                    saved.status().ToString().c_str());
+      next_save = std::chrono::steady_clock::now() + period;
+    }
+  }
   server->Shutdown();
   if (!dir.empty()) {
     COLONY_ASSIGN_OR_RETURN(int tables, server->SaveTables(dir));
@@ -82,7 +132,14 @@ Status PrintStats(const StatsFlags& flags) {
 void AddServeCommands(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand("serve", "run one server role of a distributed job");
-  serve->add_option("--role", flags->role, "pserver")->required();
+  serve->add_option("--role", flags->role, "pserver or worker")->required();
+  serve->add_option("config", flags->job.config, "worker: the job's YAML file");
+  serve->add_option("--set", flags->job.overrides, "worker: override a config key")->take_all();
+  serve->add_option("--summary-json", flags->job.summary_json, "worker: write the summary here");
+  serve->add_option("--rank", flags->rank, "worker: rank (else from the launcher's environment)");
+  serve->add_option("--workers", flags->workers, "worker: workers in the job");
+  serve->add_option("--servers", flags->servers, "worker: host:port of every parameter server")
+      ->delimiter(',');
   serve->add_option("--host", flags->host, "address to listen on")->capture_default_str();
   serve->add_option("--port", flags->port, "port; 0 picks a free one and prints it")
       ->capture_default_str();
@@ -91,6 +148,8 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
   serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
+  serve->add_option("--checkpoint-every-seconds", flags->checkpoint_every_seconds,
+                    "also save the tables this often (0: only on SIGTERM)");
   serve->callback([flags, exit_code] { *exit_code = ExitCode(RunServe(*flags)); });
 
   auto stats_flags = std::make_shared<StatsFlags>();

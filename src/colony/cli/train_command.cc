@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -5,6 +7,7 @@
 #include "colony/base/config.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
+#include "colony/cli/train_job.h"
 #include "colony/train/trainer.h"
 
 namespace colony::cli {
@@ -19,16 +22,22 @@ void RequestStop(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
-struct TrainFlags {
-  std::string config;
-  std::vector<std::string> overrides;
-  std::string summary_json;
-  std::string resume;
-};
+}  // namespace
 
-Status RunTrain(const TrainFlags& flags) {
-  COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, flags.overrides));
+Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker) {
+  // The launcher's servers and token come first, so that an explicit --set still wins.
+  std::vector<std::string> overrides;
+  if (worker != nullptr && !worker->servers.empty()) {
+    overrides.push_back(fmt::format("ps.servers=[{}]", fmt::join(worker->servers, ",")));
+  }
+  if (worker != nullptr && !worker->token.empty()) overrides.push_back("ps.token=" + worker->token);
+  overrides.insert(overrides.end(), flags.overrides.begin(), flags.overrides.end());
+  COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, overrides));
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
+  if (worker != nullptr && worker->rank) {
+    options.worker = {*worker->rank, *worker->count};
+    COLONY_RETURN_IF_ERROR(options.Validate().WithContext(worker->source));
+  }
   options.resume_dir = flags.resume;
   options.stop_requested = &g_stop_requested;
   std::signal(SIGINT, RequestStop);
@@ -38,16 +47,14 @@ Status RunTrain(const TrainFlags& flags) {
   return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary));
 }
 
-}  // namespace
-
 void AddTrainCommand(CLI::App& app, int* exit_code) {
-  auto flags = std::make_shared<TrainFlags>();
+  auto flags = std::make_shared<TrainJobFlags>();
   CLI::App* cmd = app.add_subcommand("train", "train a model in this process (embedded tables)");
   cmd->add_option("config", flags->config, "job YAML file")->required();
   cmd->add_option("--set", flags->overrides, "override a config key: key.path=value")->take_all();
   cmd->add_option("--summary-json", flags->summary_json, "write the final metrics as JSON here");
   cmd->add_option("--resume", flags->resume, "continue from the latest checkpoint in this folder");
-  cmd->callback([flags, exit_code] { *exit_code = ExitCode(RunTrain(*flags)); });
+  cmd->callback([flags, exit_code] { *exit_code = ExitCode(RunTrainJob(*flags, nullptr)); });
 }
 
 }  // namespace colony::cli
