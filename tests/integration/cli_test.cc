@@ -9,27 +9,13 @@
 #include <fstream>
 
 #include "colony/base/file_util.h"
+#include "integration/run_colony.h"
 #include "testing/status_matchers.h"
 
 namespace colony {
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together.
-};
-
-Result RunColony(const std::string& args) {
-  const std::string command = std::string(COLONY_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -67,18 +53,6 @@ TEST_F(CliTest, TrainWritesSummaryAndCheckpointThenEvalAndPredict) {
                                    "/data/test.txt --out " + r + "/pred.txt");
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   EXPECT_TRUE(fs::exists(r + "/pred.txt"));
-}
-
-// Starts `colony ARGS` with output to `log`; returns its pid.
-pid_t Spawn(const std::string& args, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string command =
-        "exec " + std::string(COLONY_BINARY) + " " + args + " >" + log + " 2>&1";
-    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
 }
 
 TEST_F(CliTest, InterruptCheckpointsAndResumeContinues) {

@@ -304,7 +304,8 @@ TEST(PsServerTest, BarrierReleasesAllWorkersTogetherAndTimesOutNamingTheCount) {
   COLONY_ASSERT_OK_AND_ASSIGN(auto impatient, WorkerBarrier::Connect(remote, 3, 300));
   EXPECT_THAT(impatient->Wait("end"),
               StatusIs(StatusCode::kDeadlineExceeded, HasSubstr(Address(*server))));
-  EXPECT_THAT(WorkerBarrier::Connect(remote, 0, 1000), StatusIs(StatusCode::kInvalidArgument, HasSubstr("workers")));
+  EXPECT_THAT(WorkerBarrier::Connect(remote, 0, 1000),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("workers")));
 }
 
 TEST(BarrierSetTest, CallersWithAnotherWorkerCountAreRefused) {
@@ -313,8 +314,8 @@ TEST(BarrierSetTest, CallersWithAnotherWorkerCountAreRefused) {
     return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
   };
   const auto never = [] { return false; };
-  auto first = std::async(std::launch::async,
-                          [&] { return barriers.Arrive("x", 3, in(20000), never); });
+  auto first =
+      std::async(std::launch::async, [&] { return barriers.Arrive("x", 3, in(20000), never); });
   // Until `first` has arrived a 2-worker caller owns the round and times out; then it is
   // refused. Bounded: 200 tries of 10 ms.
   Status mixed;
@@ -322,8 +323,8 @@ TEST(BarrierSetTest, CallersWithAnotherWorkerCountAreRefused) {
     mixed = barriers.Arrive("x", 2, in(10), never);
   }
   EXPECT_THAT(mixed, StatusIs(StatusCode::kInvalidArgument, HasSubstr("same worker count")));
-  auto second = std::async(std::launch::async,
-                           [&] { return barriers.Arrive("x", 3, in(20000), never); });
+  auto second =
+      std::async(std::launch::async, [&] { return barriers.Arrive("x", 3, in(20000), never); });
   COLONY_EXPECT_OK(barriers.Arrive("x", 3, in(20000), never));
   COLONY_EXPECT_OK(first.get());
   COLONY_EXPECT_OK(second.get());

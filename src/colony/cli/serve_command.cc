@@ -38,8 +38,9 @@ Status RunWorker(const ServeFlags& flags) {
   if (flags.job.config.empty()) {
     return InvalidArgumentError("--role worker needs the job's CONFIG file");
   }
-  COLONY_ASSIGN_OR_RETURN(cluster::WorkerEnv env,
-                          cluster::ReadWorkerEnv([](const char* name) { return std::getenv(name); }));
+  COLONY_ASSIGN_OR_RETURN(cluster::WorkerEnv env, cluster::ReadWorkerEnv([](const char* name) {
+                            return std::getenv(name);
+                          }));
   if ((flags.rank >= 0) != (flags.workers > 0)) {
     return InvalidArgumentError("--rank and --workers must be given together");
   }
@@ -93,8 +94,8 @@ Status RunServe(const ServeFlags& flags) {
     if (period.count() > 0 && std::chrono::steady_clock::now() >= next_save) {
       // A periodic checkpoint that fails is reported and retried at the next period.
       StatusOr<int> saved = server->SaveTables(dir);
-      if (!saved.ok()) std::fprintf(stderr, "pserver: checkpoint failed: %s\n",
-                                    saved.status().ToString().c_str());
+      if (!saved.ok())
+        std::fprintf(stderr, "pserver: checkpoint failed: %s\n", saved.status().ToString().c_str());
       next_save = std::chrono::steady_clock::now() + period;
     }
   }

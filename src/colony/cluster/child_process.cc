@@ -19,8 +19,7 @@ int ExitCodeOf(int wait_status) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const ChildSpec& spec,
-                                                            LineSink sink) {
+StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const ChildSpec& spec, LineSink sink) {
   if (spec.argv.empty()) return InvalidArgumentError("child '" + spec.name + "': empty argv");
   if (::access(spec.argv[0].c_str(), X_OK) != 0) {
     return NotFoundError("child '" + spec.name + "': cannot execute '" + spec.argv[0] + "'");

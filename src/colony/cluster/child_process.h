@@ -22,8 +22,8 @@
 namespace colony::cluster {
 
 struct ChildSpec {
-  std::string name;                // For messages: "worker 1".
-  std::vector<std::string> argv;   // argv[0] is the executable's path.
+  std::string name;                                      // For messages: "worker 1".
+  std::vector<std::string> argv;                         // argv[0] is the executable's path.
   std::vector<std::pair<std::string, std::string>> env;  // Added to this process's environment.
 };
 

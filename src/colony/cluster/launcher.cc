@@ -55,9 +55,8 @@ Status Validate(const LaunchOptions& o) {
     return InvalidArgumentError("launch: binary, config and run_dir are required");
   }
   if (o.servers < 1 || o.workers < 1) {
-    return InvalidArgumentError(
-        fmt::format("launch: --servers and --workers must be >= 1, got {} and {}", o.servers,
-                    o.workers));
+    return InvalidArgumentError(fmt::format(
+        "launch: --servers and --workers must be >= 1, got {} and {}", o.servers, o.workers));
   }
   if (!PathExists(o.config)) return NotFoundError("launch: config '" + o.config + "' not found");
   return OkStatus();
@@ -115,10 +114,10 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
       if (!failed.empty() || Clock::now() >= deadline) {
         lock.unlock();
         StopAll(servers, std::chrono::seconds(5));
-        return AbortedError(failed.empty()
-                                ? fmt::format("a server did not report its port within {} ms",
-                                              o.start_timeout_ms)
-                                : failed + " while starting");
+        return AbortedError(
+            failed.empty()
+                ? fmt::format("a server did not report its port within {} ms", o.start_timeout_ms)
+                : failed + " while starting");
       }
       reported.wait_for(lock, std::chrono::milliseconds(50));
     }
@@ -128,7 +127,12 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
   for (int rank = 0; rank < o.workers; ++rank) {
     ChildSpec spec;
     spec.name = fmt::format("worker {}", rank);
-    spec.argv = {o.binary, "serve", "--role", "worker", o.config, "--summary-json",
+    spec.argv = {o.binary,
+                 "serve",
+                 "--role",
+                 "worker",
+                 o.config,
+                 "--summary-json",
                  fmt::format("{}/worker-{}.json", o.run_dir, rank)};
     for (const std::string& override : o.overrides) {
       spec.argv.push_back("--set");

@@ -13,8 +13,7 @@ StatusOr<std::optional<int>> ReadInt(const GetEnvFn& getenv, const char* name, i
   auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (s.empty() || error != std::errc() || end != s.data() + s.size() || value < min) {
     return InvalidArgumentError("environment variable " + std::string(name) + "='" +
-                                std::string(s) + "' must be an integer >= " +
-                                std::to_string(min));
+                                std::string(s) + "' must be an integer >= " + std::to_string(min));
   }
   return std::optional<int>(value);
 }

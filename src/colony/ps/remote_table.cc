@@ -199,8 +199,7 @@ class RemoteSparseTable final : public SparseTable {
     int64_t rows = 0;
     for (const auto& peer : peers_) {
       rpc::StatsResponse stats;
-      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats)
-               .ok()) {
+      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats).ok()) {
         return -1;  // A server cannot be reached (see remote_table.h).
       }
       for (const auto& t : stats.tables()) {
@@ -258,8 +257,7 @@ class RemoteDenseTable final : public DenseTable {
     rpc::PullRequest request;
     request.set_table(remote_.table);
     rpc::PullResponse response;
-    COLONY_RETURN_IF_ERROR(
-        peer_.Call(&rpc::ParameterServer::Stub::Pull, request, &response));
+    COLONY_RETURN_IF_ERROR(peer_.Call(&rpc::ParameterServer::Stub::Pull, request, &response));
     if (response.rows().size() != out.size() * sizeof(float)) {
       return DataLossError("pull: the server answered " + std::to_string(response.rows().size()) +
                            " bytes for " + std::to_string(out.size()) + " floats");
@@ -361,7 +359,7 @@ StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::st
 }
 
 StatusOr<std::unique_ptr<WorkerBarrier>> WorkerBarrier::Connect(const RemoteTableOptions& remote,
-                                                                 int workers, int timeout_ms) {
+                                                                int workers, int timeout_ms) {
   if (remote.servers.empty()) return InvalidArgumentError("worker barrier: no servers given");
   if (workers < 1 || timeout_ms <= 0) {
     return InvalidArgumentError("worker barrier: workers and timeout_ms must be > 0");

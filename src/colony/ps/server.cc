@@ -117,8 +117,8 @@ class Service final : public rpc::ParameterServer::Service {
         }
         if (grads.size() != ids.size() * size_t(table->sparse->dim())) {
           return InvalidArgumentError(
-              "Push: grads has " + std::to_string(grads.size()) + " floats, expected ids * dim = " +
-              std::to_string(ids.size() * table->sparse->dim()));
+              "Push: grads has " + std::to_string(grads.size()) +
+              " floats, expected ids * dim = " + std::to_string(ids.size() * table->sparse->dim()));
         }
       }
       if (request->sync_workers() > 0) {

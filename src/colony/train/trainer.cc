@@ -14,10 +14,10 @@
 #include "colony/base/logging.h"
 #include "colony/base/metrics.h"
 #include "colony/graph/program.h"
+#include "colony/ps/remote_table.h"
 #include "colony/train/internal/batch_feeder.h"
 #include "colony/train/internal/checkpoint.h"
 #include "colony/train/internal/parameter_set.h"
-#include "colony/ps/remote_table.h"
 #include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
@@ -197,9 +197,9 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   // one initialized the dense tables), after each sync step, and at the end.
   std::unique_ptr<ps::WorkerBarrier> barrier;
   if (o.strategy != "local") {
-    COLONY_ASSIGN_OR_RETURN(barrier, ps::WorkerBarrier::Connect(MakeRemoteOptions(o),
-                                                                o.worker.count,
-                                                                o.ps.barrier_timeout_ms));
+    COLONY_ASSIGN_OR_RETURN(
+        barrier,
+        ps::WorkerBarrier::Connect(MakeRemoteOptions(o), o.worker.count, o.ps.barrier_timeout_ms));
     COLONY_RETURN_IF_ERROR(barrier->Wait("start"));
     COLONY_LOG_INFO("worker {} of {}: {} training on {} parameter servers", o.worker.rank,
                     o.worker.count, o.strategy, o.ps.servers.size());

@@ -8,7 +8,8 @@ Status BarrierSet::Arrive(const std::string& name, int workers,
                           std::chrono::system_clock::time_point deadline,
                           const std::function<bool()>& cancelled) {
   if (workers < 1) {
-    return InvalidArgumentError(fmt::format("barrier '{}': workers is {}, not >= 1", name, workers));
+    return InvalidArgumentError(
+        fmt::format("barrier '{}': workers is {}, not >= 1", name, workers));
   }
   std::unique_lock<std::mutex> lock(mu_);
   Round& round = rounds_[name];
@@ -27,8 +28,8 @@ Status BarrierSet::Arrive(const std::string& name, int workers,
   }
   const int64_t generation = round.generation;
   while (round.generation == generation) {
-    const auto wake = std::min(deadline, std::chrono::system_clock::now() +
-                                             std::chrono::milliseconds(100));
+    const auto wake =
+        std::min(deadline, std::chrono::system_clock::now() + std::chrono::milliseconds(100));
     cv_.wait_until(lock, wake);
     if (round.generation != generation) break;
     const bool timed_out = std::chrono::system_clock::now() >= deadline;

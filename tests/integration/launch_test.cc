@@ -1,0 +1,113 @@
+// Distributed jobs with real processes on 127.0.0.1: colony launch (servers + workers), a
+// failing worker, and a parameter server killed with SIGKILL and restarted mid-job.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "colony/base/file_util.h"
+#include "integration/run_colony.h"
+#include "testing/status_matchers.h"
+
+namespace colony {
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class LaunchTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new std::string(::testing::TempDir() + "/colony_launch_" + std::to_string(getpid()));
+    fs::remove_all(*root_);
+    fs::create_directories(*root_);
+    const Result gen = RunColony("gen ctr --rows 4000 --out " + *root_ + "/data --seed 5");
+    ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  }
+  static std::string Job() {
+    return "examples/ctr/config.yaml --set data.dir=" + *root_ +
+           "/data --set model.hidden=[16] --set train.epochs=1 --set data.batch_size=128";
+  }
+  static std::string* root_;
+};
+std::string* LaunchTest::root_ = nullptr;
+
+TEST_F(LaunchTest, AsyncAndSyncJobsOfTwoServersAndTwoWorkers) {
+  for (const std::string strategy : {"async", "sync"}) {
+    const std::string summary = *root_ + "/" + strategy + ".json";
+    const Result run =
+        RunColony("launch --servers 2 --workers 2 " + Job() + " --set strategy=" + strategy +
+                  " --summary-json " + summary + " --run-dir " + *root_ + "/run_" + strategy);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("[server 1] pserver listening on 127.0.0.1:"));
+    EXPECT_THAT(run.output, HasSubstr("[worker 1] [colony I"));
+    EXPECT_THAT(run.output, HasSubstr("worker 1 of 2: " + strategy + " training"));
+    EXPECT_THAT(run.output, HasSubstr("launch summary: 2 servers, 2 workers"));
+    const std::string json = ReadFile(summary).value_or("");
+    for (const char* key : {"\"test_auc\"", "\"samples_per_sec\"", "\"worker_summaries\""}) {
+      EXPECT_THAT(json, HasSubstr(key)) << strategy;
+    }
+    // 3600 training rows, both workers' samples counted once.
+    EXPECT_THAT(json, HasSubstr(strategy == "async" ? "\"samples\": 3600" : "\"samples\": 3584"))
+        << json;
+  }
+}
+
+TEST_F(LaunchTest, AFailingWorkerStopsTheJobNamingIt) {
+  const Result run =
+      RunColony("launch --servers 1 --workers 2 " + Job() +
+                " --set strategy=async --set model.name=xgb --run-dir " + *root_ + "/run_fail");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.output, HasSubstr("exited with code 2; stopped the other processes"));
+  EXPECT_THAT(run.output, HasSubstr("model.name 'xgb' is not a known model"));
+  const Result local =
+      RunColony("launch --servers 1 --workers 2 " + Job() + " --run-dir " + *root_ + "/run_local");
+  EXPECT_THAT(local.output, HasSubstr("strategy 'local' trains one worker, not 2"));
+  const Result no_rank = RunColony("serve --role worker " + Job());
+  EXPECT_EQ(no_rank.exit_code, 2);
+  EXPECT_THAT(no_rank.output, HasSubstr("no rank"));
+  const Result bad_env = RunColony("serve --role worker " + Job() + " --rank 0 --workers 0");
+  EXPECT_EQ(bad_env.exit_code, 2);
+}
+
+TEST_F(LaunchTest, JobSurvivesAServerKilledAndRestartedFromItsCheckpoint) {
+  const std::string& r = *root_;
+  const std::string ckpt = r + "/kill_ckpt";
+  const std::string server_log = r + "/kill_server.log";
+  const std::string serve =
+      "serve --role pserver --checkpoint-dir " + ckpt + " --checkpoint-every-seconds 1 --port ";
+  pid_t server = Spawn(serve + "0", server_log);
+  std::string text = WaitForLog(server_log, "listening on 127.0.0.1:");
+  const size_t at = text.find("listening on 127.0.0.1:");
+  if (at == std::string::npos) kill(server, SIGKILL);
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string port = std::to_string(std::stoi(text.substr(at + 23)));
+
+  const std::string worker_log = r + "/kill_worker.log";
+  const pid_t worker = Spawn("train " + Job() + " --set train.epochs=1000 --set train.max_steps=" +
+                                 "1500 --set train.log_every_seconds=0.2 --set ps.servers=[" +
+                                 "127.0.0.1:" + port + "] --summary-json " + r + "/kill.json",
+                             worker_log);
+  WaitForLog(worker_log, "train epoch");
+  // Once the server has written a checkpoint, kill it without warning mid-job.
+  for (int i = 0; i < 200 && !fs::exists(ckpt + "/MANIFEST"); ++i) usleep(50 * 1000);
+  ASSERT_TRUE(fs::exists(ckpt + "/MANIFEST"));
+  kill(server, SIGKILL);
+  waitpid(server, nullptr, 0);
+  usleep(500 * 1000);  // The worker's calls now wait for the server.
+  int status = 0;
+  const bool worker_done_early = waitpid(worker, &status, WNOHANG) == worker;
+  server = Spawn(serve + port, server_log + ".2");
+  EXPECT_THAT(WaitForLog(server_log + ".2", "listening on"),
+              HasSubstr("pserver restored 5 tables"));
+  if (!worker_done_early) waitpid(worker, &status, 0);
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
+  EXPECT_FALSE(worker_done_early) << "the job ended before the server was killed; make it longer";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(worker_log).value_or("");
+  EXPECT_THAT(ReadFile(r + "/kill.json").value_or(""), HasSubstr("\"global_step\": 1500"));
+}
+
+}  // namespace
+}  // namespace colony
