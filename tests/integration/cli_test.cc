@@ -158,6 +158,8 @@ TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
       {"gen ctr --rows -5 --out " + *root_ + "/x", "rows"},
       {"eval --checkpoint " + *root_ + "/no_ckpt", "no checkpoint"},
       {"frobnicate", "unknown command 'frobnicate'"},
+      {"serve --role pserver --host 0.0.0.0", "is not loopback"},
+      {"serve --role cook", "--role must be 'pserver' or 'worker'"},
   };
   for (const Case& c : cases) {
     const Result result = RunColony(c.args);

@@ -308,6 +308,15 @@ TEST(PsServerTest, BarrierReleasesAllWorkersTogetherAndTimesOutNamingTheCount) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("workers")));
 }
 
+TEST(PsServerTest, LoopbackAddressesAreRecognized) {
+  for (const char* address : {"127.0.0.1:7001", "127.8.0.1", "localhost:1", "[::1]:7001", "::1"}) {
+    EXPECT_TRUE(IsLoopbackAddress(address)) << address;
+  }
+  for (const char* address : {"10.0.0.1:7001", "ps0:7001", "[fe80::1]:7001", "128.0.0.1:1"}) {
+    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
+  }
+}
+
 TEST(BarrierSetTest, CallersWithAnotherWorkerCountAreRefused) {
   internal::BarrierSet barriers;
   const auto in = [](int ms) {

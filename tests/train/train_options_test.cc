@@ -48,6 +48,8 @@ TEST(TrainOptionsTest, BadConfigsNameTheKey) {
       {"model:\n  embedding_dim: -1\n", StatusCode::kInvalidArgument, "model.embedding_dim"},
       {"strategy: geo\n", StatusCode::kInvalidArgument, "geo is not built yet"},
       {"strategy: async\n", StatusCode::kInvalidArgument, "trains on parameter servers"},
+      {"ps:\n  servers: [\"10.1.2.3:7001\"]\n", StatusCode::kInvalidArgument,
+       "not on loopback: set ps.tls_ca"},
       {"data:\n  format: parquet\n", StatusCode::kInvalidArgument, "data.format"},
       {"optimizer:\n  sparse: {name: adagrad, learning_rate: -1}\n", StatusCode::kInvalidArgument,
        "optimizer.sparse"},

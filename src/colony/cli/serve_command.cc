@@ -28,6 +28,7 @@ struct ServeFlags {
   int checkpoint_every_seconds = 0;
   std::string tls_cert;
   std::string tls_key;
+  bool plaintext = false;
   TrainJobFlags job;  // --role worker
   int rank = -1;
   int workers = 0;
@@ -67,6 +68,11 @@ Status RunServe(const ServeFlags& flags) {
   if (flags.checkpoint_every_seconds < 0 ||
       (flags.checkpoint_every_seconds > 0 && flags.checkpoint_dir.empty())) {
     return InvalidArgumentError("--checkpoint-every-seconds needs --checkpoint-dir and >= 0");
+  }
+  if (!ps::IsLoopbackAddress(flags.host) && flags.tls_cert.empty() && !flags.plaintext) {
+    return InvalidArgumentError("--host " + flags.host +
+                                " is not loopback: give --tls-cert and --tls-key "
+                                "(scripts/make-certs.sh), or --plaintext on a trusted network");
   }
   ps::PsServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
@@ -147,6 +153,7 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--token", flags->token, "shared token every call must carry");
   serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate (scripts/make-certs.sh)");
   serve->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
+  serve->add_flag("--plaintext", flags->plaintext, "allow no TLS on a non-loopback --host");
   serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->add_option("--checkpoint-every-seconds", flags->checkpoint_every_seconds,

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -334,6 +335,16 @@ int ShardOfId(uint64_t id, int num_servers) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   x ^= x >> 31;
   return static_cast<int>(x % static_cast<uint64_t>(num_servers));
+}
+
+bool IsLoopbackAddress(const std::string& address) {
+  std::string host = address;
+  if (!host.empty() && host[0] == '[') {
+    host = host.substr(1, host.find(']') - 1);  // [::1]:7001
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));  // 127.0.0.1:7001
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::string& token,

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "colony/ps/remote_table.h"
+
 namespace colony::train {
 namespace {
 
@@ -80,6 +82,14 @@ Status TrainOptions::Validate() const {
     return InvalidArgumentError("strategy 'local' trains one worker, not " +
                                 std::to_string(worker.count) + "; use 'async' or 'sync'");
   }
+  for (const std::string& server : ps.servers) {
+    if (ps.tls_ca.empty() && !ps.plaintext && !ps::IsLoopbackAddress(server)) {
+      return InvalidArgumentError(
+          "ps.servers has '" + server +
+          "', which is not on loopback: set ps.tls_ca to the servers' CA (scripts/make-certs.sh) "
+          "or, on a trusted network, ps.plaintext: true");
+    }
+  }
   if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
     return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
@@ -135,6 +145,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
   COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
   COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
+  COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
   COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
   COLONY_RETURN_IF_ERROR(ps.Read("barrier_timeout_ms", &o.ps.barrier_timeout_ms));
   const ConfigSection checkpoint = root.Section("checkpoint");

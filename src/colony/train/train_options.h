@@ -49,6 +49,9 @@ struct PsOptions {
   std::vector<std::string> servers;  // host:port of every parameter server. Default: none.
   std::string token;                 // The servers' --token. Default: "".
   std::string tls_ca;                // CA of the servers' TLS certificates; "" = plaintext.
+  // Plaintext to servers off loopback is refused unless this is true: set tls_ca instead
+  // (scripts/make-certs.sh). Default: false.
+  bool plaintext = false;
   // A call to a server that is down (or restarting) is retried with backoff for this long,
   // then fails naming the server. Default: 30000.
   int deadline_ms = 30000;
