@@ -5,7 +5,7 @@ PACKAGES=(
   build-essential cmake ccache pkg-config openssl
   libtorch-dev libopenblas0-pthread
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libyaml-cpp-dev
+  libyaml-cpp-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev
   python3 python3-torch python3-numpy

@@ -29,6 +29,7 @@ struct ServeFlags {
   std::string tls_cert;
   std::string tls_key;
   bool plaintext = false;
+  std::string ssd_dir;
   TrainJobFlags job;  // --role worker
   int rank = -1;
   int workers = 0;
@@ -82,6 +83,7 @@ Status RunServe(const ServeFlags& flags) {
   }
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
+  options.ssd_dir = flags.ssd_dir;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
   const std::string& dir = flags.checkpoint_dir;
   if (!dir.empty() && PathExists(dir + "/MANIFEST")) {
@@ -128,8 +130,9 @@ Status PrintStats(const StatsFlags& flags) {
               static_cast<long long>(stats.requests), static_cast<long long>(stats.bytes_in),
               static_cast<long long>(stats.bytes_out));
   for (const ps::ServerStats::Table& t : stats.tables) {
-    std::printf("  table %s: %s, %lld %s, dim %d\n", t.name.c_str(), t.sparse ? "sparse" : "dense",
-                static_cast<long long>(t.rows), t.sparse ? "rows" : "floats", t.dim);
+    std::printf("  table %s: %s, %lld %s (%lld on SSD), dim %d\n", t.name.c_str(),
+                t.sparse ? "sparse" : "dense", static_cast<long long>(t.rows),
+                t.sparse ? "rows" : "floats", static_cast<long long>(t.ssd_rows), t.dim);
   }
   return OkStatus();
 }
@@ -154,6 +157,8 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate (scripts/make-certs.sh)");
   serve->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
   serve->add_flag("--plaintext", flags->plaintext, "allow no TLS on a non-loopback --host");
+  serve->add_option("--ssd-dir", flags->ssd_dir,
+                    "folder for the SSD tier of tables with ps.memory_rows (RocksDB)");
   serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->add_option("--checkpoint-every-seconds", flags->checkpoint_every_seconds,

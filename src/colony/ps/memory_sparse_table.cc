@@ -7,7 +7,8 @@
 
 #include "colony/ps/internal/id_index.h"
 #include "colony/ps/internal/row_arena.h"
-#include "colony/ps/internal/table_file.h"
+#include "colony/ps/internal/sparse_table_file.h"
+#include "colony/ps/internal/tiered_sparse_table.h"
 #include "colony/ps/sparse_table.h"
 
 namespace colony::ps {
@@ -21,52 +22,26 @@ Status SparseTableOptions::Validate() const {
     return InvalidArgumentError("sparse table num_shards must be in [1, 65536], got " +
                                 std::to_string(num_shards));
   }
+  if (admit_count < 1) {
+    return InvalidArgumentError("sparse table admit_count must be >= 1, got " +
+                                std::to_string(admit_count));
+  }
+  if (!(admit_probability > 0.0f && admit_probability <= 1.0f)) {
+    return InvalidArgumentError("sparse table admit_probability must be in (0, 1], got " +
+                                std::to_string(admit_probability));
+  }
+  if (ttl_passes < 0 || memory_rows < 0) {
+    return InvalidArgumentError("sparse table ttl_passes and memory_rows must be >= 0");
+  }
+  if (memory_rows > 0 && ssd_dir.empty()) {
+    return InvalidArgumentError("sparse table memory_rows is " + std::to_string(memory_rows) +
+                                " but ssd_dir is empty: name a folder for the rows beyond it");
+  }
   COLONY_RETURN_IF_ERROR(optimizer.Validate());
   return initializer.Validate();
 }
 
 namespace {
-
-// The options stored in a table file, after the format line. Load checks the first three
-// against the table; the rest describe how the rows were made and are kept for inspection
-// (a resumed job may change its learning rate).
-void PutHeader(internal::TableFileWriter& file, const SparseTableOptions& o, int state_width,
-               std::string_view optimizer) {
-  file.Put(static_cast<int32_t>(o.dim));
-  file.Put(static_cast<int32_t>(state_width));
-  file.PutString(optimizer);
-  const OptimizerOptions& p = o.optimizer;
-  for (float v : {p.learning_rate, p.epsilon, p.initial_accumulator, p.beta1, p.beta2, p.l1, p.l2,
-                  p.lr_power, p.beta}) {
-    file.Put(v);
-  }
-  const InitializerOptions& i = o.initializer;
-  file.PutString(i.type);
-  for (float v : {i.value, i.low, i.high, i.mean, i.std}) file.Put(v);
-  file.Put(o.seed);
-}
-
-// Reads what PutHeader wrote into `o` (the optimizer's name into *optimizer).
-Status GetHeader(internal::TableFileReader& file, SparseTableOptions* o, int32_t* state_width,
-                 std::string* optimizer) {
-  int32_t dim = 0;
-  COLONY_RETURN_IF_ERROR(file.Get(&dim));
-  o->dim = dim;
-  COLONY_RETURN_IF_ERROR(file.Get(state_width));
-  COLONY_RETURN_IF_ERROR(file.GetString(optimizer));
-  OptimizerOptions& p = o->optimizer;
-  p.name = *optimizer;
-  for (float* v : {&p.learning_rate, &p.epsilon, &p.initial_accumulator, &p.beta1, &p.beta2, &p.l1,
-                   &p.l2, &p.lr_power, &p.beta}) {
-    COLONY_RETURN_IF_ERROR(file.Get(v));
-  }
-  InitializerOptions& i = o->initializer;
-  COLONY_RETURN_IF_ERROR(file.GetString(&i.type));
-  for (float* v : {&i.value, &i.low, &i.high, &i.mean, &i.std}) {
-    COLONY_RETURN_IF_ERROR(file.Get(v));
-  }
-  return file.Get(&o->seed);
-}
 
 // std::copy of a short row becomes a memmove call; fixed 32-byte chunks inline.
 inline void CopyRow(const float* from, size_t dim, float* to) {
@@ -148,9 +123,7 @@ class MemorySparseTable final : public SparseTable {
   }
 
   Status Save(const std::string& dir) const override {
-    internal::TableFileWriter file(kSparseTableFormat);
-    PutHeader(file, options_, state_width_, optimizer_->name());
-    // One consistent snapshot: every shard stays locked until its rows are in the buffer.
+    // One consistent snapshot: every shard stays locked until its rows are in the file.
     std::vector<std::unique_lock<std::mutex>> locks;
     std::vector<std::pair<uint64_t, const float*>> rows;
     for (const auto& shard : shards_) {
@@ -160,50 +133,21 @@ class MemorySparseTable final : public SparseTable {
     }
     // Sorted by id, so equal tables give equal files whatever their insertion history.
     std::sort(rows.begin(), rows.end());
-    file.Put(static_cast<int64_t>(rows.size()));
-    for (const auto& [id, row] : rows) {
-      file.Put(id);
-      file.PutFloats(row, stride_);
-    }
-    locks.clear();
-    return file.Finish(dir + "/table.bin");
+    return internal::WriteSparseTableFile(dir + "/table.bin", Layout(), rows);
   }
 
   Status Load(const std::string& dir) override {
-    COLONY_ASSIGN_OR_RETURN(
-        internal::TableFileReader file,
-        internal::TableFileReader::Open(dir + "/table.bin", kSparseTableFormat));
-    SparseTableOptions saved;
-    int32_t state_width = 0;
-    std::string optimizer;
-    int64_t count = 0;
-    COLONY_RETURN_IF_ERROR(GetHeader(file, &saved, &state_width, &optimizer));
-    COLONY_RETURN_IF_ERROR(file.Get(&count));
-    if (saved.dim != options_.dim || optimizer != optimizer_->name() ||
-        state_width != state_width_) {
-      return FailedPreconditionError(
-          file.path() + ": holds dim " + std::to_string(saved.dim) + " with optimizer '" +
-          optimizer + "' (state width " + std::to_string(state_width) + "), this table has dim " +
-          std::to_string(options_.dim) + " with '" + std::string(optimizer_->name()) +
-          "'; load it into a table with the same dim and optimizer");
-    }
-    const size_t row_bytes = sizeof(uint64_t) + stride_ * sizeof(float);
-    if (count < 0 || file.remaining() != static_cast<uint64_t>(count) * row_bytes) {
-      return DataLossError(file.path() + ": header says " + std::to_string(count) + " rows of " +
-                           std::to_string(row_bytes) + " bytes, the payload has " +
-                           std::to_string(file.remaining()) + " bytes");
-    }
     std::vector<std::unique_ptr<Shard>> loaded;
     for (size_t s = 0; s < shards_.size(); ++s) loaded.push_back(std::make_unique<Shard>(stride_));
-    for (int64_t r = 0; r < count; ++r) {
-      uint64_t id = 0;
-      COLONY_RETURN_IF_ERROR(file.Get(&id));
-      Shard& shard = *loaded[internal::StripeOf(id, static_cast<uint32_t>(loaded.size()))];
-      bool inserted = false;
-      shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
-      if (!inserted) return DataLossError(file.path() + ": id " + std::to_string(id) + " twice");
-      COLONY_RETURN_IF_ERROR(file.GetFloats(shard.arena.row(shard.arena.Append()), stride_));
-    }
+    COLONY_RETURN_IF_ERROR(internal::ReadSparseTableFile(
+        dir + "/table.bin", Layout(), [&](uint64_t id, const float* row) -> Status {
+          Shard& shard = *loaded[internal::StripeOf(id, static_cast<uint32_t>(loaded.size()))];
+          bool inserted = false;
+          shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
+          if (!inserted) return AlreadyExistsError("id twice");
+          std::memcpy(shard.arena.row(shard.arena.Append()), row, stride_ * sizeof(float));
+          return OkStatus();
+        }));
     for (size_t s = 0; s < shards_.size(); ++s) {
       std::lock_guard<std::mutex> lock(shards_[s]->mu);
       std::swap(shards_[s]->index, loaded[s]->index);
@@ -221,6 +165,8 @@ class MemorySparseTable final : public SparseTable {
     return rows;
   }
 
+  StatusOr<int64_t> EndPass() override { return int64_t{0}; }  // No ttl: nothing expires.
+  int64_t ssd_rows() const override { return 0; }
   int dim() const override { return options_.dim; }
 
  private:
@@ -291,6 +237,10 @@ class MemorySparseTable final : public SparseTable {
     }
   }
 
+  internal::SparseTableLayout Layout() const {
+    return {options_, state_width_, optimizer_->name()};
+  }
+
   float* Find(Shard& shard, uint64_t id) {
     const uint32_t r = shard.index.Find(id);
     return r == internal::IdIndex::kNone ? nullptr : shard.arena.row(r);
@@ -327,6 +277,7 @@ StatusOr<std::unique_ptr<SparseTable>> SparseTable::Create(const SparseTableOpti
   COLONY_RETURN_IF_ERROR(options.Validate());
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
                           Optimizer::Create(options.optimizer));
+  if (options.tiered()) return internal::CreateTieredSparseTable(options, std::move(optimizer));
   return std::unique_ptr<SparseTable>(new MemorySparseTable(options, std::move(optimizer)));
 }
 

@@ -121,6 +121,10 @@ class RemoteSparseTable final : public SparseTable {
     *request.mutable_optimizer() = internal::ToProto(options.optimizer);
     *request.mutable_initializer() = internal::ToProto(options.initializer);
     request.set_seed(options.seed);
+    request.set_admit_count(options.admit_count);
+    request.set_admit_probability(options.admit_probability);
+    request.set_ttl_passes(options.ttl_passes);
+    request.set_memory_rows(options.memory_rows);
     return ForEachPeer(
         peers_.size(), [](size_t) { return true; },
         [&](size_t i) {
@@ -196,23 +200,44 @@ class RemoteSparseTable final : public SparseTable {
     return UnimplementedError("a remote table is loaded by its servers, not by a client");
   }
 
-  int64_t size() const override {
-    int64_t rows = 0;
-    for (const auto& peer : peers_) {
-      rpc::StatsResponse stats;
-      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats).ok()) {
-        return -1;  // A server cannot be reached (see remote_table.h).
-      }
-      for (const auto& t : stats.tables()) {
-        if (t.name() == remote_.table) rows += t.rows();
-      }
-    }
-    return rows;
+  StatusOr<int64_t> EndPass() override {
+    std::vector<int64_t> evicted(peers_.size());
+    rpc::EndPassRequest request;
+    request.set_table(remote_.table);
+    COLONY_RETURN_IF_ERROR(ForEachPeer(
+        peers_.size(), [](size_t) { return true; },
+        [&](size_t i) {
+          rpc::EndPassResponse response;
+          Status s = peers_[i]->Call(&rpc::ParameterServer::Stub::EndPass, request, &response);
+          evicted[i] = response.evicted();
+          return s;
+        }));
+    int64_t total = 0;
+    for (int64_t e : evicted) total += e;
+    return total;
   }
+
+  int64_t size() const override { return SumStats(&rpc::TableStats::rows); }
+  int64_t ssd_rows() const override { return SumStats(&rpc::TableStats::ssd_rows); }
 
   int dim() const override { return dim_; }
 
  private:
+  // `field` of this table's stats added up over the servers; -1 when one cannot be reached.
+  int64_t SumStats(int64_t (rpc::TableStats::*field)() const) const {
+    int64_t sum = 0;
+    for (const auto& peer : peers_) {
+      rpc::StatsResponse stats;
+      if (!peer->Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats).ok()) {
+        return -1;
+      }
+      for (const auto& t : stats.tables()) {
+        if (t.name() == remote_.table) sum += (t.*field)();
+      }
+    }
+    return sum;
+  }
+
   // Positions of `ids` per server.
   std::vector<std::vector<uint32_t>> Group(std::span<const uint64_t> ids) const {
     std::vector<std::vector<uint32_t>> groups(peers_.size());
@@ -361,7 +386,7 @@ StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::st
       peer.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &response));
   ServerStats stats;
   for (const rpc::TableStats& t : response.tables()) {
-    stats.tables.push_back({t.name(), t.sparse(), t.rows(), t.dim()});
+    stats.tables.push_back({t.name(), t.sparse(), t.rows(), t.dim(), t.ssd_rows()});
   }
   stats.requests = response.requests();
   stats.bytes_in = response.bytes_in();

@@ -43,14 +43,16 @@ bool IsLoopbackAddress(const std::string& address);
 // Creates the table on every server (a server that has it with the same shape and optimizer
 // keeps it) and returns a client. Sparse rows are spread over the servers by ShardOfId.
 // Save and Load are the servers' business and return Unimplemented on the client; size()
-// sums the servers' row counts, -1 when a server cannot be reached.
+// and ssd_rows() sum the servers' counts, -1 when a server cannot be reached; EndPass ends
+// the pass on every server. The row policies of `options` apply on each server (an SSD
+// tier needs servers started with an ssd_dir).
 StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
                                                           const SparseTableOptions& options);
 // A dense table lives whole on servers[0]. When this call creates it, its values are set to
 // `initial_values` (if given): the first worker initializes, later ones keep what is there.
-StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(
-    const RemoteTableOptions& remote, const DenseTableOptions& options,
-    std::span<const float> initial_values = {});
+StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
+                                                        const DenseTableOptions& options,
+                                                        std::span<const float> initial_values = {});
 
 // A barrier for the workers of one job, held by the first server.
 //   COLONY_ASSIGN_OR_RETURN(auto barrier, WorkerBarrier::Connect(remote, /*workers=*/2));
@@ -73,6 +75,7 @@ struct ServerStats {
     bool sparse = false;
     int64_t rows = 0;  // Sparse: rows held. Dense: floats.
     int dim = 0;
+    int64_t ssd_rows = 0;  // Sparse: rows of `rows` on SSD.
   };
   std::vector<Table> tables;
   int64_t requests = 0;

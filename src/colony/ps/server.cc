@@ -46,7 +46,8 @@ Status CheckTableName(const std::string& name) {
 
 class Service final : public rpc::ParameterServer::Service {
  public:
-  explicit Service(std::string token) : token_(std::move(token)) {}
+  Service(std::string token, std::string ssd_dir)
+      : token_(std::move(token)), ssd_dir_(std::move(ssd_dir)) {}
 
   grpc::Status CreateTable(grpc::ServerContext* context, const rpc::CreateTableRequest* request,
                            rpc::CreateTableResponse* response) override {
@@ -204,6 +205,7 @@ class Service final : public rpc::ParameterServer::Service {
         t->set_sparse(table->sparse != nullptr);
         t->set_rows(table->sparse ? table->sparse->size() : table->dense->size());
         t->set_dim(table->sparse ? table->sparse->dim() : 1);
+        if (table->sparse) t->set_ssd_rows(table->sparse->ssd_rows());
       }
       response->set_requests(requests_);
       response->set_bytes_in(bytes_in_);
@@ -225,6 +227,19 @@ class Service final : public rpc::ParameterServer::Service {
     });
   }
 
+  grpc::Status EndPass(grpc::ServerContext* context, const rpc::EndPassRequest* request,
+                       rpc::EndPassResponse* response) override {
+    return Serve(context, [&]() -> Status {
+      COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
+      if (!table->sparse) {
+        return InvalidArgumentError("EndPass: '" + request->table() + "' is a dense table");
+      }
+      COLONY_ASSIGN_OR_RETURN(int64_t evicted, table->sparse->EndPass());
+      response->set_evicted(evicted);
+      return OkStatus();
+    });
+  }
+
   grpc::Status Health(grpc::ServerContext* context, const rpc::HealthRequest*,
                       rpc::HealthResponse* response) override {
     return Serve(context, [&]() -> Status {
@@ -234,7 +249,7 @@ class Service final : public rpc::ParameterServer::Service {
   }
 
  private:
-  static StatusOr<std::unique_ptr<Table>> MakeTable(const rpc::CreateTableRequest& spec) {
+  StatusOr<std::unique_ptr<Table>> MakeTable(const rpc::CreateTableRequest& spec) const {
     auto table = std::make_unique<Table>();
     table->spec = spec;
     if (spec.sparse()) {
@@ -243,6 +258,19 @@ class Service final : public rpc::ParameterServer::Service {
       o.optimizer = FromProto(spec.optimizer());
       o.initializer = FromProto(spec.initializer());
       o.seed = spec.seed();
+      if (spec.admit_count() > 0) o.admit_count = spec.admit_count();
+      if (spec.admit_probability() > 0) o.admit_probability = spec.admit_probability();
+      o.ttl_passes = spec.ttl_passes();
+      o.memory_rows = spec.memory_rows();
+      if (o.memory_rows > 0) {
+        if (ssd_dir_.empty()) {
+          return FailedPreconditionError("table '" + spec.table() +
+                                         "' wants an SSD tier (memory_rows " +
+                                         std::to_string(o.memory_rows) +
+                                         ") but this server has none; start it with --ssd-dir");
+        }
+        o.ssd_dir = ssd_dir_ + "/" + spec.table();
+      }
       COLONY_ASSIGN_OR_RETURN(table->sparse, SparseTable::Create(o));
     } else {
       DenseTableOptions o;
@@ -279,6 +307,7 @@ class Service final : public rpc::ParameterServer::Service {
   }
 
   const std::string token_;
+  const std::string ssd_dir_;
   std::mutex mu_;  // Guards tables_ (the map; each table is thread-safe itself).
   std::map<std::string, std::unique_ptr<Table>> tables_;
   internal::BarrierSet barriers_;
@@ -317,7 +346,7 @@ StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& optio
     ssl.pem_key_cert_pairs.push_back(std::move(pair));
     credentials = grpc::SslServerCredentials(ssl);
   }
-  auto service = std::make_unique<Service>(options.token);
+  auto service = std::make_unique<Service>(options.token, options.ssd_dir);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.address, credentials, &port);

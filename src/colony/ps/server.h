@@ -20,6 +20,9 @@ struct PsServerOptions {
   // empty: plaintext. Default: "".
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Sparse tables with memory_rows keep the rows beyond it under <ssd_dir>/<table> (RocksDB).
+  // "": such tables are refused. Default: "".
+  std::string ssd_dir;
 };
 
 // Thread-safe: gRPC serves calls from its own threads.

@@ -28,7 +28,26 @@ struct SparseTableOptions {
   // Performance: lock stripes, in [1, 65536]. More lets more threads work at once; one is
   // fastest for a single-threaded user (no grouping of a batch by stripe). Default: 16.
   int num_shards = 16;
+
+  // Row policies of CTR systems. Any of them set: the table is a TieredSparseTable (one lock,
+  // rows in a hash map, spilled rows in RocksDB), which is slower than the default table.
+  // Admission: an id gets a row at its admit_count-th training pull; before that it reads as
+  // zeros and its gradients are dropped. Default: 1 (at once).
+  int admit_count = 1;
+  // Admission by chance: at each training pull an id without a row gets one with this
+  // probability (a pure function of seed, id and the pull's number). Default: 1.
+  float admit_probability = 1.0f;
+  // Eviction: EndPass() drops rows not pulled in the last ttl_passes passes; 0: never.
+  int ttl_passes = 0;
+  // SSD tier: at most this many rows stay in memory, the least recently used of the rest
+  // live in a RocksDB database under ssd_dir and come back on pull. 0: all in memory.
+  int64_t memory_rows = 0;
+  std::string ssd_dir;  // Required with memory_rows > 0; the table owns the folder.
+
   Status Validate() const;  // InvalidArgument naming the bad field.
+  bool tiered() const {     // Whether a row policy is set.
+    return admit_count > 1 || admit_probability < 1.0f || ttl_passes > 0 || memory_rows > 0;
+  }
 };
 
 struct PullOptions {
@@ -59,7 +78,11 @@ class SparseTable {
   // (checksum, format line, payload length, repeated id), FailedPrecondition when its dim or
   // optimizer differ from this table's. On error the table is unchanged.
   virtual Status Load(const std::string& dir) = 0;
-  virtual int64_t size() const = 0;  // Rows held.
+  // Ends a pass over the data: evicts the rows not pulled in the last ttl_passes passes
+  // (none without a ttl) and returns how many.
+  virtual StatusOr<int64_t> EndPass() = 0;
+  virtual int64_t size() const = 0;      // Rows held, in memory and on SSD.
+  virtual int64_t ssd_rows() const = 0;  // Rows held on SSD (0 without an SSD tier).
   virtual int dim() const = 0;
 
  protected:

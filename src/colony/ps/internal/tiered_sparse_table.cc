@@ -1,0 +1,349 @@
+// Rows live in a hash map under one lock. Past memory_rows, the least recently used rows
+// move to RocksDB (key: the id, big-endian; value: weights, optimizer state and the pass
+// the row was last pulled in) and move back on their next pull or push.
+#include "colony/ps/internal/tiered_sparse_table.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "colony/ps/initializer.h"
+#include "colony/ps/internal/sparse_table_file.h"
+
+namespace colony::ps::internal {
+namespace {
+
+std::string SsdKey(uint64_t id) {
+  std::string key(8, '\0');
+  for (int b = 0; b < 8; ++b) key[b] = static_cast<char>(id >> (56 - 8 * b));
+  return key;
+}
+
+uint64_t IdOfKey(const rocksdb::Slice& key) {
+  uint64_t id = 0;
+  for (int b = 0; b < 8; ++b) id = (id << 8) | static_cast<unsigned char>(key[b]);
+  return id;
+}
+
+// A uniform number in [0, 1) from (seed, id, n): admission by chance is reproducible.
+double Uniform(uint64_t seed, uint64_t id, uint64_t n) {
+  uint64_t x = seed ^ (id * 0x9E3779B97F4A7C15ull) ^ (n * 0xD1B54A32D192ED03ull);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return static_cast<double>(x >> 11) * 0x1.0p-53;
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return OkStatus();
+  return DataLossError("SSD tier " + what + ": " + s.ToString());
+}
+
+class TieredSparseTable final : public SparseTable {
+ public:
+  TieredSparseTable(const SparseTableOptions& options, std::unique_ptr<Optimizer> optimizer)
+      : options_(options),
+        optimizer_(std::move(optimizer)),
+        state_width_(optimizer_->StateWidth(options.dim)),
+        stride_(static_cast<size_t>(options.dim + state_width_)) {}
+
+  Status OpenSsd() {
+    if (options_.memory_rows == 0) return OkStatus();
+    // The folder holds the rows of this process's table only: a leftover is stale.
+    std::error_code error;
+    std::filesystem::remove_all(options_.ssd_dir, error);
+    std::filesystem::create_directories(options_.ssd_dir, error);
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(o, options_.ssd_dir, &db);
+    if (!s.ok()) {
+      return FailedPreconditionError("cannot open the SSD tier at '" + options_.ssd_dir +
+                                     "': " + s.ToString());
+    }
+    ssd_.reset(db);
+    return OkStatus();
+  }
+
+  Status Pull(const PullOptions& options, std::span<const uint64_t> ids,
+              std::span<float> out) override {
+    const size_t dim = options_.dim;
+    if (out.size() != ids.size() * dim) {
+      return InvalidArgumentError(
+          "pull: out has " + std::to_string(out.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<float> ssd_row;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      float* dst = out.data() + i * dim;
+      const float* row = nullptr;
+      if (options.create_missing) {
+        COLONY_ASSIGN_OR_RETURN(Row * found, FindForTraining(ids[i], /*admit=*/true));
+        if (found != nullptr) {
+          found->last_pass = pass_;
+          row = found->values.data();
+        }
+      } else {
+        COLONY_ASSIGN_OR_RETURN(row, FindReadOnly(ids[i], &ssd_row));
+      }
+      if (row != nullptr) {
+        std::memcpy(dst, row, dim * sizeof(float));
+      } else {
+        std::fill(dst, dst + dim, 0.0f);
+      }
+    }
+    return Spill();
+  }
+
+  Status Push(std::span<const uint64_t> ids, std::span<const float> grads) override {
+    const size_t dim = options_.dim;
+    if (grads.size() != ids.size() * dim) {
+      return InvalidArgumentError(
+          "push: grads has " + std::to_string(grads.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
+    }
+    // Duplicates summed in order of first appearance, as the in-memory table does.
+    std::unordered_map<uint64_t, size_t> first;
+    std::vector<uint64_t> unique_ids;
+    std::vector<float> summed;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto [it, inserted] = first.emplace(ids[i], unique_ids.size());
+      const float* g = grads.data() + i * dim;
+      if (inserted) {
+        unique_ids.push_back(ids[i]);
+        summed.insert(summed.end(), g, g + dim);
+      } else {
+        float* sum = summed.data() + it->second * dim;
+        for (size_t j = 0; j < dim; ++j) sum[j] += g[j];
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    // Without admission a push creates its rows like the in-memory table; with admission
+    // the gradient of an id that has no row yet is dropped.
+    const bool create = options_.admit_count == 1 && options_.admit_probability >= 1.0f;
+    for (size_t k = 0; k < unique_ids.size(); ++k) {
+      COLONY_ASSIGN_OR_RETURN(Row * row, FindForTraining(unique_ids[k], create));
+      if (row == nullptr) continue;
+      optimizer_->Update(row->values.data(), row->values.data() + dim, summed.data() + k * dim,
+                         options_.dim);
+    }
+    return Spill();
+  }
+
+  Status Save(const std::string& dir) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<uint64_t, std::vector<float>>> from_ssd;
+    if (ssd_) {
+      std::unique_ptr<rocksdb::Iterator> it(ssd_->NewIterator(rocksdb::ReadOptions()));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        from_ssd.emplace_back(IdOfKey(it->key()), std::vector<float>(stride_));
+        COLONY_RETURN_IF_ERROR(Decode(it->value(), from_ssd.back().second.data(), nullptr));
+      }
+      COLONY_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+    }
+    std::vector<std::pair<uint64_t, const float*>> rows;
+    for (const auto& [id, row] : memory_) rows.emplace_back(id, row.values.data());
+    for (const auto& [id, values] : from_ssd) rows.emplace_back(id, values.data());
+    std::sort(rows.begin(), rows.end());
+    return WriteSparseTableFile(dir + "/table.bin", Layout(), rows);
+  }
+
+  Status Load(const std::string& dir) override {
+    std::unordered_map<uint64_t, Row> loaded;
+    COLONY_RETURN_IF_ERROR(ReadSparseTableFile(dir + "/table.bin", Layout(),
+                                               [&](uint64_t id, const float* values) -> Status {
+                                                 Row row;
+                                                 row.values.assign(values, values + stride_);
+                                                 if (!loaded.emplace(id, std::move(row)).second)
+                                                   return AlreadyExistsError("twice");
+                                                 return OkStatus();
+                                               }));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ssd_) {
+      // Empty the SSD tier: the file's rows replace everything.
+      rocksdb::WriteBatch batch;
+      std::unique_ptr<rocksdb::Iterator> it(ssd_->NewIterator(rocksdb::ReadOptions()));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(it->key());
+      COLONY_RETURN_IF_ERROR(FromRocks(ssd_->Write(rocksdb::WriteOptions(), &batch), "clear"));
+      ssd_count_ = 0;
+    }
+    memory_ = std::move(loaded);
+    sightings_.clear();
+    for (auto& [id, row] : memory_) row.last_pass = pass_;
+    return Spill();
+  }
+
+  StatusOr<int64_t> EndPass() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++pass_;
+    if (options_.ttl_passes == 0) return int64_t{0};
+    const int64_t oldest_kept = pass_ - options_.ttl_passes;
+    int64_t evicted = std::erase_if(
+        memory_, [&](const auto& entry) { return entry.second.last_pass < oldest_kept; });
+    if (ssd_) {
+      rocksdb::WriteBatch batch;
+      std::unique_ptr<rocksdb::Iterator> it(ssd_->NewIterator(rocksdb::ReadOptions()));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        int64_t last_pass = 0;
+        COLONY_RETURN_IF_ERROR(Decode(it->value(), nullptr, &last_pass));
+        if (last_pass < oldest_kept) {
+          batch.Delete(it->key());
+          ++evicted;
+          --ssd_count_;
+        }
+      }
+      COLONY_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+      COLONY_RETURN_IF_ERROR(FromRocks(ssd_->Write(rocksdb::WriteOptions(), &batch), "evict"));
+    }
+    return evicted;
+  }
+
+  int64_t size() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int64_t>(memory_.size()) + ssd_count_;
+  }
+  int64_t ssd_rows() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ssd_count_;
+  }
+  int dim() const override { return options_.dim; }
+
+ private:
+  struct Row {
+    std::vector<float> values;  // dim weights, then the optimizer state.
+    int64_t last_pass = 0;      // The pass of the last training pull.
+    uint64_t last_use = 0;      // Clock of the last pull or push, for the SSD tier's LRU.
+  };
+
+  SparseTableLayout Layout() const { return {options_, state_width_, optimizer_->name()}; }
+
+  std::string Encode(const Row& row) const {
+    std::string value(stride_ * sizeof(float) + sizeof(int64_t), '\0');
+    std::memcpy(value.data(), row.values.data(), stride_ * sizeof(float));
+    std::memcpy(value.data() + stride_ * sizeof(float), &row.last_pass, sizeof(int64_t));
+    return value;
+  }
+
+  Status Decode(const rocksdb::Slice& value, float* values, int64_t* last_pass) const {
+    if (value.size() != stride_ * sizeof(float) + sizeof(int64_t)) {
+      return DataLossError("SSD tier: a row of " + std::to_string(value.size()) +
+                           " bytes, expected " +
+                           std::to_string(stride_ * sizeof(float) + sizeof(int64_t)));
+    }
+    if (values != nullptr) std::memcpy(values, value.data(), stride_ * sizeof(float));
+    if (last_pass != nullptr) {
+      std::memcpy(last_pass, value.data() + stride_ * sizeof(float), sizeof(int64_t));
+    }
+    return OkStatus();
+  }
+
+  // The row of `id` in memory, brought back from SSD if it is there, or created when
+  // `admit` and the admission policy lets it in; nullptr otherwise.
+  StatusOr<Row*> FindForTraining(uint64_t id, bool admit) {
+    auto it = memory_.find(id);
+    if (it != memory_.end()) {
+      it->second.last_use = ++clock_;
+      return &it->second;
+    }
+    if (ssd_) {
+      std::string value;
+      rocksdb::Status s = ssd_->Get(rocksdb::ReadOptions(), SsdKey(id), &value);
+      if (s.ok()) {
+        Row row;
+        row.values.resize(stride_);
+        COLONY_RETURN_IF_ERROR(Decode(value, row.values.data(), &row.last_pass));
+        COLONY_RETURN_IF_ERROR(
+            FromRocks(ssd_->Delete(rocksdb::WriteOptions(), SsdKey(id)), "delete"));
+        --ssd_count_;
+        row.last_use = ++clock_;
+        return &memory_.emplace(id, std::move(row)).first->second;
+      }
+      if (!s.IsNotFound()) return FromRocks(s, "read");
+    }
+    if (!admit || !Admit(id)) return static_cast<Row*>(nullptr);
+    Row row;
+    row.values.resize(stride_);
+    InitializeRow(options_.initializer, options_.seed, id, row.values.data(), options_.dim);
+    optimizer_->InitState(row.values.data() + options_.dim, options_.dim);
+    row.last_pass = pass_;
+    row.last_use = ++clock_;
+    return &memory_.emplace(id, std::move(row)).first->second;
+  }
+
+  // The weights of `id` without changing where the row lives; nullptr when it has none.
+  StatusOr<const float*> FindReadOnly(uint64_t id, std::vector<float>* scratch) {
+    auto it = memory_.find(id);
+    if (it != memory_.end()) return static_cast<const float*>(it->second.values.data());
+    if (!ssd_) return static_cast<const float*>(nullptr);
+    std::string value;
+    rocksdb::Status s = ssd_->Get(rocksdb::ReadOptions(), SsdKey(id), &value);
+    if (s.IsNotFound()) return static_cast<const float*>(nullptr);
+    COLONY_RETURN_IF_ERROR(FromRocks(s, "read"));
+    scratch->resize(stride_);
+    COLONY_RETURN_IF_ERROR(Decode(value, scratch->data(), nullptr));
+    return static_cast<const float*>(scratch->data());
+  }
+
+  // Counts a training pull of an id without a row; true when it may have one now.
+  bool Admit(uint64_t id) {
+    uint32_t& seen = sightings_[id];
+    ++seen;
+    const bool admitted =
+        seen >= static_cast<uint32_t>(options_.admit_count) &&
+        (options_.admit_probability >= 1.0f ||
+         Uniform(options_.seed, id, seen) < static_cast<double>(options_.admit_probability));
+    if (admitted) sightings_.erase(id);
+    return admitted;
+  }
+
+  // Moves the least recently used rows to SSD until memory holds memory_rows at most; a
+  // tenth of the cap goes at once, so the scan for the oldest is paid rarely.
+  Status Spill() {
+    if (!ssd_ || static_cast<int64_t>(memory_.size()) <= options_.memory_rows) return OkStatus();
+    const size_t keep = static_cast<size_t>(options_.memory_rows - options_.memory_rows / 10);
+    std::vector<std::pair<uint64_t, uint64_t>> by_use;  // (last_use, id)
+    by_use.reserve(memory_.size());
+    for (const auto& [id, row] : memory_) by_use.emplace_back(row.last_use, id);
+    const size_t spill = memory_.size() - keep;
+    std::nth_element(by_use.begin(), by_use.begin() + spill, by_use.end());
+    rocksdb::WriteBatch batch;
+    for (size_t k = 0; k < spill; ++k) {
+      const uint64_t id = by_use[k].second;
+      batch.Put(SsdKey(id), Encode(memory_.at(id)));
+    }
+    COLONY_RETURN_IF_ERROR(FromRocks(ssd_->Write(rocksdb::WriteOptions(), &batch), "write"));
+    for (size_t k = 0; k < spill; ++k) memory_.erase(by_use[k].second);
+    ssd_count_ += static_cast<int64_t>(spill);
+    return OkStatus();
+  }
+
+  const SparseTableOptions options_;
+  const std::unique_ptr<Optimizer> optimizer_;
+  const int state_width_;
+  const size_t stride_;
+  mutable std::mutex mu_;  // Guards everything below.
+  std::unordered_map<uint64_t, Row> memory_;
+  std::unordered_map<uint64_t, uint32_t> sightings_;  // Training pulls of ids without a row.
+  std::unique_ptr<rocksdb::DB> ssd_;
+  int64_t ssd_count_ = 0;
+  int64_t pass_ = 0;
+  uint64_t clock_ = 0;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SparseTable>> CreateTieredSparseTable(
+    const SparseTableOptions& options, std::unique_ptr<Optimizer> optimizer) {
+  auto table = std::make_unique<TieredSparseTable>(options, std::move(optimizer));
+  COLONY_RETURN_IF_ERROR(table->OpenSsd());
+  return std::unique_ptr<SparseTable>(std::move(table));
+}
+
+}  // namespace colony::ps::internal
