@@ -337,6 +337,55 @@ TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
   EXPECT_THAT(Train(lost), StatusIs(StatusCode::kInvalidArgument, HasSubstr("out of range")));
 }
 
+TEST_F(TrainerTest, ATinyMemoryCapWithAnSsdTierTrainsLikeUnlimitedMemory) {
+  TrainOptions unlimited = Options("dnn", "");
+  unlimited.loop.epochs = 1;
+  TrainOptions capped = unlimited;
+  capped.ps.memory_rows = 64;  // Of some 2000 rows: the rest live in RocksDB.
+  capped.ps.ssd_dir = Fresh("ssd");
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary a, Train(unlimited));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary b, Train(capped));
+  EXPECT_EQ(a.train_loss, b.train_loss);
+  EXPECT_EQ(a.test_auc, b.test_auc);
+  EXPECT_TRUE(fs::exists(capped.ps.ssd_dir + "/emb/CURRENT"));
+
+  // On a server started with an SSD folder, too.
+  ps::PsServerOptions server_options;
+  server_options.ssd_dir = Fresh("server_ssd");
+  auto server = std::move(ps::PsServer::Start(server_options)).value();
+  TrainOptions remote = capped;
+  remote.ps.ssd_dir.clear();
+  remote.ps.servers = {"127.0.0.1:" + std::to_string(server->port())};
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary c, Train(remote));
+  EXPECT_EQ(a.test_auc, c.test_auc);
+  auto stats = ps::QueryServerStats(remote.ps.servers[0], "");
+  ASSERT_TRUE(stats.ok());
+  for (const auto& t : stats->tables) {
+    if (t.name == "emb") {
+      EXPECT_GT(t.ssd_rows, 1000);
+    }
+  }
+}
+
+TEST_F(TrainerTest, AdmissionAndTtlShrinkTheTable) {
+  TrainOptions all = Options("lr", "");
+  all.loop.epochs = 1;
+  TrainOptions admitted = all;
+  admitted.ps.admit_count = 3;
+  admitted.ps.ttl_passes = 1;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary a, Train(all));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary b, Train(admitted));
+  EXPECT_GT(b.test_auc, 0.5);
+  EXPECT_LT(b.sparse_rows, a.sparse_rows / 2) << "rare ids got no row, or were evicted";
+  EXPECT_GT(b.sparse_rows, 0);
+  EXPECT_EQ(b.ssd_rows, 0);
+  admitted.ps.admit_probability = 0;
+  EXPECT_THAT(Train(admitted), StatusIs(StatusCode::kInvalidArgument, HasSubstr("admit")));
+  admitted.ps.admit_probability = 1;
+  admitted.ps.memory_rows = 10;
+  EXPECT_THAT(Train(admitted), StatusIs(StatusCode::kInvalidArgument, HasSubstr("ps.ssd_dir")));
+}
+
 TEST(SummaryTest, JsonHasTheRequiredKeys) {
   TrainSummary s;
   s.first_bad_lines = {"a.txt:3: expected 40 fields, got \"2\""};

@@ -103,6 +103,7 @@ void AddLaunchCommand(CLI::App& app, int* exit_code) {
                   "servers restore from and save to DIR/server-<i>");
   cmd->add_option("--checkpoint-every-seconds", o.checkpoint_every_seconds,
                   "servers also save this often");
+  cmd->add_option("--ssd-dir", o.ssd_dir, "servers keep SSD-tier rows under DIR/server-<i>");
   cmd->callback([flags, exit_code] { *exit_code = ExitCode(RunLaunch(*flags)); });
 }
 

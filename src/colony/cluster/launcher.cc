@@ -85,6 +85,10 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
       spec.argv.push_back("--checkpoint-every-seconds");
       spec.argv.push_back(std::to_string(o.checkpoint_every_seconds));
     }
+    if (!o.ssd_dir.empty()) {
+      spec.argv.push_back("--ssd-dir");
+      spec.argv.push_back(fmt::format("{}/server-{}", o.ssd_dir, i));
+    }
     spec.env = {{"COLONY_TOKEN", token}};
     auto on_line = [&, i](const std::string& name, const std::string& line) {
       const std::string address = ListeningAddress(line);

@@ -25,7 +25,9 @@ struct LaunchOptions {
   // Server i restores from and checkpoints to <checkpoint_dir>/server-<i>; "" none.
   std::string checkpoint_dir;
   int checkpoint_every_seconds = 0;  // Also checkpoint periodically; 0: only at the end.
-  int start_timeout_ms = 60000;      // For every server to report its port.
+  // Server i keeps the SSD tier of its tables (ps.memory_rows) under <ssd_dir>/server-<i>.
+  std::string ssd_dir;
+  int start_timeout_ms = 60000;  // For every server to report its port.
   // When it turns true the workers get SIGTERM, then the servers. Optional.
   const std::atomic<bool>* stop_requested = nullptr;
 };

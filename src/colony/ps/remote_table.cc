@@ -408,7 +408,9 @@ StatusOr<std::unique_ptr<WorkerBarrier>> WorkerBarrier::Connect(const RemoteTabl
 StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
                                                           const SparseTableOptions& options) {
   COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
-  COLONY_RETURN_IF_ERROR(options.Validate());
+  SparseTableOptions checked = options;
+  if (checked.ssd_dir.empty()) checked.ssd_dir = "servers";  // Each server has its own.
+  COLONY_RETURN_IF_ERROR(checked.Validate());
   COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
   auto table = std::make_unique<RemoteSparseTable>(remote, options.dim, ca_pem);
   COLONY_RETURN_IF_ERROR(table->Create(options));

@@ -90,6 +90,20 @@ Status TrainOptions::Validate() const {
           "or, on a trusted network, ps.plaintext: true");
     }
   }
+  if (!ps.servers.empty() && !ps.ssd_dir.empty()) {
+    return InvalidArgumentError(
+        "ps.ssd_dir is for embedded tables; parameter servers keep their SSD tier under "
+        "`colony serve --ssd-dir`");
+  }
+  if (ps.servers.empty() && ps.memory_rows > 0 && ps.ssd_dir.empty()) {
+    return InvalidArgumentError("ps.memory_rows is set: name a folder for the rest in ps.ssd_dir");
+  }
+  if (ps.admit_count < 1 || !(ps.admit_probability > 0 && ps.admit_probability <= 1) ||
+      ps.ttl_passes < 0 || ps.memory_rows < 0) {
+    return InvalidArgumentError(
+        "ps.admit_count must be >= 1, ps.admit_probability in (0, 1], ps.ttl_passes and "
+        "ps.memory_rows >= 0");
+  }
   if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
     return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
@@ -147,6 +161,11 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
   COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
   COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
+  COLONY_RETURN_IF_ERROR(ps.Read("admit_count", &o.ps.admit_count));
+  COLONY_RETURN_IF_ERROR(ps.Read("admit_probability", &o.ps.admit_probability));
+  COLONY_RETURN_IF_ERROR(ps.Read("ttl_passes", &o.ps.ttl_passes));
+  COLONY_RETURN_IF_ERROR(ps.Read("memory_rows", &o.ps.memory_rows));
+  COLONY_RETURN_IF_ERROR(ps.Read("ssd_dir", &o.ps.ssd_dir));
   COLONY_RETURN_IF_ERROR(ps.Read("barrier_timeout_ms", &o.ps.barrier_timeout_ms));
   const ConfigSection checkpoint = root.Section("checkpoint");
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));

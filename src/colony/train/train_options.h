@@ -58,6 +58,15 @@ struct PsOptions {
   // How long a worker waits at a barrier for the others (start, each sync step, end).
   // Default: 600000.
   int barrier_timeout_ms = 600000;
+  // Row policies of the sparse tables (ps::SparseTableOptions): an id gets a row at its
+  // admit_count-th pull, or with admit_probability per pull; rows unseen for ttl_passes
+  // epochs are evicted; past memory_rows rows per table the rest go to RocksDB under
+  // ssd_dir (embedded tables; servers take `colony serve --ssd-dir`). Defaults: off.
+  int admit_count = 1;
+  float admit_probability = 1.0f;
+  int ttl_passes = 0;
+  int64_t memory_rows = 0;
+  std::string ssd_dir;
 };
 
 // Which worker of a job this process is. Not from YAML: `colony serve --role worker` and

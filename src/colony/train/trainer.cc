@@ -71,6 +71,18 @@ ps::RemoteTableOptions MakeRemoteOptions(const TrainOptions& o) {
   return remote;
 }
 
+// The optimizer and row policies of the job's sparse tables.
+ps::SparseTableOptions SparseTableDefaults(const TrainOptions& o) {
+  ps::SparseTableOptions t;
+  t.optimizer = o.sparse_optimizer;
+  t.admit_count = o.ps.admit_count;
+  t.admit_probability = o.ps.admit_probability;
+  t.ttl_passes = o.ps.ttl_passes;
+  t.memory_rows = o.ps.memory_rows;
+  t.ssd_dir = o.ps.ssd_dir;
+  return t;
+}
+
 // Deals the batches of a pass to the workers: reads the next round of `worker.count` batches
 // and keeps this worker's in `batch`. True when this worker has a batch to train; with
 // `whole_rounds` (sync) only when the round is complete, so every worker runs as many steps.
@@ -104,9 +116,9 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
   exec_options.seed = o.loop.seed;
   COLONY_ASSIGN_OR_RETURN(model->executor, exec::Executor::Create(program, exec_options));
   const ps::RemoteTableOptions remote = MakeRemoteOptions(o);
-  COLONY_ASSIGN_OR_RETURN(
-      model->parameters,
-      ParameterSet::Create(program, o.sparse_optimizer, o.dense_optimizer, o.loop.seed, remote));
+  COLONY_ASSIGN_OR_RETURN(model->parameters,
+                          ParameterSet::Create(program, SparseTableDefaults(o), o.dense_optimizer,
+                                               o.loop.seed, remote));
   model->program = std::move(program);
   return model;
 }
@@ -307,6 +319,13 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
     }
     if (!stop) {
       if (!one_pass) one_pass = reader->stats();
+      // One worker ends the pass on the shared tables: evictions, then the row counts.
+      if (o.worker.rank == 0 && (o.ps.ttl_passes > 0 || o.ps.memory_rows > 0)) {
+        COLONY_ASSIGN_OR_RETURN(int64_t evicted, model->parameters->EndPass());
+        COLONY_LOG_INFO("pass {} ended: {} rows evicted, {} sparse rows ({} on SSD)",
+                        state.epoch + 1, evicted, model->parameters->sparse_rows(),
+                        model->parameters->sparse_ssd_rows());
+      }
       ++state.epoch;
       state.batches_in_epoch = 0;
     }
@@ -316,6 +335,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   summary.samples_per_sec = summary.samples / std::max(summary.seconds, 1e-9);
   summary.train_loss = summary.steps > 0 ? loss_sum / summary.steps : 0;
   summary.train_auc = train_auc.Auc();
+  summary.sparse_rows = model->parameters->sparse_rows();
+  summary.ssd_rows = model->parameters->sparse_ssd_rows();
   AddBadLines(one_pass ? *one_pass : reader->stats(), summary);
   if (!o.checkpoint.dir.empty() && !(o.checkpoint.every_steps > 0 && summary.steps > 0 &&
                                      state.global_step % o.checkpoint.every_steps == 0)) {
@@ -411,9 +432,10 @@ std::string SummaryJson(const TrainSummary& s) {
       "{{\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, \"train_auc\": {:.6f}, "
       "\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}, \"test_samples\": {}, \"bad_lines\": {}, "
       "\"first_bad_lines\": {}, \"steps\": {}, \"global_step\": {}, \"samples\": {}, "
-      "\"seconds\": {:.3f}, \"torch_threads\": {}}}\n",
+      "\"seconds\": {:.3f}, \"torch_threads\": {}, \"sparse_rows\": {}, \"ssd_rows\": {}}}\n",
       s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc, s.test_logloss, s.test_samples,
-      s.bad_lines, bad, s.steps, s.global_step, s.samples, s.seconds, s.torch_threads);
+      s.bad_lines, bad, s.steps, s.global_step, s.samples, s.seconds, s.torch_threads,
+      s.sparse_rows, s.ssd_rows);
 }
 
 }  // namespace colony::train

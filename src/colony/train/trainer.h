@@ -27,7 +27,9 @@ struct TrainSummary {
   int64_t bad_lines = 0;                     // Malformed lines skipped, train and test together.
   std::vector<std::string> first_bad_lines;  // "file:line: reason" of the first few.
   int torch_threads = 0;
-  std::string checkpoint;  // Last checkpoint written, "" if none.
+  int64_t sparse_rows = 0;  // Rows in the sparse tables at the end (all workers' tables).
+  int64_t ssd_rows = 0;     // Of those, rows in the SSD tier.
+  std::string checkpoint;   // Last checkpoint written, "" if none.
 };
 
 // Trains on options.data and, if a test file is set, evaluates on it. Progress goes to stderr.

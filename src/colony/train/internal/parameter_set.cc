@@ -19,7 +19,7 @@ ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
 }  // namespace
 
 StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::ProgramDesc& program,
-                                                             const ps::OptimizerOptions& sparse,
+                                                             const ps::SparseTableOptions& sparse,
                                                              const ps::OptimizerOptions& dense,
                                                              uint64_t seed,
                                                              const ps::RemoteTableOptions& remote) {
@@ -38,9 +38,9 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
         return InvalidArgumentError("sparse parameter '" + var.name() +
                                     "' must have shape [-1, dim]");
       }
-      ps::SparseTableOptions o;
+      ps::SparseTableOptions o = sparse;
       o.dim = static_cast<int>(var.shape(1));
-      o.optimizer = sparse;
+      if (!sparse.ssd_dir.empty()) o.ssd_dir = sparse.ssd_dir + "/" + var.name();
       o.initializer = ToTableInitializer(var.initializer());
       o.seed = seed ^ std::hash<std::string>{}(var.name());
       o.num_shards = 1;  // One trainer thread touches the table: lock stripes only cost.
@@ -133,6 +133,21 @@ Status ParameterSet::Load(const std::string& dir) {
     COLONY_RETURN_IF_ERROR(d.table->Load(dir + "/dense", d.name).WithContext(d.name));
   }
   return OkStatus();
+}
+
+int64_t ParameterSet::sparse_ssd_rows() const {
+  int64_t rows = 0;
+  for (const Sparse& s : sparse_) rows += s.table->ssd_rows();
+  return rows;
+}
+
+StatusOr<int64_t> ParameterSet::EndPass() {
+  int64_t evicted = 0;
+  for (Sparse& s : sparse_) {
+    COLONY_ASSIGN_OR_RETURN(int64_t n, s.table->EndPass());
+    evicted += n;
+  }
+  return evicted;
 }
 
 int64_t ParameterSet::sparse_rows() const {

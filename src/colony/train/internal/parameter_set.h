@@ -24,8 +24,10 @@ class ParameterSet {
   // One table per parameter of `program`'s main block. Dense tables start from the program's
   // initializers, seeded with `seed`; sparse rows are initialized by their table on first pull.
   // With `remote` servers the tables are theirs (one per parameter, named after it).
+  // `sparse` gives the sparse tables' optimizer and row policies (dim, initializer and seed
+  // come from the program); an ssd_dir in it gets one folder per table.
   static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
-                                                        const ps::OptimizerOptions& sparse,
+                                                        const ps::SparseTableOptions& sparse,
                                                         const ps::OptimizerOptions& dense,
                                                         uint64_t seed,
                                                         const ps::RemoteTableOptions& remote);
@@ -42,6 +44,9 @@ class ParameterSet {
   Status Save(const std::string& dir) const;
   Status Load(const std::string& dir);
   int64_t sparse_rows() const;
+  int64_t sparse_ssd_rows() const;
+  // Ends a pass in every sparse table; returns the rows evicted for their ttl.
+  StatusOr<int64_t> EndPass();
 
  private:
   struct Sparse {
