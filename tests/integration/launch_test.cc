@@ -32,8 +32,8 @@ class LaunchTest : public ::testing::Test {
 };
 std::string* LaunchTest::root_ = nullptr;
 
-TEST_F(LaunchTest, AsyncAndSyncJobsOfTwoServersAndTwoWorkers) {
-  for (const std::string strategy : {"async", "sync"}) {
+TEST_F(LaunchTest, AsyncSyncAndGeoJobsOfTwoServersAndTwoWorkers) {
+  for (const std::string strategy : {"async", "sync", "geo"}) {
     const std::string summary = *root_ + "/" + strategy + ".json";
     const Result run =
         RunColony("launch --servers 2 --workers 2 " + Job() + " --set strategy=" + strategy +
@@ -48,7 +48,7 @@ TEST_F(LaunchTest, AsyncAndSyncJobsOfTwoServersAndTwoWorkers) {
       EXPECT_THAT(json, HasSubstr(key)) << strategy;
     }
     // 3600 training rows, both workers' samples counted once.
-    EXPECT_THAT(json, HasSubstr(strategy == "async" ? "\"samples\": 3600" : "\"samples\": 3584"))
+    EXPECT_THAT(json, HasSubstr(strategy == "sync" ? "\"samples\": 3584" : "\"samples\": 3600"))
         << json;
   }
 }

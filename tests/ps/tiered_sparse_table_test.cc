@@ -148,6 +148,24 @@ TEST(TieredSparseTableTest, RowsUnseenForTtlPassesAreEvictedFromMemoryAndSsd) {
   EXPECT_THAT(rows, Each(0.0f));
 }
 
+TEST(TieredSparseTableTest, AddCreatesRowsAndAddsWithoutAnOptimizerStep) {
+  SparseTableOptions o = Options();
+  o.admit_count = 5;  // Deltas come from workers where the ids were admitted.
+  COLONY_ASSERT_OK_AND_ASSIGN(auto tiered, SparseTable::Create(o));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto memory, SparseTable::Create(Options()));
+  const std::vector<uint64_t> ids = {3, 8};
+  const std::vector<float> deltas = {1, 2, 3, 4, -1, -2, -3, -4};
+  std::vector<float> a(8), b(8), init(8);
+  COLONY_ASSERT_OK(memory->Pull({.create_missing = false}, ids, init));
+  for (auto* table : {tiered.get(), memory.get()}) COLONY_ASSERT_OK(table->Add(ids, deltas));
+  COLONY_ASSERT_OK(tiered->Pull({.create_missing = false}, ids, a));
+  COLONY_ASSERT_OK(memory->Pull({.create_missing = false}, ids, b));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(tiered->size(), 2);
+  EXPECT_THAT(tiered->Add(ids, std::vector<float>(3)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("expected ids * dim = 8")));
+}
+
 TEST(TieredSparseTableTest, BadPolicyOptionsNameTheField) {
   SparseTableOptions o = Options();
   o.memory_rows = 10;

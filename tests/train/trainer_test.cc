@@ -337,6 +337,43 @@ TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
   EXPECT_THAT(Train(lost), StatusIs(StatusCode::kInvalidArgument, HasSubstr("out of range")));
 }
 
+TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
+  std::vector<std::unique_ptr<ps::PsServer>> servers;
+  TrainOptions geo = Options("dnn", "");
+  geo.model.dropout = 0;
+  geo.loop.epochs = 1;
+  geo.strategy = "geo";
+  geo.ps.geo_steps = 1;
+  for (int i = 0; i < 2; ++i) {
+    servers.push_back(std::move(ps::PsServer::Start({})).value());
+    geo.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
+  }
+  // One worker merging after every step tracks embedded training up to the rounding of
+  // base + (local - base).
+  TrainOptions local = geo;
+  local.strategy = "local";
+  local.ps.servers.clear();
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary one, Train(geo));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary embedded, Train(local));
+  EXPECT_NEAR(one.test_logloss, embedded.test_logloss, 1e-4);
+
+  // Two workers merging every 4 steps, on fresh tables.
+  for (auto& server : servers) server = std::move(ps::PsServer::Start({})).value();
+  geo.ps.servers.clear();
+  for (auto& server : servers)
+    geo.ps.servers.push_back("127.0.0.1:" + std::to_string(server->port()));
+  geo.ps.geo_steps = 4;
+  geo.worker.count = 2;
+  TrainOptions worker1 = geo;
+  worker1.worker.rank = 1;
+  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(geo));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  EXPECT_EQ(first.samples + other.samples, 2700);
+  EXPECT_GT(first.test_auc, 0.5);
+  EXPECT_LT(std::abs(first.test_logloss - embedded.test_logloss), 0.05);
+}
+
 TEST_F(TrainerTest, ATinyMemoryCapWithAnSsdTierTrainsLikeUnlimitedMemory) {
   TrainOptions unlimited = Options("dnn", "");
   unlimited.loop.epochs = 1;

@@ -36,6 +36,9 @@ class DenseTable {
   virtual Status Pull(std::span<float> out) = 0;
   // One optimizer step with `grads`. InvalidArgument on a size mismatch.
   virtual Status Push(std::span<const float> grads) = 0;
+  // Adds `deltas` to the values, no optimizer step: how geo workers merge their local
+  // progress. InvalidArgument on a size mismatch.
+  virtual Status Add(std::span<const float> deltas) = 0;
   // Writes `dir`/`name`.bin atomically; Load replaces the contents from it (NotFound,
   // DataLoss when corrupt, FailedPrecondition when size or optimizer differ).
   virtual Status Save(const std::string& dir, const std::string& name) const = 0;

@@ -52,6 +52,13 @@ class MemoryDenseTable final : public DenseTable {
     return OkStatus();
   }
 
+  Status Add(std::span<const float> deltas) override {
+    COLONY_RETURN_IF_ERROR(CheckSize("add", deltas.size()));
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < deltas.size(); ++i) values_[i] += deltas[i];
+    return OkStatus();
+  }
+
   Status Save(const std::string& dir, const std::string& name) const override {
     internal::TableFileWriter file(kDenseTableFormat);
     std::lock_guard<std::mutex> lock(mu_);

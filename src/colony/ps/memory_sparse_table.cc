@@ -122,6 +122,21 @@ class MemorySparseTable final : public SparseTable {
     return OkStatus();
   }
 
+  Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) override {
+    const size_t dim = options_.dim;
+    if (deltas.size() != ids.size() * dim) {
+      return InvalidArgumentError(
+          "add: deltas has " + std::to_string(deltas.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
+    }
+    ForEachShard(ids, [&](Shard& shard, size_t i) {
+      float* row = FindOrCreate(shard, ids[i]);
+      const float* delta = deltas.data() + i * dim;
+      for (size_t j = 0; j < dim; ++j) row[j] += delta[j];
+    });
+    return OkStatus();
+  }
+
   Status Save(const std::string& dir) const override {
     // One consistent snapshot: every shard stays locked until its rows are in the file.
     std::vector<std::unique_lock<std::mutex>> locks;

@@ -165,32 +165,10 @@ class RemoteSparseTable final : public SparseTable {
   }
 
   Status Push(std::span<const uint64_t> ids, std::span<const float> grads) override {
-    if (grads.size() != ids.size() * dim_) {
-      return InvalidArgumentError(
-          "push: grads has " + std::to_string(grads.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim_));
-    }
-    const std::vector<std::vector<uint32_t>> groups = Group(ids);
-    const bool sync = remote_.sync_workers > 0;
-    const int64_t step = sync_step_++;
-    return ForEachPeer(
-        peers_.size(), [&](size_t i) { return sync || !groups[i].empty(); },
-        [&](size_t i) -> Status {
-          rpc::PushRequest request;
-          request.set_table(remote_.table);
-          request.set_sync_workers(remote_.sync_workers);
-          request.set_step(step);
-          std::string* bytes = request.mutable_grads();
-          bytes->resize(groups[i].size() * dim_ * sizeof(float));
-          for (size_t r = 0; r < groups[i].size(); ++r) {
-            request.add_ids(ids[groups[i][r]]);
-            std::memcpy(bytes->data() + r * dim_ * sizeof(float),
-                        grads.data() + size_t{groups[i][r]} * dim_, dim_ * sizeof(float));
-          }
-          rpc::PushResponse response;
-          // A synchronous push is counted once: sending it again would count it twice.
-          return peers_[i]->Call(&rpc::ParameterServer::Stub::Push, request, &response, !sync);
-        });
+    return Send(ids, grads, /*add=*/false);
+  }
+  Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) override {
+    return Send(ids, deltas, /*add=*/true);
   }
 
   Status Save(const std::string&) const override {
@@ -223,6 +201,40 @@ class RemoteSparseTable final : public SparseTable {
   int dim() const override { return dim_; }
 
  private:
+  // Gradients (an optimizer step, synchronous when configured) or geo deltas (`add`) of
+  // `ids`, each server sent its share.
+  Status Send(std::span<const uint64_t> ids, std::span<const float> values, bool add) {
+    if (values.size() != ids.size() * dim_) {
+      return InvalidArgumentError(
+          std::string(add ? "add" : "push") + ": got " + std::to_string(values.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim_));
+    }
+    const std::vector<std::vector<uint32_t>> groups = Group(ids);
+    const bool sync = !add && remote_.sync_workers > 0;
+    const int64_t step = sync ? sync_step_++ : 0;
+    return ForEachPeer(
+        peers_.size(), [&](size_t i) { return sync || !groups[i].empty(); },
+        [&](size_t i) -> Status {
+          rpc::PushRequest request;
+          request.set_table(remote_.table);
+          request.set_add(add);
+          if (sync) {
+            request.set_sync_workers(remote_.sync_workers);
+            request.set_step(step);
+          }
+          std::string* bytes = request.mutable_grads();
+          bytes->resize(groups[i].size() * dim_ * sizeof(float));
+          for (size_t r = 0; r < groups[i].size(); ++r) {
+            request.add_ids(ids[groups[i][r]]);
+            std::memcpy(bytes->data() + r * dim_ * sizeof(float),
+                        values.data() + size_t{groups[i][r]} * dim_, dim_ * sizeof(float));
+          }
+          rpc::PushResponse response;
+          // A synchronous push is counted once: sending it again would count it twice.
+          return peers_[i]->Call(&rpc::ParameterServer::Stub::Push, request, &response, !sync);
+        });
+  }
+
   // `field` of this table's stats added up over the servers; -1 when one cannot be reached.
   int64_t SumStats(int64_t (rpc::TableStats::*field)() const) const {
     int64_t sum = 0;
@@ -293,6 +305,7 @@ class RemoteDenseTable final : public DenseTable {
   }
 
   Status Push(std::span<const float> grads) override { return Send(grads, false); }
+  Status Add(std::span<const float> deltas) override { return Send(deltas, false, true); }
 
   Status Save(const std::string&, const std::string&) const override {
     return UnimplementedError("a remote table is saved by its servers, not by a client");
@@ -304,17 +317,20 @@ class RemoteDenseTable final : public DenseTable {
 
  private:
   // An optimizer step with `values` as gradients, or (assign) new values.
-  Status Send(std::span<const float> values, bool assign) {
+  Status Send(std::span<const float> values, bool assign, bool add = false) {
     if (static_cast<int64_t>(values.size()) != size_) {
-      return InvalidArgumentError(std::string(assign ? "init" : "push") + ": got " +
-                                  std::to_string(values.size()) + " floats, the table holds " +
-                                  std::to_string(size_));
+      return InvalidArgumentError(std::string(assign ? "init"
+                                              : add  ? "add"
+                                                     : "push") +
+                                  ": got " + std::to_string(values.size()) +
+                                  " floats, the table holds " + std::to_string(size_));
     }
     rpc::PushRequest request;
     request.set_table(remote_.table);
     request.set_grads(values.data(), values.size() * sizeof(float));
     request.set_assign(assign);
-    const bool sync = !assign && remote_.sync_workers > 0;
+    request.set_add(add);
+    const bool sync = !assign && !add && remote_.sync_workers > 0;
     if (sync) {
       request.set_sync_workers(remote_.sync_workers);
       request.set_step(sync_step_++);

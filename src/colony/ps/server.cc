@@ -122,6 +122,12 @@ class Service final : public rpc::ParameterServer::Service {
               " floats, expected ids * dim = " + std::to_string(ids.size() * table->sparse->dim()));
         }
       }
+      if (request->add()) {
+        if (request->assign() || request->sync_workers() > 0) {
+          return InvalidArgumentError("Push: add excludes assign and sync_workers");
+        }
+        return table->sparse ? table->sparse->Add(id_span, grads) : table->dense->Add(grads);
+      }
       if (request->sync_workers() > 0) {
         if (request->assign()) return InvalidArgumentError("Push: assign cannot be synchronous");
         return table->sync.Add(request->step(), request->sync_workers(), !table->sparse, id_span,

@@ -70,6 +70,10 @@ class SparseTable {
   // Sums the gradients of duplicate ids, then applies one optimizer step per row. A row that
   // does not exist yet is created first. InvalidArgument on a size mismatch.
   virtual Status Push(std::span<const uint64_t> ids, std::span<const float> grads) = 0;
+  // Adds `deltas` (ids * dim) to the weights of `ids`, no optimizer step, creating missing
+  // rows first: how geo workers merge their local progress. Ids must not repeat.
+  // InvalidArgument on a size mismatch.
+  virtual Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) = 0;
   // Writes rows, optimizer state and the options to `dir`/table.bin atomically (format
   // kSparseTableFormat, rows sorted by id, CRC-32 at the end). `dir` must exist. Errors of
   // WriteFileAtomic pass through.

@@ -65,9 +65,12 @@ TrainOptions::TrainOptions() {
 }
 
 Status TrainOptions::Validate() const {
-  if (strategy != "local" && strategy != "async" && strategy != "sync") {
-    return InvalidArgumentError("strategy must be 'local', 'async' or 'sync', got '" + strategy +
-                                "'" + (strategy == "geo" ? " (geo is not built yet)" : ""));
+  if (strategy != "local" && strategy != "async" && strategy != "sync" && strategy != "geo") {
+    return InvalidArgumentError("strategy must be 'local', 'async', 'sync' or 'geo', got '" +
+                                strategy + "'");
+  }
+  if (ps.geo_steps < 1) {
+    return InvalidArgumentError("ps.geo_steps must be >= 1, got " + std::to_string(ps.geo_steps));
   }
   if (strategy != "local" && ps.servers.empty()) {
     return InvalidArgumentError("strategy '" + strategy +
@@ -161,6 +164,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
   COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
   COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
+  COLONY_RETURN_IF_ERROR(ps.Read("geo_steps", &o.ps.geo_steps));
   COLONY_RETURN_IF_ERROR(ps.Read("admit_count", &o.ps.admit_count));
   COLONY_RETURN_IF_ERROR(ps.Read("admit_probability", &o.ps.admit_probability));
   COLONY_RETURN_IF_ERROR(ps.Read("ttl_passes", &o.ps.ttl_passes));

@@ -62,6 +62,7 @@ struct PsOptions {
   // admit_count-th pull, or with admit_probability per pull; rows unseen for ttl_passes
   // epochs are evicted; past memory_rows rows per table the rest go to RocksDB under
   // ssd_dir (embedded tables; servers take `colony serve --ssd-dir`). Defaults: off.
+  int geo_steps = 20;  // Strategy geo: steps between merges with the servers. Default: 20.
   int admit_count = 1;
   float admit_probability = 1.0f;
   int ttl_passes = 0;
@@ -80,7 +81,9 @@ struct TrainOptions {
   // "local": one worker (embedded tables, or ps.servers). "async": workers push and pull
   // without waiting for each other. "sync": each step, the servers apply the mean of all
   // workers' gradients once and the workers wait at a barrier; N workers on batches of B
-  // equal one on batches of N * B. async and sync need ps.servers. Default: "local".
+  // equal one on batches of N * B. "geo": workers train local copies of the rows they use
+  // and merge them into the servers every ps.geo_steps steps. async, sync and geo need
+  // ps.servers. Default: "local".
   std::string strategy = "local";
   models::CtrModelOptions model;
   DataOptions data;

@@ -116,9 +116,10 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
   exec_options.seed = o.loop.seed;
   COLONY_ASSIGN_OR_RETURN(model->executor, exec::Executor::Create(program, exec_options));
   const ps::RemoteTableOptions remote = MakeRemoteOptions(o);
-  COLONY_ASSIGN_OR_RETURN(model->parameters,
-                          ParameterSet::Create(program, SparseTableDefaults(o), o.dense_optimizer,
-                                               o.loop.seed, remote));
+  COLONY_ASSIGN_OR_RETURN(
+      model->parameters,
+      ParameterSet::Create(program, SparseTableDefaults(o), o.dense_optimizer, o.loop.seed, remote,
+                           o.strategy == "geo" ? o.ps.geo_steps : 0));
   model->program = std::move(program);
   return model;
 }
@@ -350,6 +351,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
                                        " written; continue with --resume " + o.checkpoint.dir));
   }
 
+  COLONY_RETURN_IF_ERROR(model->parameters->Flush());  // Geo: the last local steps.
   if (barrier != nullptr) COLONY_RETURN_IF_ERROR(barrier->Wait("end"));
 
   // In a job of several workers the first one tests the model all of them trained.

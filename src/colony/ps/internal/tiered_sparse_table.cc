@@ -137,6 +137,23 @@ class TieredSparseTable final : public SparseTable {
     return Spill();
   }
 
+  Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) override {
+    const size_t dim = options_.dim;
+    if (deltas.size() != ids.size() * dim) {
+      return InvalidArgumentError(
+          "add: deltas has " + std::to_string(deltas.size()) +
+          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      // A worker's delta means the id was admitted where it trained.
+      COLONY_ASSIGN_OR_RETURN(Row * row, FindForTraining(ids[i], /*admit=*/false));
+      if (row == nullptr) row = CreateRow(ids[i]);
+      for (size_t j = 0; j < dim; ++j) row->values[j] += deltas[i * dim + j];
+    }
+    return Spill();
+  }
+
   Status Save(const std::string& dir) const override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::pair<uint64_t, std::vector<float>>> from_ssd;
@@ -268,6 +285,10 @@ class TieredSparseTable final : public SparseTable {
       if (!s.IsNotFound()) return FromRocks(s, "read");
     }
     if (!admit || !Admit(id)) return static_cast<Row*>(nullptr);
+    return CreateRow(id);
+  }
+
+  Row* CreateRow(uint64_t id) {
     Row row;
     row.values.resize(stride_);
     InitializeRow(options_.initializer, options_.seed, id, row.values.data(), options_.dim);

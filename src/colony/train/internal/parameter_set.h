@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "colony/base/status.h"
@@ -26,11 +27,15 @@ class ParameterSet {
   // With `remote` servers the tables are theirs (one per parameter, named after it).
   // `sparse` gives the sparse tables' optimizer and row policies (dim, initializer and seed
   // come from the program); an ssd_dir in it gets one folder per table.
+  // With `geo_steps` > 0 (servers only) training reads and updates local copies of the rows
+  // and dense values this worker uses, and every geo_steps pushes merges them into the
+  // servers: it adds the local change since the last merge, then takes the servers' values.
   static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
                                                         const ps::SparseTableOptions& sparse,
                                                         const ps::OptimizerOptions& dense,
                                                         uint64_t seed,
-                                                        const ps::RemoteTableOptions& remote);
+                                                        const ps::RemoteTableOptions& remote,
+                                                        int geo_steps = 0);
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
   Status PullDense(exec::Scope& scope, bool training);
@@ -39,6 +44,10 @@ class ParameterSet {
   Status PullSparse(std::span<const uint64_t> unique_ids, exec::Scope& scope, bool training);
   // Pushes the gradients left in `scope` by Executor::Backward to the tables.
   Status PushGradients(std::span<const uint64_t> unique_ids, const exec::Scope& scope);
+
+  // Geo: merges what the local copies learned since the last merge into the servers now.
+  // Without geo: nothing to do.
+  Status Flush();
 
   // Writes every table under `dir` (sparse/<name>, dense/<name>).
   Status Save(const std::string& dir) const;
@@ -49,18 +58,33 @@ class ParameterSet {
   StatusOr<int64_t> EndPass();
 
  private:
+  // A geo worker's copy of a row or dense value: weights and optimizer state, and the
+  // weights as last taken from the servers.
+  struct LocalCopy {
+    std::vector<float> values;
+    std::vector<float> base;
+    bool dirty = false;  // Updated since the last merge.
+  };
   struct Sparse {
     std::string name;
     int dim;
     std::unique_ptr<ps::SparseTable> table;
+    std::unordered_map<uint64_t, LocalCopy> local;  // Geo only.
   };
   struct Dense {
     std::string name;
     std::vector<int64_t> shape;
     std::unique_ptr<ps::DenseTable> table;
+    LocalCopy local;  // Geo only.
   };
+  Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
+  Status MergeGeo();
+
   std::vector<Sparse> sparse_;
   std::vector<Dense> dense_;
+  int geo_steps_ = 0;
+  int64_t pushes_ = 0;
+  std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;  // Geo only.
 };
 
 }  // namespace colony::train::internal
