@@ -5,6 +5,7 @@
 #include "colony/base/config.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
+#include "colony/train/session_trainer.h"
 #include "colony/train/trainer.h"
 
 namespace colony::cli {
@@ -26,13 +27,27 @@ struct TrainFlags {
   std::string resume;
 };
 
+// Session recommenders (model.name srgnn / attention_graph) have their own trainer.
+Status RunSessionTrain(const TrainFlags& flags, const Config& config) {
+  if (!flags.resume.empty()) {
+    return InvalidArgumentError("--resume is not available for session models yet");
+  }
+  COLONY_ASSIGN_OR_RETURN(train::SessionTrainOptions options,
+                          train::ParseSessionTrainOptions(config));
+  options.stop_requested = &g_stop_requested;
+  COLONY_ASSIGN_OR_RETURN(train::SessionTrainSummary summary, train::TrainSessions(options));
+  std::printf("%s\n", train::SessionSummaryLine(summary).c_str());
+  return WriteSummaryJson(flags.summary_json, train::SessionSummaryJson(summary));
+}
+
 Status RunTrain(const TrainFlags& flags) {
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, flags.overrides));
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
+  if (train::IsSessionConfig(config)) return RunSessionTrain(flags, config);
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
   options.resume_dir = flags.resume;
   options.stop_requested = &g_stop_requested;
-  std::signal(SIGINT, RequestStop);
-  std::signal(SIGTERM, RequestStop);
   COLONY_ASSIGN_OR_RETURN(train::TrainSummary summary, train::Train(options));
   std::printf("%s\n", train::SummaryLine(summary).c_str());
   return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary));

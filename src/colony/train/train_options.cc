@@ -3,7 +3,6 @@
 #include <set>
 
 namespace colony::train {
-namespace {
 
 Status ReadOptimizer(const ConfigSection& s, ps::OptimizerOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("name", &o->name));
@@ -20,6 +19,8 @@ Status ReadOptimizer(const ConfigSection& s, ps::OptimizerOptions* o) {
   if (!valid.ok()) return InvalidArgumentError(s.Where("") + ": " + std::string(valid.message()));
   return OkStatus();
 }
+
+namespace {
 
 Status ReadModel(const ConfigSection& s, models::CtrModelOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("name", &o->name));

@@ -71,6 +71,9 @@ struct TrainOptions {
   Status Validate() const;
 };
 
+// Reads one optimizer section (name, learning_rate, epsilon, ...) and validates it.
+Status ReadOptimizer(const ConfigSection& section, ps::OptimizerOptions* options);
+
 // Reads every section; an unknown key, a wrong type or a bad value is InvalidArgument naming
 // the file, line and key.
 StatusOr<TrainOptions> ParseTrainOptions(const Config& config);
