@@ -15,16 +15,10 @@
 namespace colony::data {
 namespace {
 
+using ::colony::data::testing::JsonNumber;
 using ::colony::data::testing::TestDir;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
-
-double JsonNumber(const std::string& json, const std::string& key) {
-  const size_t pos = json.find("\"" + key + "\": ");
-  EXPECT_NE(pos, std::string::npos) << key;
-  if (pos == std::string::npos) return -1;
-  return std::stod(json.substr(pos + key.size() + 4));
-}
 
 SessionGeneratorOptions Small(const std::string& dir) {
   SessionGeneratorOptions o;

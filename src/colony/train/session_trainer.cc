@@ -16,6 +16,7 @@
 #include "colony/exec/executor.h"
 #include "colony/graph/program.h"
 #include "colony/train/internal/checkpoint.h"
+#include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/internal/session_feeder.h"
 #include "colony/train/internal/torch_setup.h"
@@ -23,17 +24,10 @@
 namespace colony::train {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using internal::Clock;
+using internal::JoinPath;
 using internal::ParameterSet;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string JoinPath(const std::string& dir, const std::string& file) {
-  if (dir.empty() || (!file.empty() && file[0] == '/')) return file;
-  return dir + "/" + file;
-}
+using internal::SecondsSince;
 
 internal::SessionFeederOptions FeederOptions(const SessionTrainOptions& o) {
   return {.max_length = o.data.max_length,
@@ -197,12 +191,7 @@ StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(data.Read("batch_size", &o.data.batch_size));
   COLONY_RETURN_IF_ERROR(data.Read("max_length", &o.data.max_length));
   COLONY_RETURN_IF_ERROR(ReadOptimizer(root.Section("optimizer"), &o.optimizer));
-  const ConfigSection loop = root.Section("train");
-  COLONY_RETURN_IF_ERROR(loop.Read("epochs", &o.loop.epochs));
-  COLONY_RETURN_IF_ERROR(loop.Read("seed", &o.loop.seed));
-  COLONY_RETURN_IF_ERROR(loop.Read("threads", &o.loop.threads));
-  COLONY_RETURN_IF_ERROR(loop.Read("max_steps", &o.loop.max_steps));
-  COLONY_RETURN_IF_ERROR(loop.Read("log_every_seconds", &o.loop.log_every_seconds));
+  COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
   COLONY_RETURN_IF_ERROR(root.Section("checkpoint").Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   Status valid = o.Validate();
