@@ -70,6 +70,13 @@ TEST(SessionCliTest, GenTrainEvalPredictAndErrors) {
   const Result resume = RunColony("train examples/session/srgnn.yaml --resume " + r + "/ckpt");
   EXPECT_EQ(resume.exit_code, 2);
   EXPECT_THAT(resume.output, HasSubstr("--resume is not available for session models"));
+  const Result dump =
+      RunColony("program dump examples/session/attention.yaml --set model.num_items=9");
+  EXPECT_EQ(dump.exit_code, 0) << dump.output;
+  EXPECT_THAT(dump.output, HasSubstr("segment_softmax"));
+  const Result no_items = RunColony("program dump examples/session/srgnn.yaml");
+  EXPECT_EQ(no_items.exit_code, 2);
+  EXPECT_THAT(no_items.output, HasSubstr("model.num_items"));
   fs::remove_all(r);
 }
 
