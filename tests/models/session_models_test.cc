@@ -51,6 +51,10 @@ TEST(SessionModelsTest, PositionNoneDropsThePositionEmbeddings) {
   o.position = "reverse";
   COLONY_ASSERT_OK_AND_ASSIGN(p, BuildSessionModel(o));
   EXPECT_TRUE(HasVar(p, "pos_emb"));
+  EXPECT_FALSE(HasVar(p, "combine.w"));
+  o.combine = "mlp";
+  COLONY_ASSERT_OK_AND_ASSIGN(p, BuildSessionModel(o));
+  EXPECT_TRUE(HasVar(p, "combine.w"));
 }
 
 TEST(SessionModelsTest, BadOptions) {
@@ -60,6 +64,7 @@ TEST(SessionModelsTest, BadOptions) {
       {[](SessionModelOptions& o) { o.steps = 0; }, "model.steps"},
       {[](SessionModelOptions& o) { o.position = "left"; }, "model.position"},
       {[](SessionModelOptions& o) { o.max_position = 0; }, "model.max_position"},
+      {[](SessionModelOptions& o) { o.combine = "mul"; }, "model.combine"},
   };
   for (const auto& [mutate, message] : cases) {
     SessionModelOptions o;

@@ -49,7 +49,9 @@ std::string NodeEmbeddings(ProgramBuilder& b, const SessionFeeds& f, const std::
   const std::string pos =
       b.Parameter("pos_emb", {o.max_position, o.embedding_dim}, EmbeddingInit(o.embedding_dim));
   const std::string p = b.Op1("lookup", {{"Ids", {f.node_pos}}, {"W", {pos}}});
-  return b.Op1("add", {{"X", {h}}, {"Y", {p}}});
+  if (o.combine == "add") return b.Op1("add", {{"X", {h}}, {"Y", {p}}});
+  const std::string both = b.Op1("concat", {{"X", {h, p}}}, {{"axis", graph::IntAttr(1)}});
+  return Fc(b, both, 2 * o.embedding_dim, o.embedding_dim, "combine", true, "tanh");
 }
 
 // SR-GNN's readout: soft attention of every click's node against the last one, the global
@@ -184,6 +186,9 @@ Status SessionModelOptions::Validate() const {
   if (position != "forward" && position != "reverse" && position != "none") {
     return InvalidArgumentError("model.position must be 'forward', 'reverse' or 'none', got '" +
                                 position + "'");
+  }
+  if (combine != "add" && combine != "mlp") {
+    return InvalidArgumentError("model.combine must be 'add' or 'mlp', got '" + combine + "'");
   }
   if (max_position < 1) {
     return InvalidArgumentError("model.max_position must be >= 1, got " +

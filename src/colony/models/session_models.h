@@ -41,6 +41,10 @@ struct SessionModelOptions {
   // "forward".
   std::string position = "forward";
   int max_position = 20;    // Positions >= this share the last embedding. Default: 20.
+  // How item and position embeddings combine into the target embedding: "add" (sum) or
+  // "mlp" (tanh(W [item; position] + b), which can model item x position interactions).
+  // Default: "add".
+  std::string combine = "add";
   Status Validate() const;  // InvalidArgument naming the bad field ("model.steps ...").
 };
 

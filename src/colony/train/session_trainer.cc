@@ -184,6 +184,7 @@ StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(model.Read("steps", &o.model.steps));
   COLONY_RETURN_IF_ERROR(model.Read("position", &o.model.position));
   COLONY_RETURN_IF_ERROR(model.Read("max_position", &o.model.max_position));
+  COLONY_RETURN_IF_ERROR(model.Read("combine", &o.model.combine));
   const ConfigSection data = root.Section("data");
   COLONY_RETURN_IF_ERROR(data.Read("dir", &o.data.dir));
   COLONY_RETURN_IF_ERROR(data.Read("train", &o.data.train));
