@@ -18,6 +18,7 @@
 namespace colony::data {
 namespace {
 
+using ::colony::data::testing::JsonNumber;
 using ::colony::data::testing::TestDir;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -27,14 +28,6 @@ std::vector<std::string> Lines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-// The number after "key": in a flat JSON object.
-double JsonNumber(const std::string& json, const std::string& key) {
-  const size_t pos = json.find("\"" + key + "\": ");
-  EXPECT_NE(pos, std::string::npos) << key;
-  if (pos == std::string::npos) return -1;
-  return std::stod(json.substr(pos + key.size() + 4));
 }
 
 CtrGeneratorOptions SmallOptions(const std::string& dir) {

@@ -26,4 +26,12 @@ inline std::string WriteTestFile(const std::string& dir, const std::string& name
   return path;
 }
 
+// The number after "key": in a flat JSON object; -1 (and a test failure) when absent.
+inline double JsonNumber(const std::string& json, const std::string& key) {
+  const size_t pos = json.find("\"" + key + "\": ");
+  EXPECT_NE(pos, std::string::npos) << key;
+  if (pos == std::string::npos) return -1;
+  return std::stod(json.substr(pos + key.size() + 4));
+}
+
 }  // namespace colony::data::testing

@@ -231,6 +231,24 @@ TEST_F(GradientTest, ShapeOps) {
       {{"x", Randn({4, 3})}, {"i", Ids({2, 0, 2})}, {"u", Randn({3, 3})}}, {"x", "u"});
 }
 
+TEST_F(GradientTest, SegmentSoftmaxAndLeakyRelu) {
+  // Segments 0 and 2 have several rows, 1 one row, 3 none (ids need not be dense).
+  Run("segment_softmax [E]", "segment_softmax", {{"X", {"x"}}, {"Segment", {"s"}}},
+      {{"x", Randn({6})}, {"s", Ids({0, 2, 0, 1, 2, 4})}}, {"x"});
+  Run("segment_softmax [E, H]", "segment_softmax", {{"X", {"x"}}, {"Segment", {"s"}}},
+      {{"x", Randn({5, 3}) * 3}, {"s", Ids({1, 1, 0, 1, 0})}}, {"x"});
+  // Two graphs (nodes 0-2 and 3-4) as one block-diagonal COO matrix, with a repeated entry.
+  Run("sparse_adj_matmul", "sparse_adj_matmul",
+      {{"X", {"x"}}, {"Row", {"r"}}, {"Col", {"c"}}, {"Value", {"v"}}},
+      {{"x", Randn({5, 3})},
+       {"r", Ids({0, 1, 1, 2, 3, 4, 1})},
+       {"c", Ids({1, 0, 2, 2, 4, 3, 0})},
+       {"v", Randn({7})}},
+      {"x", "v"});
+  Run("leaky_relu", "leaky_relu", {{"X", {"x"}}}, {{"x", AwayFromZero({3, 4})}}, {"x"},
+      {{"alpha", graph::FloatAttr(0.1f)}});
+}
+
 TEST_F(GradientTest, SequencePool) {
   const at::Tensor mask = Doubles({1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0}).view({3, 4});
   for (const char* pool : {"sum", "mean", "max", "last"}) {

@@ -1,6 +1,7 @@
 #include "colony/models/ctr_models.h"
 
 #include "colony/graph/program.h"
+#include "program_testing.h"
 #include "testing/status_matchers.h"
 
 namespace colony::models {
@@ -8,11 +9,7 @@ namespace {
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 
-int CountOps(const graph::ProgramDesc& p, const std::string& type) {
-  int n = 0;
-  for (const auto& op : p.blocks(0).ops()) n += op.type() == type;
-  return n;
-}
+using testing::CountOps;
 
 TEST(CtrModelsTest, EveryModelFollowsTheCtrContract) {
   for (const auto& [name, doc] : CtrModelNames()) {

@@ -9,6 +9,7 @@ namespace colony::cli {
 void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddEvalCommands(CLI::App& app, int* exit_code);  // eval and predict
 void AddGenCommand(CLI::App& app, int* exit_code);
+void AddPrepCommand(CLI::App& app, int* exit_code);  // prep sessions
 void AddProgramCommand(CLI::App& app, int* exit_code);
 void AddServeCommands(CLI::App& app, int* exit_code);  // serve and ps stats
 void AddLaunchCommand(CLI::App& app, int* exit_code);

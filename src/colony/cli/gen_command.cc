@@ -3,6 +3,7 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/data/ctr_generator.h"
+#include "colony/data/session_generator.h"
 
 namespace colony::cli {
 
@@ -20,6 +21,36 @@ void AddGenCommand(CLI::App& app, int* exit_code) {
   ctr->callback([options, exit_code] {
     Status s = data::GenerateCtr(*options);
     if (s.ok()) std::printf("wrote %s/{train.txt,test.txt,truth.json}\n", options->out_dir.c_str());
+    *exit_code = ExitCode(s);
+  });
+
+  auto so = std::make_shared<data::SessionGeneratorOptions>();
+  CLI::App* sessions = gen->add_subcommand(
+      "sessions",
+      "click sessions from a planted next-item model, with truth.json (oracle_p20, oracle_mrr20)");
+  sessions->add_option("--out", so->out_dir, "output folder")->required();
+  sessions->add_option("--sessions", so->sessions, "sessions in all (train + test)")
+      ->capture_default_str();
+  sessions->add_option("--items", so->items, "distinct items")->capture_default_str();
+  sessions->add_option("--seed", so->seed, "random seed")->capture_default_str();
+  sessions->add_option("--test-fraction", so->test_fraction, "share of sessions in test.txt")
+      ->capture_default_str();
+  sessions->add_option("--successors", so->successors, "items per successor list")
+      ->capture_default_str();
+  sessions->add_option("--buckets", so->buckets, "position buckets with their own lists")
+      ->capture_default_str();
+  sessions
+      ->add_option("--position-dependence", so->position_dependence,
+                   "share of transitions drawn from the position bucket's list (0: none)")
+      ->capture_default_str();
+  sessions->add_option("--noise", so->noise, "share of clicks drawn from popularity")
+      ->capture_default_str();
+  sessions->add_option("--continue-prob", so->continue_prob, "probability of another click")
+      ->capture_default_str();
+  sessions->add_option("--max-length", so->max_length, "longest session")->capture_default_str();
+  sessions->callback([so, exit_code] {
+    Status s = data::GenerateSessions(*so);
+    if (s.ok()) std::printf("wrote %s/{train.txt,test.txt,truth.json}\n", so->out_dir.c_str());
     *exit_code = ExitCode(s);
   });
 }

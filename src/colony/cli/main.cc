@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   colony::cli::AddTrainCommand(app, &exit_code);
   colony::cli::AddEvalCommands(app, &exit_code);
   colony::cli::AddGenCommand(app, &exit_code);
+  colony::cli::AddPrepCommand(app, &exit_code);
   colony::cli::AddProgramCommand(app, &exit_code);
   colony::cli::AddServeCommands(app, &exit_code);
   colony::cli::AddLaunchCommand(app, &exit_code);

@@ -4,6 +4,8 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/graph/program.h"
+#include "colony/models/session_models.h"
+#include "colony/train/session_trainer.h"
 #include "colony/train/train_options.h"
 
 namespace colony::cli {
@@ -16,6 +18,17 @@ struct ProgramFlags {
 
 Status Dump(const ProgramFlags& flags) {
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, flags.overrides));
+  if (train::IsSessionConfig(config)) {
+    COLONY_ASSIGN_OR_RETURN(train::SessionTrainOptions options,
+                            train::ParseSessionTrainOptions(config));
+    if (options.model.num_items == 0) {
+      return InvalidArgumentError(
+          "a session model's program depends on its item count: add --set model.num_items=N");
+    }
+    COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program, models::BuildSessionModel(options.model));
+    std::printf("%s", graph::ToText(program).c_str());
+    return OkStatus();
+  }
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
   COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program, models::BuildCtrModel(options.model));
   std::printf("%s", graph::ToText(program).c_str());

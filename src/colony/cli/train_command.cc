@@ -8,6 +8,7 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/cli/train_job.h"
+#include "colony/train/session_trainer.h"
 #include "colony/train/trainer.h"
 
 namespace colony::cli {
@@ -22,6 +23,19 @@ void RequestStop(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
+// Session recommenders (model.name srgnn / attention_graph) have their own trainer.
+Status RunSessionTrain(const TrainJobFlags& flags, const Config& config) {
+  if (!flags.resume.empty()) {
+    return InvalidArgumentError("--resume is not available for session models yet");
+  }
+  COLONY_ASSIGN_OR_RETURN(train::SessionTrainOptions options,
+                          train::ParseSessionTrainOptions(config));
+  options.stop_requested = &g_stop_requested;
+  COLONY_ASSIGN_OR_RETURN(train::SessionTrainSummary summary, train::TrainSessions(options));
+  std::printf("%s\n", train::SessionSummaryLine(summary).c_str());
+  return WriteSummaryJson(flags.summary_json, train::SessionSummaryJson(summary));
+}
+
 }  // namespace
 
 Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker) {
@@ -33,6 +47,14 @@ Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker)
   if (worker != nullptr && !worker->token.empty()) overrides.push_back("ps.token=" + worker->token);
   overrides.insert(overrides.end(), flags.overrides.begin(), flags.overrides.end());
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, overrides));
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
+  if (train::IsSessionConfig(config)) {
+    if (worker != nullptr) {
+      return InvalidArgumentError("session models train in one process: use colony train");
+    }
+    return RunSessionTrain(flags, config);
+  }
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
   if (worker != nullptr && worker->rank) {
     options.worker = {*worker->rank, *worker->count};
@@ -40,8 +62,6 @@ Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker)
   }
   options.resume_dir = flags.resume;
   options.stop_requested = &g_stop_requested;
-  std::signal(SIGINT, RequestStop);
-  std::signal(SIGTERM, RequestStop);
   COLONY_ASSIGN_OR_RETURN(train::TrainSummary summary, train::Train(options));
   std::printf("%s\n", train::SummaryLine(summary).c_str());
   return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary));

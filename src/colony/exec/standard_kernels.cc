@@ -317,6 +317,65 @@ Status ScatterAddKernel(KernelContext& ctx) {
   return OkStatus();
 }
 
+// sparse_adj_matmul: X [M, D], Row, Col [E], Value [E] -> Out [M, D].
+Status SparseAdjMatmulKernel(KernelContext& ctx) {
+  const at::Tensor& x = ctx.Input(0);
+  const at::Tensor& row = ctx.Input(1);
+  const at::Tensor& col = ctx.Input(2);
+  const at::Tensor& value = ctx.Input(3);
+  if (row.numel() != col.numel() || row.numel() != value.numel()) {
+    return Bad(ctx, "Row, Col and Value have " + std::to_string(row.numel()) + ", " +
+                        std::to_string(col.numel()) + " and " + std::to_string(value.numel()) +
+                        " entries");
+  }
+  const at::Tensor messages = x.index_select(0, col) * value.unsqueeze(1);
+  ctx.SetOutput(0, at::zeros_like(x).index_add(0, row, messages));
+  return OkStatus();
+}
+
+// segment_softmax: X [E] or [E, H], Segment [E]. The per-segment max is a constant shift
+// (detached), so autograd sees exp(x - c) / sum exp(x - c), whose gradient is exact.
+Status SegmentSoftmaxKernel(KernelContext& ctx) {
+  const at::Tensor& x = ctx.Input(0);
+  const at::Tensor& seg = ctx.Input(1);
+  if (seg.numel() != x.size(0)) {
+    return Bad(ctx, "Segment has " + std::to_string(seg.numel()) + " ids for " +
+                        std::to_string(x.size(0)) + " rows of X");
+  }
+  if (seg.numel() == 0) {
+    ctx.SetOutput(0, x * 1);
+    return OkStatus();
+  }
+  if (seg.min().item<int64_t>() < 0) return Bad(ctx, "Segment ids must be >= 0");
+  const int64_t n = seg.max().item<int64_t>() + 1;
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape[0] = n;
+  // Per-segment maxima by a plain loop (at::scatter_reduce is still beta and warns).
+  const at::Tensor xd = x.detach().to(at::kDouble).contiguous().view({x.size(0), -1});
+  const at::Tensor sc = seg.to(at::kLong).contiguous();
+  const int64_t rows = xd.size(0), cols = xd.size(1);
+  at::Tensor maxima = at::full({n, cols}, -std::numeric_limits<double>::infinity(), xd.options());
+  const double* xp = xd.data_ptr<double>();
+  const int64_t* sp = sc.data_ptr<int64_t>();
+  double* mp = maxima.data_ptr<double>();
+  for (int64_t e = 0; e < rows; ++e) {
+    for (int64_t c = 0; c < cols; ++c) {
+      mp[sp[e] * cols + c] = std::max(mp[sp[e] * cols + c], xp[e * cols + c]);
+    }
+  }
+  const at::Tensor shift = maxima.view(shape).to(x.scalar_type());
+  const at::Tensor e = at::exp(x - shift.index_select(0, seg));
+  const at::Tensor sum = at::zeros(shape, x.options()).index_add(0, seg, e);
+  ctx.SetOutput(0, e / sum.index_select(0, seg));
+  return OkStatus();
+}
+
+Status LeakyReluKernel(KernelContext& ctx) {
+  COLONY_ASSIGN_OR_RETURN(float alpha, ctx.Float("alpha", 0.2f));
+  ctx.SetOutput(0, at::leaky_relu(ctx.Input(0), alpha));
+  return OkStatus();
+}
+
 }  // namespace
 
 Status RegisterStandardKernels(KernelRegistry& r) {
@@ -351,6 +410,9 @@ Status RegisterStandardKernels(KernelRegistry& r) {
       {"attention", AttentionKernel},
       {"gather", GatherKernel},
       {"scatter_add", ScatterAddKernel},
+      {"segment_softmax", SegmentSoftmaxKernel},
+      {"sparse_adj_matmul", SparseAdjMatmulKernel},
+      {"leaky_relu", LeakyReluKernel},
   };
   for (const auto& [name, fn] : kernels) COLONY_RETURN_IF_ERROR(r.Register(name, fn));
   return OkStatus();

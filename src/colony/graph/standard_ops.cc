@@ -503,6 +503,36 @@ StatusOr<Shapes> ScatterAdd(const OpDesc& op, const ShapeEnv& env) {
   return Shapes{x};
 }
 
+// segment_softmax: X [E] or [E, H], Segment int64 [E] -> softmax of X within each segment.
+StatusOr<Shapes> SegmentSoftmax(const OpDesc& op, const ShapeEnv& env) {
+  COLONY_ASSIGN_OR_RETURN(VarShape x, In(op, env, "X"));
+  COLONY_ASSIGN_OR_RETURN(VarShape seg, In(op, env, "Segment"));
+  if (x.dims.empty() || x.dims.size() > 2) return Bad(op, "X must be [E] or [E, H]");
+  if (seg.dtype != INT64 || seg.dims.size() != 1 || !Compatible(seg.dims[0], x.dims[0])) {
+    return Bad(op, "Segment must be int64 [E] with X's first dim, got " + ShapeToString(seg.dims) +
+                       " for X " + ShapeToString(x.dims));
+  }
+  return Shapes{x};
+}
+
+// sparse_adj_matmul: X [M, D], Row/Col int64 [E], Value [E] -> Out [M, D], Out = A X with
+// A[Row[e], Col[e]] += Value[e] (a batch of graphs as one block-diagonal sparse matrix).
+StatusOr<Shapes> SparseAdjMatmul(const OpDesc& op, const ShapeEnv& env) {
+  COLONY_ASSIGN_OR_RETURN(VarShape x, In(op, env, "X"));
+  COLONY_ASSIGN_OR_RETURN(VarShape row, In(op, env, "Row"));
+  COLONY_ASSIGN_OR_RETURN(VarShape col, In(op, env, "Col"));
+  COLONY_ASSIGN_OR_RETURN(VarShape value, In(op, env, "Value"));
+  if (x.dims.size() != 2) return Bad(op, "X must be [M, D], got " + ShapeToString(x.dims));
+  if (row.dtype != INT64 || col.dtype != INT64 || row.dims.size() != 1 || col.dims.size() != 1) {
+    return Bad(op, "Row and Col must be int64 [E]");
+  }
+  if (value.dims.size() != 1 || value.dtype != x.dtype || !Compatible(row.dims[0], col.dims[0]) ||
+      !Compatible(row.dims[0], value.dims[0])) {
+    return Bad(op, "Row, Col and Value must be [E] of one length, Value of X's dtype");
+  }
+  return Shapes{x};
+}
+
 // recurrent: see docs/program.md. Out[i] is step_outputs[i] stacked over time: [B, T, ...].
 StatusOr<Shapes> Recurrent(const OpDesc& op, const ShapeEnv& env) {
   auto it = op.attrs().find("block");
@@ -684,6 +714,21 @@ Status RegisterStandardOps(OpRegistry& r) {
   COLONY_RETURN_IF_ERROR(Add(r, "scatter_add",
                              "X with Updates added at Index [N] along attr axis (index_add)",
                              {"X", "Index", "Updates"}, none, {"Out"}, ScatterAdd, PerInput(1)));
+  COLONY_RETURN_IF_ERROR(Add(
+      r, "sparse_adj_matmul",
+      "A X for a sparse A given as Row, Col, Value [E] (COO): Out[Row[e]] += Value[e] X[Col[e]]",
+      {"X", "Row", "Col", "Value"}, none, {"Out"}, SparseAdjMatmul,
+      [](const OpDesc& op, const ShapeEnv& env, const DeviceProfile& d, const IoSizes&) {
+        StatusOr<VarShape> x = env.Get(FindInput(op, "X")->vars(0));
+        StatusOr<VarShape> row = env.Get(FindInput(op, "Row")->vars(0));
+        if (!x.ok() || !row.ok()) return 0.0;
+        return 2 * Numel({row->dims[0], x->dims[1]}, d);
+      }));
+  COLONY_RETURN_IF_ERROR(Add(r, "segment_softmax",
+                             "softmax of X [E] or [E, H] over the rows sharing a Segment id [E]",
+                             {"X", "Segment"}, none, {"Out"}, SegmentSoftmax, PerOutput(6)));
+  COLONY_RETURN_IF_ERROR(Add(r, "leaky_relu", "X where X > 0, else attr alpha (0.2) * X", {"X"},
+                             none, {"Out"}, SameAsX, PerOutput(2)));
   // The cost here is only the op's own I/O; a planner adds T times the step block's cost.
   OpSchema recurrent =
       Make("recurrent",

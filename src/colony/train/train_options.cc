@@ -5,7 +5,6 @@
 #include "colony/ps/remote_table.h"
 
 namespace colony::train {
-namespace {
 
 Status ReadOptimizer(const ConfigSection& s, ps::OptimizerOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("name", &o->name));
@@ -22,6 +21,17 @@ Status ReadOptimizer(const ConfigSection& s, ps::OptimizerOptions* o) {
   if (!valid.ok()) return InvalidArgumentError(s.Where("") + ": " + std::string(valid.message()));
   return OkStatus();
 }
+
+Status ReadLoop(const ConfigSection& s, LoopOptions* o) {
+  COLONY_RETURN_IF_ERROR(s.Read("epochs", &o->epochs));
+  COLONY_RETURN_IF_ERROR(s.Read("seed", &o->seed));
+  COLONY_RETURN_IF_ERROR(s.Read("threads", &o->threads));
+  COLONY_RETURN_IF_ERROR(s.Read("max_steps", &o->max_steps));
+  COLONY_RETURN_IF_ERROR(s.Read("log_every_seconds", &o->log_every_seconds));
+  return OkStatus();
+}
+
+namespace {
 
 Status ReadModel(const ConfigSection& s, models::CtrModelOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("name", &o->name));
@@ -152,12 +162,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   const ConfigSection optimizer = root.Section("optimizer");
   COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("sparse"), &o.sparse_optimizer));
   COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("dense"), &o.dense_optimizer));
-  const ConfigSection loop = root.Section("train");
-  COLONY_RETURN_IF_ERROR(loop.Read("epochs", &o.loop.epochs));
-  COLONY_RETURN_IF_ERROR(loop.Read("seed", &o.loop.seed));
-  COLONY_RETURN_IF_ERROR(loop.Read("threads", &o.loop.threads));
-  COLONY_RETURN_IF_ERROR(loop.Read("max_steps", &o.loop.max_steps));
-  COLONY_RETURN_IF_ERROR(loop.Read("log_every_seconds", &o.loop.log_every_seconds));
+  COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
   const ConfigSection ps = root.Section("ps");
   COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
   COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));

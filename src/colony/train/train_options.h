@@ -104,6 +104,11 @@ struct TrainOptions {
   Status Validate() const;
 };
 
+// Reads one optimizer section (name, learning_rate, epsilon, ...) and validates it.
+Status ReadOptimizer(const ConfigSection& section, ps::OptimizerOptions* options);
+// Reads the `train` section (epochs, seed, threads, max_steps, log_every_seconds).
+Status ReadLoop(const ConfigSection& section, LoopOptions* options);
+
 // Reads every section; an unknown key, a wrong type or a bad value is InvalidArgument naming
 // the file, line and key.
 StatusOr<TrainOptions> ParseTrainOptions(const Config& config);

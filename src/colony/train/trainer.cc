@@ -17,25 +17,19 @@
 #include "colony/ps/remote_table.h"
 #include "colony/train/internal/batch_feeder.h"
 #include "colony/train/internal/checkpoint.h"
+#include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using internal::BatchFeeder;
 using internal::CheckpointState;
+using internal::Clock;
+using internal::JoinPath;
 using internal::ParameterSet;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string JoinPath(const std::string& dir, const std::string& file) {
-  if (dir.empty() || (!file.empty() && file[0] == '/')) return file;
-  return dir + "/" + file;
-}
+using internal::SecondsSince;
 
 // Samples in a data file, for progress and ETA: its line count, less a CSV header.
 int64_t CountSamples(const std::string& path, bool header) {

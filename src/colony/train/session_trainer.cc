@@ -1,0 +1,457 @@
+#include "colony/train/session_trainer.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "colony/base/file_util.h"
+#include "colony/base/logging.h"
+#include "colony/data/session_data.h"
+#include "colony/exec/executor.h"
+#include "colony/graph/program.h"
+#include "colony/train/internal/checkpoint.h"
+#include "colony/train/internal/job_util.h"
+#include "colony/train/internal/parameter_set.h"
+#include "colony/train/internal/session_feeder.h"
+#include "colony/train/internal/torch_setup.h"
+
+namespace colony::train {
+namespace {
+
+using internal::Clock;
+using internal::JoinPath;
+using internal::ParameterSet;
+using internal::SecondsSince;
+
+internal::SessionFeederOptions FeederOptions(const SessionTrainOptions& o) {
+  return {.max_length = o.data.max_length,
+          .position = o.model.position,
+          .max_position = o.model.max_position};
+}
+
+// A session model ready to run: program, executor and parameters.
+struct SessionModel {
+  graph::ProgramDesc program;
+  std::unique_ptr<exec::Executor> executor;
+  std::unique_ptr<ParameterSet> parameters;
+  int64_t num_items = 0;
+};
+
+StatusOr<std::unique_ptr<SessionModel>> MakeSessionModel(graph::ProgramDesc program,
+                                                         const SessionTrainOptions& o) {
+  auto m = std::make_unique<SessionModel>();
+  if (program.fetches_size() != 1 || program.loss().empty()) {
+    return InvalidArgumentError("a session program needs one fetch (the scores) and a loss");
+  }
+  const graph::VarDesc* items = graph::FindVar(program, 0, models::kItemEmbedding);
+  if (items == nullptr || items->shape_size() != 2) {
+    return InvalidArgumentError(std::string("a session program needs the parameter ") +
+                                models::kItemEmbedding + " [num_items + 1, dim]");
+  }
+  m->num_items = items->shape(0) - 1;
+  COLONY_ASSIGN_OR_RETURN(m->executor, exec::Executor::Create(program, {.seed = o.loop.seed}));
+  ps::OptimizerOptions unused_sparse;
+  COLONY_ASSIGN_OR_RETURN(
+      m->parameters, ParameterSet::Create(program, unused_sparse, o.optimizer, o.loop.seed, {}));
+  m->program = std::move(program);
+  return m;
+}
+
+// Scores of the samples' next items, [B, num_items + 1], column 0 (padding) at -inf.
+StatusOr<at::Tensor> Scores(SessionModel& m, const SessionTrainOptions& o,
+                            const std::vector<data::Session>& sessions,
+                            std::span<const data::SessionSample> samples, exec::Scope& scope) {
+  scope.Clear();
+  internal::FeedSessions(sessions, samples, FeederOptions(o), scope);
+  COLONY_RETURN_IF_ERROR(m.parameters->PullDense(scope, /*training=*/false));
+  COLONY_RETURN_IF_ERROR(m.executor->Forward(scope, /*training=*/false, /*step=*/0));
+  COLONY_ASSIGN_OR_RETURN(at::Tensor scores, scope.Get(m.program.fetches(0)));
+  scores = scores.detach().clone();
+  scores.select(1, 0).fill_(-std::numeric_limits<float>::infinity());
+  return scores;
+}
+
+StatusOr<SessionEval> EvaluateOn(SessionModel& m, const SessionTrainOptions& o,
+                                 const std::vector<data::Session>& sessions) {
+  at::NoGradGuard no_grad;
+  const std::vector<data::SessionSample> samples = data::PrefixSamples(sessions);
+  SessionEval eval;
+  double hits = 0, rr = 0;
+  exec::Scope scope;
+  const size_t batch = std::max(o.data.batch_size, 256);
+  for (size_t begin = 0; begin < samples.size(); begin += batch) {
+    const size_t end = std::min(samples.size(), begin + batch);
+    const std::span<const data::SessionSample> part(samples.data() + begin, end - begin);
+    COLONY_ASSIGN_OR_RETURN(at::Tensor scores, Scores(m, o, sessions, part, scope));
+    const int64_t k = std::min<int64_t>(20, scores.size(1));
+    const at::Tensor top = std::get<1>(scores.topk(k, 1)).contiguous();
+    const int64_t* idx = top.data_ptr<int64_t>();
+    for (size_t b = 0; b < part.size(); ++b) {
+      const int64_t target = sessions[part[b].session][part[b].prefix];
+      for (int64_t r = 0; r < k; ++r) {
+        if (idx[b * k + r] == target) {
+          hits += 1;
+          rr += 1.0 / static_cast<double>(r + 1);
+          break;
+        }
+      }
+    }
+  }
+  eval.samples = static_cast<int64_t>(samples.size());
+  if (eval.samples > 0) {
+    eval.p20 = hits / static_cast<double>(eval.samples);
+    eval.mrr20 = rr / static_cast<double>(eval.samples);
+  }
+  return eval;
+}
+
+StatusOr<data::SessionFile> ReadData(const std::string& path, const std::string& key) {
+  if (!PathExists(path)) {
+    return NotFoundError("session file '" + path + "' does not exist (data.dir and " + key +
+                         "); generate data with `colony gen sessions --out DIR` or convert a "
+                         "click log with `colony prep sessions`");
+  }
+  return data::ReadSessionFile(path);
+}
+
+void AddBadLines(const data::SessionFile& f, SessionTrainSummary& s) {
+  s.bad_lines += f.bad_lines;
+  for (const std::string& line : f.first_bad_lines) {
+    if (s.first_bad_lines.size() < 10) s.first_bad_lines.push_back(line);
+  }
+}
+
+}  // namespace
+
+SessionTrainOptions::SessionTrainOptions() {
+  optimizer.name = "adam";
+  optimizer.learning_rate = 0.001f;
+  loop.epochs = 3;
+}
+
+Status SessionTrainOptions::Validate() const {
+  if (data.batch_size <= 0) {
+    return InvalidArgumentError("data.batch_size must be > 0, got " +
+                                std::to_string(data.batch_size));
+  }
+  if (data.max_length < 1) {
+    return InvalidArgumentError("data.max_length must be >= 1, got " +
+                                std::to_string(data.max_length));
+  }
+  if (loop.epochs <= 0) {
+    return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));
+  }
+  if (loop.threads < 0 || loop.max_steps < 0) {
+    return InvalidArgumentError("train.threads and train.max_steps must be >= 0");
+  }
+  if (loop.log_every_seconds <= 0)
+    return InvalidArgumentError("train.log_every_seconds must be > 0");
+  if (model.num_items < 0) {
+    return InvalidArgumentError("model.num_items must be >= 0 (0: from the data), got " +
+                                std::to_string(model.num_items));
+  }
+  models::SessionModelOptions m = model;
+  if (m.num_items == 0) m.num_items = 1;  // Filled from the data later.
+  return m.Validate();
+}
+
+bool IsSessionConfig(const Config& config) {
+  std::string name;
+  const ConfigSection model = config.Root().Section("model");
+  return model.Has("name") && model.Read("name", &name).ok() && models::IsSessionModel(name);
+}
+
+StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
+  SessionTrainOptions o;
+  const ConfigSection root = config.Root();
+  std::string strategy = "local";
+  COLONY_RETURN_IF_ERROR(root.Read("strategy", &strategy));
+  if (strategy != "local") {
+    return InvalidArgumentError(root.Where("strategy") +
+                                ": session models train only with strategy 'local', got '" +
+                                strategy + "'");
+  }
+  const ConfigSection model = root.Section("model");
+  COLONY_RETURN_IF_ERROR(model.Read("name", &o.model.name));
+  COLONY_RETURN_IF_ERROR(model.Read("num_items", &o.model.num_items));
+  COLONY_RETURN_IF_ERROR(model.Read("embedding_dim", &o.model.embedding_dim));
+  COLONY_RETURN_IF_ERROR(model.Read("steps", &o.model.steps));
+  COLONY_RETURN_IF_ERROR(model.Read("position", &o.model.position));
+  COLONY_RETURN_IF_ERROR(model.Read("max_position", &o.model.max_position));
+  COLONY_RETURN_IF_ERROR(model.Read("combine", &o.model.combine));
+  const ConfigSection data = root.Section("data");
+  COLONY_RETURN_IF_ERROR(data.Read("dir", &o.data.dir));
+  COLONY_RETURN_IF_ERROR(data.Read("train", &o.data.train));
+  COLONY_RETURN_IF_ERROR(data.Read("test", &o.data.test));
+  COLONY_RETURN_IF_ERROR(data.Read("batch_size", &o.data.batch_size));
+  COLONY_RETURN_IF_ERROR(data.Read("max_length", &o.data.max_length));
+  COLONY_RETURN_IF_ERROR(ReadOptimizer(root.Section("optimizer"), &o.optimizer));
+  COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
+  COLONY_RETURN_IF_ERROR(root.Section("checkpoint").Read("dir", &o.checkpoint.dir));
+  COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
+  Status valid = o.Validate();
+  if (!valid.ok()) return valid.WithContext(config.source());
+  o.config_text = config.ToYaml();
+  return o;
+}
+
+StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& o) {
+  COLONY_RETURN_IF_ERROR(o.Validate());
+  SessionTrainSummary summary;
+  const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
+  summary.torch_threads = compute.torch_threads;
+
+  COLONY_ASSIGN_OR_RETURN(data::SessionFile train,
+                          ReadData(JoinPath(o.data.dir, o.data.train), "data.train"));
+  AddBadLines(train, summary);
+  data::SessionFile test;
+  if (!o.data.test.empty()) {
+    COLONY_ASSIGN_OR_RETURN(test, ReadData(JoinPath(o.data.dir, o.data.test), "data.test"));
+    AddBadLines(test, summary);
+  }
+  if (train.sessions.empty()) {
+    return InvalidArgumentError("training file '" + JoinPath(o.data.dir, o.data.train) +
+                                "' holds no session of two or more valid items");
+  }
+  models::SessionModelOptions model_options = o.model;
+  const int64_t max_item = std::max(train.max_item, test.max_item);
+  if (model_options.num_items == 0) {
+    model_options.num_items = max_item;
+  } else if (max_item > model_options.num_items) {
+    return InvalidArgumentError(fmt::format(
+        "the data holds item id {} but model.num_items is {}; raise it or leave it 0 (from the "
+        "data)",
+        max_item, model_options.num_items));
+  }
+  summary.num_items = model_options.num_items;
+  COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program, models::BuildSessionModel(model_options));
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> model,
+                          MakeSessionModel(std::move(program), o));
+
+  std::vector<data::SessionSample> samples = data::PrefixSamples(train.sessions);
+  const int64_t per_epoch = static_cast<int64_t>(samples.size());
+  int64_t total = per_epoch * o.loop.epochs;
+  if (o.loop.max_steps > 0) total = std::min<int64_t>(total, o.loop.max_steps * o.data.batch_size);
+  COLONY_LOG_INFO(
+      "{}: {} items, {} train sessions ({} samples), {} test sessions; {} LibTorch "
+      "threads",
+      o.model.name, summary.num_items, train.sessions.size(), per_epoch, test.sessions.size(),
+      compute.torch_threads);
+
+  std::mt19937_64 rng(o.loop.seed);
+  exec::Scope scope;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point last_log = start;
+  double loss_sum = 0;
+  bool stop = false, interrupted = false;
+  for (int epoch = 0; epoch < o.loop.epochs && !stop; ++epoch) {
+    std::shuffle(samples.begin(), samples.end(), rng);
+    for (size_t begin = 0; begin < samples.size(); begin += o.data.batch_size) {
+      if (o.loop.max_steps > 0 && summary.steps >= o.loop.max_steps) {
+        stop = true;
+        break;
+      }
+      if (o.stop_requested != nullptr && o.stop_requested->load()) {
+        stop = interrupted = true;
+        break;
+      }
+      const size_t end = std::min(samples.size(), begin + o.data.batch_size);
+      const std::span<const data::SessionSample> batch(samples.data() + begin, end - begin);
+      scope.Clear();
+      internal::FeedSessions(train.sessions, batch, FeederOptions(o), scope);
+      COLONY_RETURN_IF_ERROR(model->parameters->PullDense(scope, /*training=*/true));
+      COLONY_RETURN_IF_ERROR(model->executor->Forward(scope, true, summary.steps));
+      COLONY_RETURN_IF_ERROR(model->executor->Backward(scope));
+      COLONY_RETURN_IF_ERROR(model->parameters->PushGradients({}, scope));
+      COLONY_ASSIGN_OR_RETURN(at::Tensor loss, scope.Get(model->program.loss()));
+      const double step_loss = loss.item<double>();
+      if (!std::isfinite(step_loss)) {
+        return InvalidArgumentError(fmt::format(
+            "loss became {} at step {}; lower optimizer.learning_rate", step_loss, summary.steps));
+      }
+      loss_sum += step_loss;
+      ++summary.steps;
+      summary.samples += static_cast<int64_t>(batch.size());
+      if (SecondsSince(last_log) >= o.loop.log_every_seconds) {
+        last_log = Clock::now();
+        const double rate = summary.samples / std::max(SecondsSince(start), 1e-9);
+        COLONY_LOG_INFO(
+            "train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss {:.4f} | "
+            "eta {:.0f}s",
+            epoch + 1, summary.steps, summary.samples, 100.0 * summary.samples / total, rate,
+            loss_sum / summary.steps, std::max(0.0, (total - summary.samples) / rate));
+      }
+    }
+  }
+  summary.seconds = SecondsSince(start);
+  summary.samples_per_sec = summary.samples / std::max(summary.seconds, 1e-9);
+  summary.train_loss = summary.steps > 0 ? loss_sum / summary.steps : 0;
+  if (!o.checkpoint.dir.empty()) {
+    COLONY_RETURN_IF_ERROR(MakeDirs(o.checkpoint.dir));
+    internal::CheckpointState state;
+    state.global_step = summary.steps;
+    state.samples = summary.samples;
+    COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
+                            internal::WriteCheckpoint(o.checkpoint.dir, state, model->program,
+                                                      o.config_text, *model->parameters));
+    COLONY_LOG_INFO("checkpoint {} written", summary.checkpoint);
+  }
+  if (interrupted) {
+    return CancelledError(fmt::format("interrupted at step {}{}", summary.steps,
+                                      summary.checkpoint.empty()
+                                          ? std::string("; no checkpoint.dir was set")
+                                          : "; checkpoint " + summary.checkpoint + " written"));
+  }
+  if (!test.sessions.empty()) {
+    COLONY_ASSIGN_OR_RETURN(SessionEval eval, EvaluateOn(*model, o, test.sessions));
+    summary.p20 = eval.p20;
+    summary.mrr20 = eval.mrr20;
+    summary.test_samples = eval.samples;
+  }
+  return summary;
+}
+
+std::string SessionSummaryLine(const SessionTrainSummary& s) {
+  std::string line = fmt::format(
+      "summary: {} steps, {} samples in {:.1f}s ({:.0f} samples/s) | train loss {:.4f} | test "
+      "P@20 {:.4f} MRR@20 {:.4f} on {} samples | {} items | bad lines {}",
+      s.steps, s.samples, s.seconds, s.samples_per_sec, s.train_loss, s.p20, s.mrr20,
+      s.test_samples, s.num_items, s.bad_lines);
+  if (!s.first_bad_lines.empty()) line += " (first: " + s.first_bad_lines[0] + ")";
+  return line;
+}
+
+std::string SessionSummaryJson(const SessionTrainSummary& s) {
+  return fmt::format(
+      "{{\"p20\": {:.6f}, \"mrr20\": {:.6f}, \"test_samples\": {}, \"samples_per_sec\": {:.3f}, "
+      "\"train_loss\": {:.6f}, \"steps\": {}, \"samples\": {}, \"seconds\": {:.3f}, "
+      "\"num_items\": {}, \"bad_lines\": {}, \"torch_threads\": {}}}\n",
+      s.p20, s.mrr20, s.test_samples, s.samples_per_sec, s.train_loss, s.steps, s.samples,
+      s.seconds, s.num_items, s.bad_lines, s.torch_threads);
+}
+
+namespace {
+
+StatusOr<std::pair<std::unique_ptr<SessionModel>, SessionTrainOptions>> LoadSessionModel(
+    const std::string& dir) {
+  COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(dir));
+  COLONY_ASSIGN_OR_RETURN(Config config,
+                          Config::Parse(info.config_text, info.path + "/config.yaml"));
+  COLONY_ASSIGN_OR_RETURN(SessionTrainOptions options, ParseSessionTrainOptions(config));
+  internal::SetUpCompute(options.loop.threads);
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> model,
+                          MakeSessionModel(info.program, options));
+  COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
+  return std::make_pair(std::move(model), std::move(options));
+}
+
+}  // namespace
+
+bool IsSessionCheckpoint(const std::string& dir) {
+  StatusOr<internal::CheckpointInfo> info = internal::ReadCheckpoint(dir);
+  if (!info.ok()) return false;
+  StatusOr<Config> config = Config::Parse(info->config_text, "config.yaml");
+  return config.ok() && IsSessionConfig(*config);
+}
+
+StatusOr<SessionEval> EvaluateSessions(const std::string& checkpoint_dir,
+                                       const std::string& data_file) {
+  COLONY_ASSIGN_OR_RETURN(auto loaded, LoadSessionModel(checkpoint_dir));
+  auto& [model, options] = loaded;
+  const std::string file =
+      data_file.empty() ? JoinPath(options.data.dir, options.data.test) : data_file;
+  COLONY_ASSIGN_OR_RETURN(data::SessionFile f, ReadData(file, "--data"));
+  if (f.max_item > model->num_items) {
+    return InvalidArgumentError(
+        fmt::format("'{}' holds item id {} but the model knows items "
+                    "1..{}",
+                    file, f.max_item, model->num_items));
+  }
+  COLONY_ASSIGN_OR_RETURN(SessionEval eval, EvaluateOn(*model, options, f.sessions));
+  eval.bad_lines = f.bad_lines;
+  return eval;
+}
+
+StatusOr<std::vector<std::vector<int64_t>>> ParseSessionsText(const std::string& text,
+                                                              const std::string& where) {
+  std::vector<std::vector<int64_t>> sessions;
+  std::string normalized = text;
+  std::replace(normalized.begin(), normalized.end(), ';', '\n');
+  std::istringstream lines(normalized);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::replace(line.begin(), line.end(), ',', ' ');
+    std::istringstream tokens(line);
+    std::vector<int64_t> session;
+    for (std::string token; tokens >> token;) {
+      int64_t item = 0;
+      size_t used = 0;
+      try {
+        item = std::stoll(token, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != token.size()) {
+        return InvalidArgumentError(fmt::format("{}: session {}: item '{}' is not an integer id",
+                                                where, sessions.size() + 1, token));
+      }
+      session.push_back(item);
+    }
+    if (session.empty()) {
+      return InvalidArgumentError(
+          fmt::format("{}: session {} is empty; give at least one clicked item id", where,
+                      sessions.size() + 1));
+    }
+    sessions.push_back(std::move(session));
+  }
+  if (sessions.empty()) {
+    return InvalidArgumentError(where + ": no session given; give at least one clicked item id");
+  }
+  return sessions;
+}
+
+StatusOr<std::vector<std::vector<std::pair<int64_t, float>>>> PredictSessions(
+    const std::string& checkpoint_dir, const std::vector<std::vector<int64_t>>& sessions, int k) {
+  if (k < 1) return InvalidArgumentError("k must be >= 1, got " + std::to_string(k));
+  COLONY_ASSIGN_OR_RETURN(auto loaded, LoadSessionModel(checkpoint_dir));
+  auto& [model, options] = loaded;
+  std::vector<data::SessionSample> samples;
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    if (sessions[s].empty()) {
+      return InvalidArgumentError(
+          fmt::format("session {} is empty; give at least one clicked item id", s + 1));
+    }
+    for (size_t i = 0; i < sessions[s].size(); ++i) {
+      const int64_t item = sessions[s][i];
+      if (item < 1 || item > model->num_items) {
+        return InvalidArgumentError(
+            fmt::format("session {}, click {}: item id {} is not an item of this model (ids "
+                        "1..{})",
+                        s + 1, i + 1, item, model->num_items));
+      }
+    }
+    samples.push_back({static_cast<int32_t>(s), static_cast<int32_t>(sessions[s].size())});
+  }
+  at::NoGradGuard no_grad;
+  exec::Scope scope;
+  COLONY_ASSIGN_OR_RETURN(at::Tensor scores, Scores(*model, options, sessions, samples, scope));
+  const int64_t kk = std::min<int64_t>(k, model->num_items);
+  auto [values, indices] = scores.topk(kk, 1);
+  values = values.contiguous();
+  indices = indices.contiguous();
+  std::vector<std::vector<std::pair<int64_t, float>>> out(sessions.size());
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    for (int64_t r = 0; r < kk; ++r) {
+      out[s].emplace_back(indices[s][r].item<int64_t>(), values[s][r].item<float>());
+    }
+  }
+  return out;
+}
+
+}  // namespace colony::train

@@ -1,0 +1,203 @@
+#include "colony/train/session_trainer.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+
+#include "colony/data/session_generator.h"
+#include "colony/train/internal/session_feeder.h"
+#include "testing/status_matchers.h"
+
+namespace colony::train {
+namespace {
+namespace fs = std::filesystem;
+using ::colony::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<int64_t> Values(const exec::Scope& scope, const std::string& name) {
+  at::Tensor t = scope.Get(name)->contiguous();
+  return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+}
+std::vector<float> Floats(const exec::Scope& scope, const std::string& name) {
+  at::Tensor t = scope.Get(name)->contiguous();
+  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+}
+
+TEST(SessionFeederTest, BuildsTheFlatSessionGraphs) {
+  const std::vector<data::Session> sessions = {{5, 7, 5, 9, 4}, {3, 8}};
+  // Sample 0: [5, 7, 5, 9] -> 4. Sample 1: [3] -> 8.
+  const std::vector<data::SessionSample> samples = {{0, 4}, {1, 1}};
+  exec::Scope scope;
+  internal::FeedSessions(sessions, samples, {.max_length = 20, .position = "forward"}, scope);
+  EXPECT_THAT(Values(scope, "node_items"), ElementsAre(5, 7, 9, 3));
+  EXPECT_THAT(Values(scope, "node_pos"), ElementsAre(2, 1, 3, 0));  // Last click of each node.
+  EXPECT_THAT(Values(scope, "click_node"), ElementsAre(0, 1, 0, 2, 3));
+  EXPECT_THAT(Values(scope, "click_session"), ElementsAre(0, 0, 0, 0, 1));
+  EXPECT_THAT(Values(scope, "last_node"), ElementsAre(2, 3));
+  EXPECT_THAT(Values(scope, "label"), ElementsAre(4, 8));
+  // Distinct transitions 5->7, 5->9, 7->5 (sorted by local ids).
+  EXPECT_THAT(Values(scope, "edge_src"), ElementsAre(0, 0, 1));
+  EXPECT_THAT(Values(scope, "edge_dst"), ElementsAre(1, 2, 0));
+  EXPECT_THAT(Floats(scope, "in_weight"), ElementsAre(1.0f, 1.0f, 1.0f));
+  EXPECT_THAT(Floats(scope, "out_weight"), ElementsAre(0.5f, 0.5f, 1.0f));
+  // Per session: a self loop per node, then an in and an out edge per transition.
+  EXPECT_THAT(Values(scope, "att_rel"), ElementsAre(0, 0, 0, 1, 2, 1, 2, 1, 2, 0));
+  EXPECT_THAT(Values(scope, "att_dst"), ElementsAre(0, 1, 2, 1, 0, 2, 0, 0, 1, 3));
+
+  internal::FeedSessions(sessions, samples,
+                         {.max_length = 2, .position = "reverse", .max_position = 20}, scope);
+  // Sample 0 keeps its last two clicks [5, 9].
+  EXPECT_THAT(Values(scope, "node_items"), ElementsAre(5, 9, 3));
+  EXPECT_THAT(Values(scope, "node_pos"), ElementsAre(1, 0, 0));
+}
+
+class SessionTrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_dir_ = new std::string(::testing::TempDir() + "/colony_session_trainer_data");
+    data::SessionGeneratorOptions gen;
+    gen.out_dir = *data_dir_;
+    gen.sessions = 1500;
+    gen.items = 80;
+    gen.seed = 4;
+    ASSERT_TRUE(data::GenerateSessions(gen).ok());
+  }
+  static SessionTrainOptions Options(const std::string& model) {
+    SessionTrainOptions o;
+    o.model.name = model;
+    o.model.embedding_dim = 16;
+    o.data.dir = *data_dir_;
+    o.data.batch_size = 50;
+    o.optimizer.learning_rate = 0.01f;
+    o.loop.epochs = 3;
+    o.config_text =
+        "model:\n  name: " + model + "\n  embedding_dim: 16\ndata:\n  dir: " + *data_dir_ + "\n";
+    return o;
+  }
+  static std::string Fresh(const std::string& name) {
+    const std::string dir = ::testing::TempDir() + "/colony_session_trainer_" + name;
+    fs::remove_all(dir);
+    return dir;
+  }
+  static std::string* data_dir_;
+};
+std::string* SessionTrainerTest::data_dir_ = nullptr;
+
+TEST_F(SessionTrainerTest, BothModelsLearnBeyondOneStep) {
+  for (const char* model : {"srgnn", "attention_graph"}) {
+    SessionTrainOptions one = Options(model);
+    one.loop.max_steps = 1;
+    COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary before, TrainSessions(one));
+    COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary after, TrainSessions(Options(model)));
+    EXPECT_EQ(after.num_items, 80);
+    EXPECT_GT(after.test_samples, 0);
+    EXPECT_EQ(before.steps, 1);
+    EXPECT_GT(after.p20, before.p20 + 0.1) << model;
+    EXPECT_GT(after.mrr20, before.mrr20) << model;
+    EXPECT_LE(after.mrr20, after.p20);
+    EXPECT_THAT(SessionSummaryJson(after), HasSubstr("\"p20\": "));
+    EXPECT_THAT(SessionSummaryJson(after), HasSubstr("\"mrr20\": "));
+  }
+}
+
+TEST_F(SessionTrainerTest, CheckpointEvaluatesAndPredictsTopK) {
+  SessionTrainOptions o = Options("srgnn");
+  o.loop.epochs = 1;
+  o.checkpoint.dir = Fresh("ckpt");
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary s, TrainSessions(o));
+  EXPECT_TRUE(IsSessionCheckpoint(o.checkpoint.dir));
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionEval eval, EvaluateSessions(o.checkpoint.dir, ""));
+  EXPECT_NEAR(eval.p20, s.p20, 1e-9);  // Same model, same test file.
+  EXPECT_NEAR(eval.mrr20, s.mrr20, 1e-9);
+
+  COLONY_ASSERT_OK_AND_ASSIGN(auto sessions, ParseSessionsText("3 5 7; 12,4\n9", "--session"));
+  ASSERT_EQ(sessions.size(), 3u);
+  EXPECT_THAT(sessions[1], ElementsAre(12, 4));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto top, PredictSessions(o.checkpoint.dir, sessions, 5));
+  ASSERT_EQ(top.size(), 3u);
+  for (const auto& row : top) {
+    ASSERT_EQ(row.size(), 5u);
+    for (size_t i = 0; i < row.size(); ++i) {
+      EXPECT_GE(row[i].first, 1);
+      EXPECT_LE(row[i].first, 80);
+      if (i > 0) {
+        EXPECT_GE(row[i - 1].second, row[i].second);
+      }
+    }
+  }
+  // One session alone gets the same answer as within a batch.
+  COLONY_ASSERT_OK_AND_ASSIGN(auto alone, PredictSessions(o.checkpoint.dir, {sessions[1]}, 5));
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(alone[0][i].first, top[1][i].first);
+
+  EXPECT_THAT(PredictSessions(o.checkpoint.dir, {{3, 0}}, 5),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("session 1, click 2: item id 0 is not an item of this model "
+                                 "(ids 1..80)")));
+  EXPECT_THAT(PredictSessions(o.checkpoint.dir, {{3}, {81}}, 5),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("session 2, click 1: item id 81")));
+  EXPECT_THAT(PredictSessions(o.checkpoint.dir, {{3}, {}}, 5),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("session 2 is empty")));
+  EXPECT_THAT(PredictSessions(o.checkpoint.dir, {{3}}, 0),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("k must be >= 1")));
+}
+
+TEST(SessionTextTest, BadSessionsText) {
+  EXPECT_THAT(ParseSessionsText("3 x 5", "--session"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("--session: session 1: item 'x' is not an integer id")));
+  EXPECT_THAT(ParseSessionsText("3 5;;4", "f.txt"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("f.txt: session 2 is empty")));
+  EXPECT_THAT(ParseSessionsText("", "--session"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("no session given")));
+  EXPECT_THAT(ParseSessionsText("2.5", "--session"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("item '2.5'")));
+}
+
+TEST_F(SessionTrainerTest, DataErrors) {
+  SessionTrainOptions o = Options("srgnn");
+  o.data.train = "missing.txt";
+  EXPECT_THAT(TrainSessions(o),
+              StatusIs(StatusCode::kNotFound, HasSubstr("missing.txt' does not exist")));
+  o = Options("srgnn");
+  o.model.num_items = 10;
+  EXPECT_THAT(TrainSessions(o),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("but model.num_items is 10")));
+}
+
+TEST(SessionOptionsTest, ConfigKeysAndErrors) {
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      Config config,
+      Config::Parse("model: {name: attention_graph, position: reverse, steps: 2}\n"
+                    "data: {dir: d, batch_size: 7}\noptimizer: {learning_rate: 0.01}\n",
+                    "job.yaml"));
+  EXPECT_TRUE(IsSessionConfig(config));
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainOptions o, ParseSessionTrainOptions(config));
+  EXPECT_EQ(o.model.name, "attention_graph");
+  EXPECT_EQ(o.model.position, "reverse");
+  EXPECT_EQ(o.model.steps, 2);
+  EXPECT_EQ(o.data.batch_size, 7);
+  EXPECT_EQ(o.optimizer.name, "adam");
+  EXPECT_FLOAT_EQ(o.optimizer.learning_rate, 0.01f);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"model: {name: srgnn, hidden: [3]}\n", "model.hidden"},
+      {"model: {name: srgnn, position: left}\n", "model.position must be"},
+      {"model: {name: srgnn}\ndata: {batch_size: 0}\n", "data.batch_size must be > 0"},
+      {"model: {name: srgnn}\ndata: {max_length: 0}\n", "data.max_length"},
+      {"model: {name: srgnn}\nstrategy: sync\n", "strategy 'local'"},
+      {"model: {name: srgnn}\noptimizer: {name: sgdx}\n", "sgdx"},
+  };
+  for (const auto& [yaml, message] : bad) {
+    COLONY_ASSERT_OK_AND_ASSIGN(Config c, Config::Parse(yaml, "job.yaml"));
+    EXPECT_TRUE(IsSessionConfig(c));
+    EXPECT_THAT(ParseSessionTrainOptions(c),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(message)))
+        << yaml;
+  }
+  COLONY_ASSERT_OK_AND_ASSIGN(Config ctr, Config::Parse("model: {name: dnn}\n", "job.yaml"));
+  EXPECT_FALSE(IsSessionConfig(ctr));
+}
+
+}  // namespace
+}  // namespace colony::train
