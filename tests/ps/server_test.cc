@@ -323,12 +323,19 @@ TEST(BarrierSetTest, CallersWithAnotherWorkerCountAreRefused) {
     return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
   };
   const auto never = [] { return false; };
-  auto first =
-      std::async(std::launch::async, [&] { return barriers.Arrive("x", 3, in(20000), never); });
-  // Until `first` has arrived a 2-worker caller owns the round and times out; then it is
-  // refused. Bounded: 200 tries of 10 ms.
+  // Whichever caller arrives first owns the round and the other is refused; both retry
+  // (bounded) until the 3-worker caller owns it and the 2-worker one is refused.
+  auto first = std::async(std::launch::async, [&] {
+    Status s = barriers.Arrive("x", 3, in(20000), never);
+    for (int i = 0; i < 200 && IsInvalidArgument(s); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      s = barriers.Arrive("x", 3, in(20000), never);
+    }
+    return s;
+  });
   Status mixed;
   for (int i = 0; i < 200 && !IsInvalidArgument(mixed); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
     mixed = barriers.Arrive("x", 2, in(10), never);
   }
   EXPECT_THAT(mixed, StatusIs(StatusCode::kInvalidArgument, HasSubstr("same worker count")));

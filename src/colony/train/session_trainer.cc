@@ -56,7 +56,7 @@ StatusOr<std::unique_ptr<SessionModel>> MakeSessionModel(graph::ProgramDesc prog
   }
   m->num_items = items->shape(0) - 1;
   COLONY_ASSIGN_OR_RETURN(m->executor, exec::Executor::Create(program, {.seed = o.loop.seed}));
-  ps::OptimizerOptions unused_sparse;
+  ps::SparseTableOptions unused_sparse;  // Session programs have dense parameters only.
   COLONY_ASSIGN_OR_RETURN(
       m->parameters, ParameterSet::Create(program, unused_sparse, o.optimizer, o.loop.seed, {}));
   m->program = std::move(program);
