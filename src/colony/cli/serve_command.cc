@@ -9,6 +9,7 @@
 #include "colony/cli/commands.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
+#include "colony/retrieval/server.h"
 
 namespace colony::cli {
 namespace {
@@ -24,12 +25,43 @@ struct ServeFlags {
   std::string checkpoint_dir;
   std::string tls_cert;
   std::string tls_key;
+  std::string index_dir;
+  int beam = 16;
+  int scan_leaves = 1;
 };
 
+// Serves the index saved in --index until SIGINT/SIGTERM.
+Status RunRetrievalServe(const ServeFlags& flags) {
+  if (flags.index_dir.empty()) return InvalidArgumentError("--role retrieval needs --index DIR");
+  if (!flags.tls_cert.empty() || !flags.checkpoint_dir.empty()) {
+    return InvalidArgumentError("--tls-cert and --checkpoint-dir are for --role pserver");
+  }
+  COLONY_ASSIGN_OR_RETURN(std::shared_ptr<retrieval::TreeIndex> index,
+                          retrieval::TreeIndex::Load(flags.index_dir));
+  retrieval::RetrievalServerOptions options;
+  options.address = flags.host + ":" + std::to_string(flags.port);
+  options.token = flags.token;
+  options.defaults.beam = flags.beam;
+  options.defaults.scan_leaves = flags.scan_leaves;
+  COLONY_ASSIGN_OR_RETURN(auto server, retrieval::RetrievalServer::Start(options, index));
+  std::signal(SIGINT, RequestShutdown);
+  std::signal(SIGTERM, RequestShutdown);
+  std::printf("retrieval serving %lld items (%d trees) on %s:%d\n",
+              static_cast<long long>(index->size()), index->num_trees(), flags.host.c_str(),
+              server->port());
+  std::fflush(stdout);
+  while (!g_shutdown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server->Shutdown();
+  std::printf("retrieval stopped after %lld requests\n",
+              static_cast<long long>(server->requests()));
+  return OkStatus();
+}
+
 Status RunServe(const ServeFlags& flags) {
+  if (flags.role == "retrieval") return RunRetrievalServe(flags);
   if (flags.role != "pserver") {
     return InvalidArgumentError("--role '" + flags.role +
-                                "' is not available yet; the only role is 'pserver'");
+                                "' is not available yet; the roles are 'pserver' and 'retrieval'");
   }
   ps::PsServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
@@ -82,7 +114,7 @@ Status PrintStats(const StatsFlags& flags) {
 void AddServeCommands(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand("serve", "run one server role of a distributed job");
-  serve->add_option("--role", flags->role, "pserver")->required();
+  serve->add_option("--role", flags->role, "pserver or retrieval")->required();
   serve->add_option("--host", flags->host, "address to listen on")->capture_default_str();
   serve->add_option("--port", flags->port, "port; 0 picks a free one and prints it")
       ->capture_default_str();
@@ -91,6 +123,11 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
   serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
+  serve->add_option("--index", flags->index_dir, "retrieval: the index directory to serve");
+  serve->add_option("--beam", flags->beam, "retrieval: default beam of a query")
+      ->capture_default_str();
+  serve->add_option("--scan-leaves", flags->scan_leaves, "retrieval: default scan_leaves")
+      ->capture_default_str();
   serve->callback([flags, exit_code] { *exit_code = ExitCode(RunServe(*flags)); });
 
   auto stats_flags = std::make_shared<StatsFlags>();

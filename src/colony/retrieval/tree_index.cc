@@ -56,6 +56,23 @@ void KeepBest(std::vector<std::pair<float, int64_t>>& v, int beam) {
   v.resize(static_cast<size_t>(beam));
 }
 
+// Asks for every cache line of a vector: candidates sit at random places in memory, so
+// fetching the next one while the current one is compared hides most of the latency.
+inline void Prefetch(const float* v, int64_t dim) {
+  for (int64_t i = 0; i < dim; i += 16) __builtin_prefetch(v + i);
+}
+
+// Distances from `query` to the vectors `rows[i]` (i in [0, n)), written to out[i].first.
+template <typename Row>
+void Score(DistanceFn distance, const float* query, int64_t dim, size_t n, Row&& row,
+           std::vector<std::pair<float, int64_t>>& out) {
+  if (n > 0) Prefetch(row(0), dim);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 1 < n) Prefetch(row(i + 1), dim);
+    out[i].first = distance(query, row(i), dim);
+  }
+}
+
 // Beam descent in one tree; adds the leaves reached to scratch.candidates.
 void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions& options,
                  DistanceFn distance, const float* query, Scratch& s) {
@@ -70,17 +87,22 @@ void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions
       const int64_t base = Tree::NodeIndex(child_layer, 0);
       for (const auto& [unused, j] : s.beam) {
         for (int64_t c = 2 * j; c < 2 * j + 2; ++c) {
-          if (tree.counts[static_cast<size_t>(base + c)] == 0) continue;
-          s.next.emplace_back(distance(query, tree.nodes.data() + (base + c) * dim, dim), c);
+          if (tree.counts[static_cast<size_t>(base + c)] != 0) s.next.emplace_back(0.0f, c);
         }
       }
+      Score(
+          distance, query, dim, s.next.size(),
+          [&](size_t i) { return tree.nodes.data() + (base + s.next[i].second) * dim; }, s.next);
     } else {
       for (const auto& [unused, j] : s.beam) {
         for (int64_t c = 2 * j; c < 2 * j + 2; ++c) {
-          const int32_t slot = tree.leaves[static_cast<size_t>(c)];
-          if (slot >= 0) s.next.emplace_back(distance(query, ix.vector(slot), dim), c);
+          if (tree.leaves[static_cast<size_t>(c)] >= 0) s.next.emplace_back(0.0f, c);
         }
       }
+      Score(
+          distance, query, dim, s.next.size(),
+          [&](size_t i) { return ix.vector(tree.leaves[static_cast<size_t>(s.next[i].second)]); },
+          s.next);
     }
     KeepBest(s.next, options.beam);
     std::swap(s.beam, s.next);
@@ -92,14 +114,19 @@ void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions
     }
     return;
   }
+  // Every leaf under the kept nodes: gather the new slots, then score them.
   const int shift = tree.depth - layer;
+  s.next.clear();
   for (const auto& [unused, j] : s.beam) {
     for (int64_t leaf = j << shift; leaf < (j + 1) << shift; ++leaf) {
       const int32_t slot = tree.leaves[static_cast<size_t>(leaf)];
-      if (slot < 0 || !s.FirstVisit(slot)) continue;
-      s.candidates.emplace_back(distance(query, ix.vector(slot), dim), slot);
+      if (slot >= 0 && s.FirstVisit(slot)) s.next.emplace_back(0.0f, slot);
     }
   }
+  Score(
+      distance, query, dim, s.next.size(), [&](size_t i) { return ix.vector(s.next[i].second); },
+      s.next);
+  for (const auto& [d, slot] : s.next) s.candidates.emplace_back(d, static_cast<int32_t>(slot));
 }
 
 void SearchOne(const TreeIndex::Impl& ix, const QueryOptions& options, DistanceFn distance,
@@ -153,6 +180,32 @@ void UpdateCentroid(float* center, const float* x, int64_t dim, int32_t count_af
   if (count_after <= 0) return;
   const float w = 1.0f / static_cast<float>(count_after);
   for (int64_t d = 0; d < dim; ++d) center[d] += static_cast<float>(sign) * (x[d] - center[d]) * w;
+}
+
+// Stores the items in the first tree's leaf order, so that the leaves under any node of that
+// tree are neighbors in memory and a scan reads them sequentially.
+void RenumberByFirstTree(TreeIndex::Impl& ix, int64_t dim) {
+  const Tree& first = ix.trees[0];
+  std::vector<int32_t> new_slot(static_cast<size_t>(ix.num_slots()), -1);
+  std::vector<float> vectors(ix.vectors.size());
+  std::vector<uint64_t> ids(ix.ids.size());
+  int32_t next = 0;
+  for (int64_t leaf = 0; leaf < first.num_leaves(); ++leaf) {
+    const int32_t slot = first.leaves[static_cast<size_t>(leaf)];
+    if (slot < 0) continue;
+    new_slot[static_cast<size_t>(slot)] = next;
+    std::copy_n(ix.vector(slot), dim, vectors.data() + next * dim);
+    ids[static_cast<size_t>(next)] = ix.ids[static_cast<size_t>(slot)];
+    ++next;
+  }
+  ix.vectors.Assign(std::move(vectors));
+  ix.ids.Assign(std::move(ids));
+  for (Tree& tree : ix.trees) {
+    for (size_t leaf = 0; leaf < tree.leaves.size(); ++leaf) {
+      int32_t& slot = tree.leaves[leaf];
+      if (slot >= 0) slot = new_slot[static_cast<size_t>(slot)];
+    }
+  }
 }
 
 }  // namespace
@@ -221,6 +274,7 @@ StatusOr<std::unique_ptr<TreeIndex>> TreeIndex::Build(const TreeIndexOptions& op
     COLONY_LOG_INFO("index build: tree {}/{} done (depth {}), {:.1f} s", ++done, options.num_trees,
                     tree.depth, seconds);
   });
+  RenumberByFirstTree(*impl, items.dim);
   COLONY_RETURN_IF_ERROR(impl->IndexSlots().WithContext("build"));
   impl->build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -393,6 +447,12 @@ Status TreeIndex::Remove(uint64_t id) {
 int64_t TreeIndex::size() const {
   std::shared_lock lock(impl_->mu);
   return static_cast<int64_t>(impl_->slot_of.size());
+}
+uint64_t TreeIndex::NextId() const {
+  std::shared_lock lock(impl_->mu);
+  uint64_t next = 0;
+  for (const auto& [id, slot] : impl_->slot_of) next = std::max(next, id + 1);
+  return next;
 }
 int64_t TreeIndex::dim() const { return impl_->dim; }
 int TreeIndex::num_trees() const { return static_cast<int>(impl_->trees.size()); }

@@ -93,7 +93,8 @@ class TreeIndex {
   // unknown id.
   Status Remove(uint64_t id);
 
-  int64_t size() const;  // Live items.
+  int64_t size() const;     // Live items.
+  uint64_t NextId() const;  // One past the largest live id; 0 when empty.
   int64_t dim() const;
   int num_trees() const;
   Metric metric() const;
