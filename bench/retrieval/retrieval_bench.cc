@@ -1,5 +1,5 @@
-// Recall@10 and single-thread QPS of colony's tree index next to hnswlib (HNSW) and faiss
-// IVF-Flat, on the same vectors in the same process: Fashion-MNIST (60k x 784 items, test
+// Recall@10 and single-thread QPS (median of interleaved rounds) of colony's tree index next
+// to hnswlib (HNSW) and faiss IVF-Flat, on the same vectors in the same process: Fashion-MNIST (60k x 784 items, test
 // images as queries) and a seeded clustered set (default 1M x 64). Writes results.csv for
 // plot.gnuplot and prints, for each tree point with recall >= 0.9, its QPS as a share of
 // hnswlib's QPS at the same recall (interpolated along hnswlib's ef sweep).
@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <map>
 #include <random>
 #include <set>
@@ -48,6 +50,7 @@ struct Flags {
   std::vector<int> efs = {10, 20, 40, 80, 160};
   std::vector<int> nprobes = {1, 2, 4, 8, 16, 32, 64};
   int build_threads = 2;
+  int rounds = 3;
 };
 
 std::vector<int> ParseList(const std::string& s) {
@@ -157,65 +160,109 @@ class Run {
   std::vector<Point> points_;
 };
 
-void BenchTrees(Run& run, const Flags& flags) {
+// One sweep point: a built index and the parameters of a search over all queries, writing
+// k ids per query.
+struct Searcher {
+  std::string method, param;
+  double build_seconds;
+  std::function<void(std::vector<int64_t>&)> search;
+};
+
+void AddTrees(Run& run, const Flags& flags, std::vector<std::shared_ptr<void>>& keep,
+              std::vector<Searcher>& out) {
   for (int m : flags.trees) {
     retrieval::TreeIndexOptions options;
     options.num_trees = m;
     options.num_threads = flags.build_threads;
-    auto index = TreeIndex::Build(options, run.items());
-    if (!index.ok()) Run::Die(index.status().ToString());
-    if (m == flags.trees.front()) run.Truth(**index);
+    auto built = TreeIndex::Build(options, run.items());
+    if (!built.ok()) Run::Die(built.status().ToString());
+    std::shared_ptr<TreeIndex> index = std::move(built).value();
+    keep.push_back(index);
+    if (m == flags.trees.front()) run.Truth(*index);
     for (int beam : flags.beams) {
-      QueryOptions q{.k = kK, .beam = beam, .scan_leaves = flags.scan_leaves, .num_threads = 1};
-      const double t = Now();
-      auto r = (*index)->Search(q, run.queries().data);
-      const double seconds = Now() - t;
-      if (!r.ok()) Run::Die(r.status().ToString());
-      run.Add({"tree", "M=" + std::to_string(m) + " beam=" + std::to_string(beam),
-               run.Recall(r->ids), static_cast<double>(run.queries().n) / seconds,
-               (*index)->build_seconds()});
+      const QueryOptions q{
+          .k = kK, .beam = beam, .scan_leaves = flags.scan_leaves, .num_threads = 1};
+      out.push_back({"tree", "M=" + std::to_string(m) + " beam=" + std::to_string(beam),
+                     index->build_seconds(), [&run, index, q](std::vector<int64_t>& ids) {
+                       auto r = index->Search(q, run.queries().data);
+                       if (!r.ok()) Run::Die(r.status().ToString());
+                       for (size_t i = 0; i < ids.size(); ++i) {
+                         ids[i] = static_cast<int64_t>(r->ids[i]);
+                       }
+                     }});
     }
   }
 }
 
-void BenchHnsw(Run& run, const Flags& flags, int m, int ef_construction) {
+void AddHnsw(Run& run, const Flags& flags, int m, int ef_construction,
+             std::vector<std::shared_ptr<void>>& keep, std::vector<Searcher>& out) {
   if (!HnswBaselineRunnable()) Run::Die("hnswlib baseline was built for AVX2; this CPU lacks it");
   const VectorSet& items = run.items();
-  double t = Now();
-  auto index = HnswBaseline::Build(items.data.data(), items.n, items.dim, m, ef_construction,
-                                   flags.build_threads);
+  const double t = Now();
+  std::shared_ptr<HnswBaseline> index = HnswBaseline::Build(
+      items.data.data(), items.n, items.dim, m, ef_construction, flags.build_threads);
   const double build = Now() - t;
-  std::vector<int64_t> ids(static_cast<size_t>(run.queries().n * kK));
+  std::printf("[hnswlib] built in %.1f s\n", build);
+  keep.push_back(index);
   for (int ef : flags.efs) {
-    t = Now();
-    index->Search(run.queries().data.data(), run.queries().n, kK, std::max(ef, kK), ids.data());
-    const double seconds = Now() - t;
-    run.Add({"hnswlib", "ef=" + std::to_string(ef), run.Recall(ids),
-             static_cast<double>(run.queries().n) / seconds, build});
+    out.push_back({"hnswlib", "ef=" + std::to_string(ef), build,
+                   [&run, index, ef](std::vector<int64_t>& ids) {
+                     index->Search(run.queries().data.data(), run.queries().n, kK,
+                                   std::max(ef, kK), ids.data());
+                   }});
   }
 }
 
-void BenchFaiss(Run& run, const Flags& flags, int nlist) {
+void AddFaiss(Run& run, const Flags& flags, int nlist, std::vector<std::shared_ptr<void>>& keep,
+              std::vector<Searcher>& out) {
   const VectorSet& items = run.items();
   omp_set_num_threads(flags.build_threads);
-  double t = Now();
-  faiss::IndexFlatL2 coarse(items.dim);
-  faiss::IndexIVFFlat index(&coarse, items.dim, static_cast<size_t>(nlist));
+  const double t = Now();
+  auto coarse = std::make_shared<faiss::IndexFlatL2>(items.dim);
+  auto index = std::make_shared<faiss::IndexIVFFlat>(coarse.get(), items.dim,
+                                                     static_cast<size_t>(nlist));
   // 40 training points per list: faiss's own lower bound, and a k-means that fits the budget.
   const int64_t train_n = std::min<int64_t>(items.n, 40 * nlist);
-  index.train(train_n, items.data.data());
-  index.add(items.n, items.data.data());
+  index->train(train_n, items.data.data());
+  index->add(items.n, items.data.data());
   const double build = Now() - t;
-  omp_set_num_threads(1);
-  std::vector<faiss::Index::idx_t> ids(static_cast<size_t>(run.queries().n * kK));
-  std::vector<float> distances(ids.size());
+  std::printf("[faiss] built in %.1f s\n", build);
+  keep.push_back(coarse);
+  keep.push_back(index);
   for (int nprobe : flags.nprobes) {
-    index.nprobe = static_cast<size_t>(nprobe);
-    t = Now();
-    index.search(run.queries().n, run.queries().data.data(), kK, distances.data(), ids.data());
-    const double seconds = Now() - t;
-    run.Add({"faiss", "nlist=" + std::to_string(nlist) + " nprobe=" + std::to_string(nprobe),
-             run.Recall(ids), static_cast<double>(run.queries().n) / seconds, build});
+    out.push_back({"faiss", "nlist=" + std::to_string(nlist) + " nprobe=" + std::to_string(nprobe),
+                   build, [&run, index, nprobe](std::vector<int64_t>& ids) {
+                     omp_set_num_threads(1);
+                     index->nprobe = static_cast<size_t>(nprobe);
+                     std::vector<faiss::Index::idx_t> labels(ids.size());
+                     std::vector<float> distances(ids.size());
+                     index->search(run.queries().n, run.queries().data.data(), kK,
+                                   distances.data(), labels.data());
+                     for (size_t i = 0; i < ids.size(); ++i) ids[i] = labels[i];
+                   }});
+  }
+}
+
+// Times every point in `rounds` interleaved rounds (so that a slow spell of a shared machine
+// hits all methods alike) and keeps each point's median QPS.
+void Measure(Run& run, const std::vector<Searcher>& searchers, int rounds) {
+  std::vector<std::vector<double>> qps(searchers.size());
+  std::vector<double> recall(searchers.size());
+  std::vector<int64_t> ids(static_cast<size_t>(run.queries().n * kK));
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < searchers.size(); ++i) {
+      const double t = Now();
+      searchers[i].search(ids);
+      qps[i].push_back(static_cast<double>(run.queries().n) / (Now() - t));
+      if (round == 0) recall[i] = run.Recall(ids);
+    }
+    std::printf("timing round %d/%d done\n", round + 1, rounds);
+    std::fflush(stdout);
+  }
+  for (size_t i = 0; i < searchers.size(); ++i) {
+    std::sort(qps[i].begin(), qps[i].end());
+    run.Add({searchers[i].method, searchers[i].param, recall[i], qps[i][qps[i].size() / 2],
+             searchers[i].build_seconds});
   }
 }
 
@@ -246,9 +293,12 @@ void RunDataset(const std::string& name, const VectorSet& items, const VectorSet
               static_cast<long long>(queries.n),
               std::string(retrieval::DistanceKernelName()).c_str());
   Run run(name, items, queries, csv);
-  BenchTrees(run, flags);
-  BenchHnsw(run, flags, 16, hnsw_ef_construction);
-  BenchFaiss(run, flags, nlist);
+  std::vector<std::shared_ptr<void>> keep;  // The built indexes, alive through the rounds.
+  std::vector<Searcher> searchers;
+  AddTrees(run, flags, keep, searchers);
+  AddHnsw(run, flags, 16, hnsw_ef_construction, keep, searchers);
+  AddFaiss(run, flags, nlist, keep, searchers);
+  Measure(run, searchers, flags.rounds);
   run.Summarize();
 }
 

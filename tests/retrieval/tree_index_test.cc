@@ -69,8 +69,9 @@ TEST_F(TreeIndexTest, BeamOverAllNodesIsExactForBothMetrics) {
     for (int scan : {1, 4}) {
       COLONY_ASSERT_OK_AND_ASSIGN(
           SearchResults all,
-          index->Search({.k = 10, .beam = 1 << index->tree_depth(0), .scan_leaves = scan},
-                        queries.data));
+          index->Search(
+              {.k = 10, .beam = 1 << index->tree_depth(0), .scan_leaves = scan, .rerank = 0},
+              queries.data));
       EXPECT_EQ(all.ids, exact.ids) << MetricName(metric) << " scan " << scan;
       EXPECT_EQ(all.distances, exact.distances);
     }
@@ -105,7 +106,7 @@ TEST_F(TreeIndexTest, InsertAndRemoveWithoutRebuild) {
   EXPECT_EQ(index->tree_depth(0), depth_before + 1);  // 300 -> 1000 items: 512 -> 1024 leaves.
   COLONY_ASSERT_OK(index->CheckInvariantsForTesting());
   // Each inserted item is its own nearest neighbor when the beam covers the tree.
-  const QueryOptions all{.k = 1, .beam = 1 << 12};
+  const QueryOptions all{.k = 1, .beam = 1 << 12, .rerank = 0};
   COLONY_ASSERT_OK_AND_ASSIGN(SearchResults self, index->Search(all, extra.data));
   for (int64_t i = 0; i < extra.n; ++i) EXPECT_EQ(self.ids[i], static_cast<uint64_t>(1000 + i));
 
@@ -208,6 +209,8 @@ TEST_F(TreeIndexTest, BadOptionsAndQueriesAreInvalidArguments) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("beam")));
   EXPECT_THAT(index->Search({.scan_leaves = 3}, q),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("power of two")));
+  EXPECT_THAT(index->Search({.rerank = -1}, q),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("rerank")));
   EXPECT_THAT(
       index->Search({}, std::vector<float>(6)),
       StatusIs(StatusCode::kInvalidArgument, HasSubstr("multiple of the index dimension 4")));

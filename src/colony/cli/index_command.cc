@@ -66,6 +66,9 @@ void AddIndexCommands(CLI::App& app, int* exit_code) {
       ->add_option("--scan-leaves", f->query.query.scan_leaves,
                    "stop the beam at nodes over this many leaves and scan them (power of 2)")
       ->capture_default_str();
+  query->add_option("--rerank", f->query.query.rerank,
+                    "candidates re-ranked on float vectors (0: all, exact for a full beam)")
+      ->capture_default_str();
   query->add_option("--threads", f->query.query.num_threads, "query threads (0: one per core)")
       ->capture_default_str();
   query->add_flag("!--no-exact", f->query.exact, "skip the brute-force recall measurement");

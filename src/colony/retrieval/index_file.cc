@@ -3,8 +3,9 @@
 // Layout (little-endian): a 64-byte header {magic "COLTREE1", version, dim, metric,
 // num_trees, num_slots, seed, build_seconds}, num_trees int32 depths, then sections each
 // starting at a multiple of 64 bytes: vectors (float32 slots x dim), ids (uint64 slots),
-// alive (uint8 slots), and per tree its nodes (float32 (2^depth - 1) x dim), counts (int32
-// 2^depth - 1) and leaves (int32 2^depth).
+// alive (uint8 slots), the quantizer (float32 min[dim], then scale[dim]), and per tree its
+// nodes (float32 (2^depth - 1) x dim), counts (int32 2^depth - 1) and leaves (int32 2^depth).
+// The 8-bit codes are not stored: Load encodes them again from the float arrays.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,7 +22,7 @@ namespace colony::retrieval {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'O', 'L', 'T', 'R', 'E', 'E', '1'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kAlign = 64;
 
 struct Header {
@@ -44,7 +45,7 @@ struct Layout {
   struct Section {
     size_t offset, bytes;
   };
-  Section vectors, ids, alive;
+  Section vectors, ids, alive, quantizer;
   std::vector<Section> nodes, counts, leaves;
   size_t total = 0;
 
@@ -58,6 +59,7 @@ struct Layout {
     vectors = next(4 * h.num_slots * h.dim);
     ids = next(8 * h.num_slots);
     alive = next(h.num_slots);
+    quantizer = next(8 * size_t{h.dim});
     for (int32_t depth : depths) {
       const size_t inner = (size_t{1} << depth) - 1;
       nodes.push_back(next(4 * inner * h.dim));
@@ -121,6 +123,9 @@ Status TreeIndex::Save(const std::string& dir) const {
   w.Put(ix.ids.data(), layout.ids.bytes);
   w.PadTo(layout.alive.offset);
   w.Put(ix.alive.data(), layout.alive.bytes);
+  w.PadTo(layout.quantizer.offset);
+  w.Put(ix.quantizer.min().data(), 4 * ix.quantizer.min().size());
+  w.Put(ix.quantizer.scale().data(), 4 * ix.quantizer.scale().size());
   for (size_t t = 0; t < ix.trees.size(); ++t) {
     const internal::Tree& tree = ix.trees[t];
     w.PadTo(layout.nodes[t].offset);
@@ -209,6 +214,10 @@ StatusOr<std::unique_ptr<TreeIndex>> TreeIndex::Load(const std::string& dir) {
   }
   impl->mapping = mapping;
   COLONY_RETURN_IF_ERROR(impl->IndexSlots().WithContext(path));
+  const float* quantizer = reinterpret_cast<const float*>(base + layout.quantizer.offset);
+  impl->quantizer = ScalarQuantizer(std::vector<float>(quantizer, quantizer + h.dim),
+                                    std::vector<float>(quantizer + h.dim, quantizer + 2 * h.dim));
+  impl->EncodeAll();
   return std::unique_ptr<TreeIndex>(new TreeIndex(std::move(impl)));
 }
 

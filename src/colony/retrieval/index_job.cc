@@ -33,9 +33,9 @@ std::string QuerySummary::ToJson() const {
   return fmt::format(
       "{{\"recall_at_10\": {:.6f}, \"qps\": {:.1f}, \"build_seconds\": {:.3f}, \"queries\": {}, "
       "\"items\": {}, \"trees\": {}, \"k\": {}, \"beam\": {}, \"scan_leaves\": {}, "
-      "\"threads\": {}}}\n",
+      "\"rerank\": {}, \"threads\": {}}}\n",
       recall_at_10, qps, build_seconds, queries, items, trees, query.k, query.beam,
-      query.scan_leaves, query.num_threads);
+      query.scan_leaves, query.rerank, query.num_threads);
 }
 
 StatusOr<double> RunIndexBuild(const IndexBuildJob& job) {

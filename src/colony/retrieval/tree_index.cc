@@ -58,25 +58,30 @@ void KeepBest(std::vector<std::pair<float, int64_t>>& v, int beam) {
 
 // Asks for every cache line of a vector: candidates sit at random places in memory, so
 // fetching the next one while the current one is compared hides most of the latency.
-inline void Prefetch(const float* v, int64_t dim) {
-  for (int64_t i = 0; i < dim; i += 16) __builtin_prefetch(v + i);
-}
-
-// Distances from `query` to the vectors `rows[i]` (i in [0, n)), written to out[i].first.
-template <typename Row>
-void Score(DistanceFn distance, const float* query, int64_t dim, size_t n, Row&& row,
-           std::vector<std::pair<float, int64_t>>& out) {
-  if (n > 0) Prefetch(row(0), dim);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + 1 < n) Prefetch(row(i + 1), dim);
-    out[i].first = distance(query, row(i), dim);
+template <typename T>
+inline void Prefetch(const T* v, int64_t dim) {
+  const char* bytes = reinterpret_cast<const char*>(v);
+  for (int64_t i = 0; i < dim * static_cast<int64_t>(sizeof(T)); i += 64) {
+    __builtin_prefetch(bytes + i);
   }
 }
 
-// Beam descent in one tree; adds the leaves reached to scratch.candidates.
+// out[i].first = the coded distance from `query` to row(i), for i in [0, out.size()).
+template <typename Row>
+void Score(const TreeIndex::Impl& ix, const float* query, Row&& row,
+           std::vector<std::pair<float, int64_t>>& out) {
+  const size_t n = out.size();
+  if (n > 0) Prefetch(row(0), ix.dim);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 1 < n) Prefetch(row(i + 1), ix.dim);
+    out[i].first = ix.quantizer.Distance(ix.metric, query, row(i));
+  }
+}
+
+// Beam descent in one tree; adds the leaves reached to scratch.candidates, with their coded
+// distances.
 void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions& options,
-                 DistanceFn distance, const float* query, Scratch& s) {
-  const int64_t dim = ix.dim;
+                 const float* query, Scratch& s) {
   const int stop = std::max(0, tree.depth - Log2(options.scan_leaves));
   s.beam.assign(1, {0.0f, 0});
   int layer = 0;
@@ -90,19 +95,17 @@ void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions
           if (tree.counts[static_cast<size_t>(base + c)] != 0) s.next.emplace_back(0.0f, c);
         }
       }
-      Score(
-          distance, query, dim, s.next.size(),
-          [&](size_t i) { return tree.nodes.data() + (base + s.next[i].second) * dim; }, s.next);
+      Score(ix, query, [&](size_t i) { return ix.node_code(tree, base + s.next[i].second); },
+            s.next);
     } else {
       for (const auto& [unused, j] : s.beam) {
         for (int64_t c = 2 * j; c < 2 * j + 2; ++c) {
           if (tree.leaves[static_cast<size_t>(c)] >= 0) s.next.emplace_back(0.0f, c);
         }
       }
-      Score(
-          distance, query, dim, s.next.size(),
-          [&](size_t i) { return ix.vector(tree.leaves[static_cast<size_t>(s.next[i].second)]); },
-          s.next);
+      Score(ix, query,
+            [&](size_t i) { return ix.code(tree.leaves[static_cast<size_t>(s.next[i].second)]); },
+            s.next);
     }
     KeepBest(s.next, options.beam);
     std::swap(s.beam, s.next);
@@ -123,9 +126,7 @@ void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions
       if (slot >= 0 && s.FirstVisit(slot)) s.next.emplace_back(0.0f, slot);
     }
   }
-  Score(
-      distance, query, dim, s.next.size(), [&](size_t i) { return ix.vector(s.next[i].second); },
-      s.next);
+  Score(ix, query, [&](size_t i) { return ix.code(s.next[i].second); }, s.next);
   for (const auto& [d, slot] : s.next) s.candidates.emplace_back(d, static_cast<int32_t>(slot));
 }
 
@@ -133,15 +134,28 @@ void SearchOne(const TreeIndex::Impl& ix, const QueryOptions& options, DistanceF
                const float* query, uint64_t* out_ids, float* out_distances) {
   thread_local Scratch scratch;
   scratch.StartQuery(ix.num_slots());
-  for (const Tree& tree : ix.trees) DescendTree(ix, tree, options, distance, query, scratch);
+  for (const Tree& tree : ix.trees) DescendTree(ix, tree, options, query, scratch);
+  // Exact re-rank of the best candidates by coded distance.
   auto& c = scratch.candidates;
+  const size_t rerank = options.rerank == 0
+                            ? c.size()
+                            : std::min(c.size(), static_cast<size_t>(std::max(options.rerank,
+                                                                              options.k)));
+  if (rerank < c.size()) {
+    std::nth_element(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(rerank), c.end());
+    c.resize(rerank);
+  }
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (i + 1 < c.size()) Prefetch(ix.vector(c[i + 1].second), ix.dim);
+    c[i].first = distance(query, ix.vector(c[i].second), ix.dim);
+  }
   const int found = std::min(options.k, static_cast<int>(c.size()));
   std::partial_sort(c.begin(), c.begin() + found, c.end());
   for (int r = 0; r < options.k; ++r) {
     out_ids[r] = r < found ? ix.ids[static_cast<size_t>(c[static_cast<size_t>(r)].second)]
                            : SearchResults::kNoItem;
-    out_distances[r] =
-        r < found ? c[static_cast<size_t>(r)].first : std::numeric_limits<float>::infinity();
+    out_distances[r] = r < found ? c[static_cast<size_t>(r)].first
+                                 : std::numeric_limits<float>::infinity();
   }
 }
 
@@ -156,7 +170,7 @@ Status CheckQueries(const TreeIndex::Impl& ix, std::span<const float> queries) {
 
 // Moves every leaf one layer down: the old leaf becomes a node over itself (left) and a free
 // leaf (right), so a full tree gains 2^depth free leaves and stays complete.
-void Deepen(const TreeIndex::Impl& ix, Tree& tree) {
+void Deepen(TreeIndex::Impl& ix, Tree& tree) {
   const int64_t old_leaves = tree.num_leaves();
   const size_t dim = static_cast<size_t>(ix.dim);
   tree.nodes.Resize(static_cast<size_t>(2 * old_leaves - 1) * dim, 0.0f);
@@ -172,6 +186,10 @@ void Deepen(const TreeIndex::Impl& ix, Tree& tree) {
     tree.item_leaf[static_cast<size_t>(slot)] = 2 * j;
   }
   tree.leaves.Assign(std::move(leaves));
+  tree.node_codes.resize(tree.nodes.size());
+  for (int64_t j = 0; j < old_leaves; ++j) {
+    if (tree.counts[static_cast<size_t>(base + j)] > 0) ix.EncodeNode(tree, base + j);
+  }
   ++tree.depth;
 }
 
@@ -229,6 +247,10 @@ Status QueryOptions::Validate() const {
     return InvalidArgumentError("scan_leaves must be a power of two (1, 2, 4, ...), got " +
                                 std::to_string(scan_leaves));
   }
+  if (rerank < 0) {
+    return InvalidArgumentError("rerank must be >= 0 (0: re-rank every candidate), got " +
+                                std::to_string(rerank));
+  }
   if (num_threads < 0) return InvalidArgumentError("num_threads must be >= 0 (0: one per core)");
   return OkStatus();
 }
@@ -276,6 +298,8 @@ StatusOr<std::unique_ptr<TreeIndex>> TreeIndex::Build(const TreeIndexOptions& op
   });
   RenumberByFirstTree(*impl, items.dim);
   COLONY_RETURN_IF_ERROR(impl->IndexSlots().WithContext("build"));
+  impl->quantizer = ScalarQuantizer::Fit(impl->vectors.data(), items.n, items.dim);
+  impl->EncodeAll();
   impl->build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return std::unique_ptr<TreeIndex>(new TreeIndex(std::move(impl)));
@@ -316,6 +340,15 @@ Status TreeIndex::Impl::IndexSlots() {
     }
   }
   return OkStatus();
+}
+
+void TreeIndex::Impl::EncodeAll() {
+  codes.resize(static_cast<size_t>(num_slots() * dim));
+  for (int64_t s = 0; s < num_slots(); ++s) EncodeSlot(s);
+  for (Tree& tree : trees) {
+    tree.node_codes.resize(tree.nodes.size());
+    for (int64_t node = 0; node < tree.num_leaves() - 1; ++node) EncodeNode(tree, node);
+  }
 }
 
 StatusOr<SearchResults> TreeIndex::Search(const QueryOptions& options,
@@ -380,9 +413,11 @@ Status TreeIndex::Insert(uint64_t id, std::span<const float> vector) {
     ix.vectors.Resize(static_cast<size_t>((slot + 1) * ix.dim), 0.0f);
     ix.ids.Resize(static_cast<size_t>(slot + 1), 0);
     ix.alive.Resize(static_cast<size_t>(slot + 1), 0);
+    ix.codes.resize(static_cast<size_t>((slot + 1) * ix.dim));
     for (Tree& tree : ix.trees) tree.item_leaf.push_back(-1);
   }
   std::copy(vector.begin(), vector.end(), ix.vectors.data() + slot * ix.dim);
+  ix.EncodeSlot(slot);
   ix.ids[static_cast<size_t>(slot)] = id;
   ix.alive[static_cast<size_t>(slot)] = 1;
   ix.slot_of[id] = slot;
@@ -395,6 +430,7 @@ Status TreeIndex::Insert(uint64_t id, std::span<const float> vector) {
       const int64_t node = Tree::NodeIndex(layer, j);
       const int32_t count = ++tree.counts[static_cast<size_t>(node)];
       UpdateCentroid(tree.nodes.data() + node * ix.dim, x, ix.dim, count, +1);
+      ix.EncodeNode(tree, node);
       // Of the two children with room, the nearer; at the last layer, the free leaf.
       int64_t best = -1;
       float best_distance = std::numeric_limits<float>::infinity();
@@ -436,6 +472,7 @@ Status TreeIndex::Remove(uint64_t id) {
       const int64_t node = Tree::NodeIndex(layer, leaf >> (tree.depth - layer));
       const int32_t count = --tree.counts[static_cast<size_t>(node)];
       UpdateCentroid(tree.nodes.data() + node * ix.dim, x, ix.dim, count, -1);
+      ix.EncodeNode(tree, node);
     }
   }
   ix.alive[static_cast<size_t>(slot)] = 0;

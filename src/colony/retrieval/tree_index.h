@@ -2,7 +2,7 @@
 // each built top-down by balanced 2-means with its own seed, so their errors are independent.
 // A query descends every tree from the root, keeping the `beam` best nodes of each layer (by
 // the distance between the query and the node's centroid), merges the leaves the M trees
-// reach, ranks them by their exact distance and returns the top k.
+// reach, re-ranks the best of them by their exact distance and returns the top k.
 //   COLONY_ASSIGN_OR_RETURN(auto index, TreeIndex::Build({.num_trees = 4}, items));
 //   COLONY_ASSIGN_OR_RETURN(SearchResults r, index->Search({.k = 10, .beam = 8}, queries));
 //   COLONY_RETURN_IF_ERROR(index->Save("my_index"));  // TreeIndex::Load maps it back.
@@ -42,6 +42,10 @@ struct QueryOptions {
   // under the kept nodes is a candidate. 1 descends to the leaves themselves (the beam keeps
   // the `beam` best leaves). A power of two. Default: 1.
   int scan_leaves = 1;
+  // Routing and candidate scoring use 8-bit codes of the vectors (quantizer.h); the best
+  // max(rerank, k) candidates by coded distance are then ranked by their exact float
+  // distance. 0 re-ranks every candidate exactly. Default: 64.
+  int rerank = 64;
   int num_threads = 0;  // Threads for a batch of queries; 0 means one per core. Default: 0.
   Status Validate() const;
 };
