@@ -19,7 +19,7 @@ n=$(echo "$datasets" | wc -l)
   echo "set terminal png size $((560 * n)),420"
   echo "set output '$OUT/recall_qps.png'"
   echo "set multiplot layout 1,$n"
-  echo "set termoption noenhanced; set logscale y; set grid; set key bottom left"
+  echo "set termoption noenhanced; set logscale y; set grid; set key bottom left; set xrange [0.5:1]"
   echo "set xlabel 'recall@10'; set ylabel 'queries/s (1 thread)'"
   for d in $datasets; do
     echo "set title '$d'"

@@ -1,8 +1,8 @@
 // Recall@10 and single-thread QPS (median of interleaved rounds) of colony's tree index next
-// to hnswlib (HNSW) and faiss IVF-Flat, on the same vectors in the same process: Fashion-MNIST (60k x 784 items, test
-// images as queries) and a seeded clustered set (default 1M x 64). Writes results.csv for
-// plot.gnuplot and prints, for each tree point with recall >= 0.9, its QPS as a share of
-// hnswlib's QPS at the same recall (interpolated along hnswlib's ef sweep).
+// to hnswlib (HNSW) and faiss IVF-Flat, on the same vectors in the same process: Fashion-MNIST (60k
+// x 784 items, test images as queries) and a seeded clustered set (default 1M x 64). Writes
+// results.csv for plot.gnuplot and prints, for each tree point with recall >= 0.9, its QPS as a
+// share of hnswlib's QPS at the same recall (interpolated along hnswlib's ef sweep).
 //   colony_retrieval_bench --out bench_out [--dataset fashion|clustered|both]
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
@@ -14,8 +14,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
@@ -44,8 +44,10 @@ struct Flags {
   int64_t fashion_queries = 2000;
   int64_t clustered_n = 1000000;
   int64_t clustered_queries = 1000;
-  std::vector<int> trees = {2, 4};
-  std::vector<int> beams = {1, 2, 4, 8, 16, 32, 64};
+  // Default sweeps are short: the builds of all three libraries on 1M x 64 alone take about
+  // 5 minutes on 2 cores. The README figures use --trees 1,2,4 --beams 4,8,16,32,64.
+  std::vector<int> trees = {1, 2};
+  std::vector<int> beams = {8, 16, 32, 64};
   int scan_leaves = 32;
   std::vector<int> efs = {10, 20, 40, 80, 160};
   std::vector<int> nprobes = {1, 2, 4, 8, 16, 32, 64};
@@ -207,8 +209,8 @@ void AddHnsw(Run& run, const Flags& flags, int m, int ef_construction,
   for (int ef : flags.efs) {
     out.push_back({"hnswlib", "ef=" + std::to_string(ef), build,
                    [&run, index, ef](std::vector<int64_t>& ids) {
-                     index->Search(run.queries().data.data(), run.queries().n, kK,
-                                   std::max(ef, kK), ids.data());
+                     index->Search(run.queries().data.data(), run.queries().n, kK, std::max(ef, kK),
+                                   ids.data());
                    }});
   }
 }
@@ -219,8 +221,8 @@ void AddFaiss(Run& run, const Flags& flags, int nlist, std::vector<std::shared_p
   omp_set_num_threads(flags.build_threads);
   const double t = Now();
   auto coarse = std::make_shared<faiss::IndexFlatL2>(items.dim);
-  auto index = std::make_shared<faiss::IndexIVFFlat>(coarse.get(), items.dim,
-                                                     static_cast<size_t>(nlist));
+  auto index =
+      std::make_shared<faiss::IndexIVFFlat>(coarse.get(), items.dim, static_cast<size_t>(nlist));
   // 40 training points per list: faiss's own lower bound, and a k-means that fits the budget.
   const int64_t train_n = std::min<int64_t>(items.n, 40 * nlist);
   index->train(train_n, items.data.data());
@@ -236,8 +238,8 @@ void AddFaiss(Run& run, const Flags& flags, int nlist, std::vector<std::shared_p
                      index->nprobe = static_cast<size_t>(nprobe);
                      std::vector<faiss::Index::idx_t> labels(ids.size());
                      std::vector<float> distances(ids.size());
-                     index->search(run.queries().n, run.queries().data.data(), kK,
-                                   distances.data(), labels.data());
+                     index->search(run.queries().n, run.queries().data.data(), kK, distances.data(),
+                                   labels.data());
                      for (size_t i = 0; i < ids.size(); ++i) ids[i] = labels[i];
                    }});
   }

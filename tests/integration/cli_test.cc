@@ -191,9 +191,9 @@ TEST_F(CliTest, IndexBuildQueryAddRemoveAndServe) {
       RunColony("index build --vectors " + r + "/items.fvecs --trees 3 --out " + r + "/idx");
   ASSERT_EQ(build.exit_code, 0) << build.output;
   EXPECT_THAT(build.output, HasSubstr("3000 items, 3 trees of depth 12"));
-  const Result query =
-      RunColony("index query --index " + r + "/idx --queries " + r +
-                "/queries.fvecs --k 10 --beam 4096 --rerank 0 --summary-json " + r + "/summary.json");
+  const Result query = RunColony("index query --index " + r + "/idx --queries " + r +
+                                 "/queries.fvecs --k 10 --beam 4096 --rerank 0 --summary-json " +
+                                 r + "/summary.json");
   ASSERT_EQ(query.exit_code, 0) << query.output;
   const std::string json = ReadFile(r + "/summary.json").value_or("");
   // A beam over all 4096 leaves is exact.

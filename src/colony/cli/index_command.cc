@@ -1,4 +1,5 @@
 // colony index build|query|add|remove: the tree recall index (retrieval layer).
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -6,6 +7,7 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/retrieval/index_job.h"
+#include "colony/retrieval/news_recall.h"
 
 namespace colony::cli {
 namespace {
@@ -18,6 +20,7 @@ struct IndexFlags {
   std::string dir, vectors;
   int64_t first_id = -1;
   std::vector<uint64_t> ids;
+  retrieval::NewsRecallOptions news;
 };
 
 Status RunBuild(IndexFlags& f) {
@@ -28,6 +31,16 @@ Status RunBuild(IndexFlags& f) {
 Status RunQuery(const IndexFlags& f) {
   COLONY_ASSIGN_OR_RETURN(retrieval::QuerySummary summary, retrieval::RunIndexQuery(f.query));
   return WriteSummaryJson(f.summary_json, summary.ToJson());
+}
+
+Status RunNews(const IndexFlags& f) {
+  COLONY_ASSIGN_OR_RETURN(retrieval::NewsRecallReport r, retrieval::RunNewsRecall(f.news));
+  std::printf(
+      "news recall: %lld users, %lld clicks; recall of clicks in the top %d: tree %.4f, "
+      "exact %.4f, random %.4f; tree top %d overlaps exact by %.4f; %.0f queries/s\n",
+      static_cast<long long>(r.users), static_cast<long long>(r.clicks), f.news.k, r.tree_recall,
+      r.exact_recall, r.random_recall, f.news.k, r.tree_overlap_with_exact, r.qps);
+  return WriteSummaryJson(f.summary_json, r.ToJson());
 }
 
 }  // namespace
@@ -66,8 +79,9 @@ void AddIndexCommands(CLI::App& app, int* exit_code) {
       ->add_option("--scan-leaves", f->query.query.scan_leaves,
                    "stop the beam at nodes over this many leaves and scan them (power of 2)")
       ->capture_default_str();
-  query->add_option("--rerank", f->query.query.rerank,
-                    "candidates re-ranked on float vectors (0: all, exact for a full beam)")
+  query
+      ->add_option("--rerank", f->query.query.rerank,
+                   "candidates re-ranked on float vectors (0: all, exact for a full beam)")
       ->capture_default_str();
   query->add_option("--threads", f->query.query.num_threads, "query threads (0: one per core)")
       ->capture_default_str();
@@ -84,6 +98,19 @@ void AddIndexCommands(CLI::App& app, int* exit_code) {
   add->callback([f, exit_code] {
     *exit_code = ExitCode(retrieval::RunIndexAdd(f->dir, f->vectors, f->first_id).status());
   });
+
+  CLI::App* news = index->add_subcommand(
+      "news-recall", "examples/news: user vectors from interest tags recall news (planted data)");
+  news->add_option("--news", f->news.num_news, "news items")->capture_default_str();
+  news->add_option("--users", f->news.num_users, "users")->capture_default_str();
+  news->add_option("--tags", f->news.num_tags, "interest tags")->capture_default_str();
+  news->add_option("--k", f->news.k, "news recalled per user")->capture_default_str();
+  news->add_option("--trees", f->news.num_trees, "M")->capture_default_str();
+  news->add_option("--beam", f->news.beam, "beam")->capture_default_str();
+  news->add_option("--scan-leaves", f->news.scan_leaves, "scan_leaves")->capture_default_str();
+  news->add_option("--seed", f->news.seed, "generator seed")->capture_default_str();
+  news->add_option("--summary-json", f->summary_json, "write the figures as JSON");
+  news->callback([f, exit_code] { *exit_code = ExitCode(RunNews(*f)); });
 
   CLI::App* remove = index->add_subcommand("remove", "delete items from a saved index by id");
   remove->add_option("--index", f->dir, "index directory")->required();

@@ -35,8 +35,7 @@ inline float Reduce(const float* q, const float* min, const float* scale, const 
 float L2Generic(const float* q, const float* m, const float* s, const uint8_t* c, int64_t dim) {
   return Reduce<true>(q, m, s, c, dim);
 }
-float NegDotGeneric(const float* q, const float* m, const float* s, const uint8_t* c,
-                    int64_t dim) {
+float NegDotGeneric(const float* q, const float* m, const float* s, const uint8_t* c, int64_t dim) {
   return Reduce<false>(q, m, s, c, dim);
 }
 
@@ -45,9 +44,8 @@ __attribute__((target("avx2,fma"))) float L2Avx2(const float* q, const float* m,
                                                  const uint8_t* c, int64_t dim) {
   return Reduce<true>(q, m, s, c, dim);
 }
-__attribute__((target("avx2,fma"))) float NegDotAvx2(const float* q, const float* m,
-                                                     const float* s, const uint8_t* c,
-                                                     int64_t dim) {
+__attribute__((target("avx2,fma"))) float NegDotAvx2(const float* q, const float* m, const float* s,
+                                                     const uint8_t* c, int64_t dim) {
   return Reduce<false>(q, m, s, c, dim);
 }
 #endif

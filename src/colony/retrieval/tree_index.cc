@@ -95,17 +95,22 @@ void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions
           if (tree.counts[static_cast<size_t>(base + c)] != 0) s.next.emplace_back(0.0f, c);
         }
       }
-      Score(ix, query, [&](size_t i) { return ix.node_code(tree, base + s.next[i].second); },
+      // A layer that keeps every child needs no scores (near the root, where 2^l <= beam).
+      if (static_cast<int>(s.next.size()) > options.beam) {
+        Score(
+            ix, query, [&](size_t i) { return ix.node_code(tree, base + s.next[i].second); },
             s.next);
+      }
     } else {
       for (const auto& [unused, j] : s.beam) {
         for (int64_t c = 2 * j; c < 2 * j + 2; ++c) {
           if (tree.leaves[static_cast<size_t>(c)] >= 0) s.next.emplace_back(0.0f, c);
         }
       }
-      Score(ix, query,
-            [&](size_t i) { return ix.code(tree.leaves[static_cast<size_t>(s.next[i].second)]); },
-            s.next);
+      Score(
+          ix, query,
+          [&](size_t i) { return ix.code(tree.leaves[static_cast<size_t>(s.next[i].second)]); },
+          s.next);
     }
     KeepBest(s.next, options.beam);
     std::swap(s.beam, s.next);
@@ -126,7 +131,8 @@ void DescendTree(const TreeIndex::Impl& ix, const Tree& tree, const QueryOptions
       if (slot >= 0 && s.FirstVisit(slot)) s.next.emplace_back(0.0f, slot);
     }
   }
-  Score(ix, query, [&](size_t i) { return ix.code(s.next[i].second); }, s.next);
+  Score(
+      ix, query, [&](size_t i) { return ix.code(s.next[i].second); }, s.next);
   for (const auto& [d, slot] : s.next) s.candidates.emplace_back(d, static_cast<int32_t>(slot));
 }
 
@@ -137,10 +143,10 @@ void SearchOne(const TreeIndex::Impl& ix, const QueryOptions& options, DistanceF
   for (const Tree& tree : ix.trees) DescendTree(ix, tree, options, query, scratch);
   // Exact re-rank of the best candidates by coded distance.
   auto& c = scratch.candidates;
-  const size_t rerank = options.rerank == 0
-                            ? c.size()
-                            : std::min(c.size(), static_cast<size_t>(std::max(options.rerank,
-                                                                              options.k)));
+  const size_t rerank =
+      options.rerank == 0
+          ? c.size()
+          : std::min(c.size(), static_cast<size_t>(std::max(options.rerank, options.k)));
   if (rerank < c.size()) {
     std::nth_element(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(rerank), c.end());
     c.resize(rerank);
@@ -154,8 +160,8 @@ void SearchOne(const TreeIndex::Impl& ix, const QueryOptions& options, DistanceF
   for (int r = 0; r < options.k; ++r) {
     out_ids[r] = r < found ? ix.ids[static_cast<size_t>(c[static_cast<size_t>(r)].second)]
                            : SearchResults::kNoItem;
-    out_distances[r] = r < found ? c[static_cast<size_t>(r)].first
-                                 : std::numeric_limits<float>::infinity();
+    out_distances[r] =
+        r < found ? c[static_cast<size_t>(r)].first : std::numeric_limits<float>::infinity();
   }
 }
 

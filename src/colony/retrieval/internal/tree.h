@@ -23,10 +23,10 @@ namespace colony::retrieval::internal {
 
 struct Tree {
   int depth = 1;
-  Array<float> nodes;              // (2^depth - 1) x dim, heap order.
-  Array<int32_t> counts;           // Live items below each non-leaf node.
-  Array<int32_t> leaves;           // 2^depth item slots; -1 for a padding leaf.
-  std::vector<int64_t> item_leaf;  // Per item slot: its leaf, or -1.
+  Array<float> nodes;               // (2^depth - 1) x dim, heap order.
+  Array<int32_t> counts;            // Live items below each non-leaf node.
+  Array<int32_t> leaves;            // 2^depth item slots; -1 for a padding leaf.
+  std::vector<int64_t> item_leaf;   // Per item slot: its leaf, or -1.
   std::vector<uint8_t> node_codes;  // `nodes` quantized (the index's quantizer), for routing.
 
   int64_t num_leaves() const { return int64_t{1} << depth; }
