@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev
   python3 python3-torch python3-numpy
+  libhnswlib-dev libfaiss-dev dataset-fashion-mnist gnuplot-nox
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

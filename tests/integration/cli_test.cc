@@ -7,8 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "colony/base/file_util.h"
+#include "colony/retrieval/server.h"
+#include "colony/retrieval/vector_file.h"
 #include "integration/run_colony.h"
 #include "testing/status_matchers.h"
 
@@ -133,6 +136,95 @@ TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   EXPECT_THAT(gone.output, HasSubstr(address));
 }
 
+// Waits (at most 30 s) until `log` holds `marker`; returns the log text.
+std::string WaitForLog(const std::string& log, const std::string& marker) {
+  std::string text;
+  for (int i = 0; i < 600 && text.find(marker) == std::string::npos; ++i) {
+    usleep(50 * 1000);
+    text = ReadFile(log).value_or("");
+  }
+  return text;
+}
+
+retrieval::VectorSet RandomVectors(int64_t n, int64_t dim, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  retrieval::VectorSet set{.n = n, .dim = dim, .data = {}};
+  for (int64_t i = 0; i < n * dim; ++i) set.data.push_back(uniform(rng));
+  return set;
+}
+
+TEST_F(CliTest, IndexBuildQueryAddRemoveAndServe) {
+  const std::string r = *root_ + "/index";
+  fs::create_directories(r);
+  ASSERT_TRUE(retrieval::WriteFvecs(r + "/items.fvecs", RandomVectors(3000, 8, 0)).ok());
+  ASSERT_TRUE(retrieval::WriteFvecs(r + "/queries.fvecs", RandomVectors(50, 8, 3)).ok());
+  ASSERT_TRUE(retrieval::WriteFvecs(r + "/more.fvecs", RandomVectors(20, 8, 5)).ok());
+  ASSERT_TRUE(retrieval::WriteFvecs(r + "/wide.fvecs", RandomVectors(5, 9, 0)).ok());
+  const Result build =
+      RunColony("index build --vectors " + r + "/items.fvecs --trees 3 --out " + r + "/idx");
+  ASSERT_EQ(build.exit_code, 0) << build.output;
+  EXPECT_THAT(build.output, HasSubstr("3000 items, 3 trees of depth 12"));
+  const Result query = RunColony("index query --index " + r + "/idx --queries " + r +
+                                 "/queries.fvecs --k 10 --beam 4096 --rerank 0 --summary-json " +
+                                 r + "/summary.json");
+  ASSERT_EQ(query.exit_code, 0) << query.output;
+  const std::string json = ReadFile(r + "/summary.json").value_or("");
+  // A beam over all 4096 leaves is exact.
+  EXPECT_THAT(json, HasSubstr("\"recall_at_10\": 1.000000"));
+  for (const char* key : {"qps", "build_seconds", "beam", "trees"}) {
+    EXPECT_THAT(json, HasSubstr(std::string("\"") + key + "\"")) << json;
+  }
+  const Result add = RunColony("index add --index " + r + "/idx --vectors " + r + "/more.fvecs");
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  EXPECT_THAT(add.output, HasSubstr("20 items (ids 3000..3019), the index holds 3020"));
+  const Result remove = RunColony("index remove --index " + r + "/idx --ids 3000,3001,7");
+  ASSERT_EQ(remove.exit_code, 0) << remove.output;
+  EXPECT_THAT(remove.output, HasSubstr("the index holds 3017"));
+  const Result cases[] = {
+      RunColony("index query --index " + r + "/idx --queries " + r + "/wide.fvecs"),
+      RunColony("index build --vectors " + r + "/none.fvecs --out " + r + "/x"),
+      RunColony("index remove --index " + r + "/idx --ids 7"),
+      RunColony("index query --index " + r + "/idx --queries " + r + "/queries.fvecs --beam 0"),
+      RunColony("index build --vectors " + r + "/items.fvecs --out " + r + "/x --metric cos"),
+      RunColony("serve --role retrieval"),
+  };
+  const char* fragments[] = {"dimension 9, expected 8",  "none.fvecs",
+                             "id 7 is not in the index", "beam must be >= 1",
+                             "metric 'cos' is unknown",  "needs --index"};
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    EXPECT_EQ(cases[i].exit_code, 2) << cases[i].output;
+    EXPECT_THAT(cases[i].output, HasSubstr(fragments[i]));
+  }
+
+  const std::string log = r + "/serve.log";
+  const pid_t pid = Spawn("serve --role retrieval --index " + r + "/idx --port 0 --beam 64", log);
+  ASSERT_GT(pid, 0);
+  const std::string text = WaitForLog(log, " on 127.0.0.1:");
+  const size_t at = text.find(" on 127.0.0.1:");
+  if (at == std::string::npos) kill(pid, SIGKILL);
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("retrieval serving 3017 items (3 trees)"));
+  auto client = retrieval::RetrievalClient::Connect(
+      "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 14))), "");
+  ASSERT_TRUE(client.ok());
+  const retrieval::VectorSet queries = RandomVectors(50, 8, 3);
+  for (int64_t q = 0; q < queries.n; ++q) {  // A bounded load: 50 calls, 10 s deadline each.
+    auto found = (*client)->Search({.k = 3}, std::span<const float>(queries.row(q), 8));
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_NE(found->ids[0], retrieval::SearchResults::kNoItem);
+  }
+  auto health = (*client)->Health();
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->items, 3017);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_THAT(ReadFile(log).value_or(""), HasSubstr("retrieval stopped after 51 requests"));
+}
+
 TEST_F(CliTest, ProgramDumpPrintsTheModel) {
   const Result dump = RunColony("program dump examples/ctr/config.yaml --set model.name=deepfm");
   ASSERT_EQ(dump.exit_code, 0) << dump.output;
@@ -159,7 +251,7 @@ TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
       {"eval --checkpoint " + *root_ + "/no_ckpt", "no checkpoint"},
       {"frobnicate", "unknown command 'frobnicate'"},
       {"serve --role pserver --host 0.0.0.0", "is not loopback"},
-      {"serve --role cook", "--role must be 'pserver' or 'worker'"},
+      {"serve --role cook", "--role must be 'pserver', 'worker' or 'retrieval', got 'cook'"},
   };
   for (const Case& c : cases) {
     const Result result = RunColony(c.args);

@@ -13,5 +13,6 @@ void AddPrepCommand(CLI::App& app, int* exit_code);  // prep sessions
 void AddProgramCommand(CLI::App& app, int* exit_code);
 void AddServeCommands(CLI::App& app, int* exit_code);  // serve and ps stats
 void AddLaunchCommand(CLI::App& app, int* exit_code);
+void AddIndexCommands(CLI::App& app, int* exit_code);  // index build|query|add|remove
 
 }  // namespace colony::cli

@@ -12,6 +12,7 @@
 #include "colony/cluster/worker_env.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
+#include "colony/retrieval/server.h"
 
 namespace colony::cli {
 namespace {
@@ -34,6 +35,9 @@ struct ServeFlags {
   int rank = -1;
   int workers = 0;
   std::vector<std::string> servers;
+  std::string index_dir;
+  int beam = 16;
+  int scan_leaves = 1;
 };
 
 Status RunWorker(const ServeFlags& flags) {
@@ -61,19 +65,48 @@ Status RunWorker(const ServeFlags& flags) {
   return RunTrainJob(flags.job, &env);
 }
 
+// Serves the index saved in --index until SIGINT/SIGTERM.
+Status RunRetrievalServe(const ServeFlags& flags) {
+  if (flags.index_dir.empty()) return InvalidArgumentError("--role retrieval needs --index DIR");
+  if (!flags.tls_cert.empty() || !flags.checkpoint_dir.empty()) {
+    return InvalidArgumentError("--tls-cert and --checkpoint-dir are for --role pserver");
+  }
+  COLONY_ASSIGN_OR_RETURN(std::shared_ptr<retrieval::TreeIndex> index,
+                          retrieval::TreeIndex::Load(flags.index_dir));
+  retrieval::RetrievalServerOptions options;
+  options.address = flags.host + ":" + std::to_string(flags.port);
+  options.token = flags.token;
+  options.defaults.beam = flags.beam;
+  options.defaults.scan_leaves = flags.scan_leaves;
+  COLONY_ASSIGN_OR_RETURN(auto server, retrieval::RetrievalServer::Start(options, index));
+  std::signal(SIGINT, RequestShutdown);
+  std::signal(SIGTERM, RequestShutdown);
+  std::printf("retrieval serving %lld items (%d trees) on %s:%d\n",
+              static_cast<long long>(index->size()), index->num_trees(), flags.host.c_str(),
+              server->port());
+  std::fflush(stdout);
+  while (!g_shutdown) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server->Shutdown();
+  std::printf("retrieval stopped after %lld requests\n",
+              static_cast<long long>(server->requests()));
+  return OkStatus();
+}
+
 Status RunServe(const ServeFlags& flags) {
   if (flags.role == "worker") return RunWorker(flags);
-  if (flags.role != "pserver") {
-    return InvalidArgumentError("--role must be 'pserver' or 'worker', got '" + flags.role + "'");
-  }
-  if (flags.checkpoint_every_seconds < 0 ||
-      (flags.checkpoint_every_seconds > 0 && flags.checkpoint_dir.empty())) {
-    return InvalidArgumentError("--checkpoint-every-seconds needs --checkpoint-dir and >= 0");
-  }
   if (!ps::IsLoopbackAddress(flags.host) && flags.tls_cert.empty() && !flags.plaintext) {
     return InvalidArgumentError("--host " + flags.host +
                                 " is not loopback: give --tls-cert and --tls-key "
                                 "(scripts/make-certs.sh), or --plaintext on a trusted network");
+  }
+  if (flags.role == "retrieval") return RunRetrievalServe(flags);
+  if (flags.role != "pserver") {
+    return InvalidArgumentError("--role must be 'pserver', 'worker' or 'retrieval', got '" +
+                                flags.role + "'");
+  }
+  if (flags.checkpoint_every_seconds < 0 ||
+      (flags.checkpoint_every_seconds > 0 && flags.checkpoint_dir.empty())) {
+    return InvalidArgumentError("--checkpoint-every-seconds needs --checkpoint-dir and >= 0");
   }
   ps::PsServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
@@ -142,7 +175,7 @@ Status PrintStats(const StatsFlags& flags) {
 void AddServeCommands(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand("serve", "run one server role of a distributed job");
-  serve->add_option("--role", flags->role, "pserver or worker")->required();
+  serve->add_option("--role", flags->role, "pserver, worker or retrieval")->required();
   serve->add_option("config", flags->job.config, "worker: the job's YAML file");
   serve->add_option("--set", flags->job.overrides, "worker: override a config key")->take_all();
   serve->add_option("--summary-json", flags->job.summary_json, "worker: write the summary here");
@@ -163,6 +196,11 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->add_option("--checkpoint-every-seconds", flags->checkpoint_every_seconds,
                     "also save the tables this often (0: only on SIGTERM)");
+  serve->add_option("--index", flags->index_dir, "retrieval: the index directory to serve");
+  serve->add_option("--beam", flags->beam, "retrieval: default beam of a query")
+      ->capture_default_str();
+  serve->add_option("--scan-leaves", flags->scan_leaves, "retrieval: default scan_leaves")
+      ->capture_default_str();
   serve->callback([flags, exit_code] { *exit_code = ExitCode(RunServe(*flags)); });
 
   auto stats_flags = std::make_shared<StatsFlags>();

@@ -1,0 +1,111 @@
+// A real retrieval server on 127.0.0.1 (free port) driven through RetrievalClient.
+#include "colony/retrieval/server.h"
+
+#include <atomic>
+#include <thread>
+
+#include "retrieval/test_data.h"
+#include "testing/status_matchers.h"
+
+namespace colony::retrieval {
+namespace {
+using ::colony::testing::StatusIs;
+using testing::ClusteredVectors;
+using ::testing::HasSubstr;
+
+class RetrievalServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    items_ = ClusteredVectors(2000, 16, 20, 21);
+    queries_ = ClusteredVectors(64, 16, 20, 22);
+    auto index = TreeIndex::Build({.num_trees = 2}, items_);
+    ASSERT_TRUE(index.ok()) << index.status();
+    index_ = std::move(index).value();
+    RetrievalServerOptions options;
+    options.token = "secret";
+    options.defaults.beam = 8;
+    auto server = RetrievalServer::Start(options, index_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    address_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  std::unique_ptr<RetrievalClient> Client(const std::string& token = "secret") {
+    auto client = RetrievalClient::Connect(address_, token, 10000);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return std::move(client).value();
+  }
+
+  VectorSet items_, queries_;
+  std::shared_ptr<TreeIndex> index_;
+  std::unique_ptr<RetrievalServer> server_;
+  std::string address_;
+};
+
+TEST_F(RetrievalServerTest, SearchOverRpcEqualsTheLocalIndex) {
+  auto client = Client();
+  const QueryOptions q{.k = 10, .beam = 8};
+  COLONY_ASSERT_OK_AND_ASSIGN(SearchResults remote, client->Search(q, queries_.data));
+  COLONY_ASSERT_OK_AND_ASSIGN(SearchResults local, index_->Search(q, queries_.data));
+  EXPECT_EQ(remote.num_queries, 64);
+  EXPECT_EQ(remote.ids, local.ids);
+  EXPECT_EQ(remote.distances, local.distances);
+  COLONY_ASSERT_OK_AND_ASSIGN(HealthInfo health, client->Health());
+  EXPECT_EQ(health.status, "serving");
+  EXPECT_EQ(health.items, 2000);
+  EXPECT_EQ(health.dim, 16);
+  EXPECT_EQ(health.trees, 2);
+}
+
+TEST_F(RetrievalServerTest, BoundedConcurrentLoadWithUpdates) {
+  constexpr int kThreads = 4, kCallsEach = 150;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = Client();
+      for (int i = 0; i < kCallsEach; ++i) {
+        const int64_t q = (t * kCallsEach + i) % queries_.n;
+        auto r = client->Search({.k = 5, .beam = 4}, std::span<const float>(queries_.row(q), 16));
+        (r.ok() && r->ids[0] != SearchResults::kNoItem ? ok : failed)++;
+      }
+    });
+  }
+  // Meanwhile, items come and go through the same service.
+  auto writer = Client();
+  for (uint64_t i = 0; i < 50; ++i) {
+    const uint64_t id = 100000 + i;
+    COLONY_ASSERT_OK(writer->Insert({&id, 1}, std::span<const float>(items_.row(i), 16)));
+    if (i % 2 == 0) COLONY_ASSERT_OK(writer->Remove({&id, 1}));
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kCallsEach);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(index_->size(), 2025);
+  COLONY_EXPECT_OK(index_->CheckInvariantsForTesting());
+  EXPECT_GE(server_->requests(), kThreads * kCallsEach + 75);
+}
+
+TEST_F(RetrievalServerTest, BadCallsGetClearErrors) {
+  auto client = Client();
+  EXPECT_THAT(client->Search({}, std::vector<float>(5)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not whole rows of 16")));
+  EXPECT_THAT(client->Search({.scan_leaves = 3}, std::vector<float>(16)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("power of two")));
+  const uint64_t id = 0;
+  EXPECT_THAT(client->Insert({&id, 1}, std::vector<float>(16)),
+              StatusIs(StatusCode::kAlreadyExists, HasSubstr("id 0")));
+  const uint64_t two[] = {7, 8};
+  EXPECT_THAT(client->Insert(two, std::vector<float>(16)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("2 ids but 1 vectors")));
+  const uint64_t unknown = 999999;
+  EXPECT_THAT(client->Remove({&unknown, 1}), StatusIs(StatusCode::kNotFound, HasSubstr("999999")));
+  EXPECT_THAT(Client("wrong")->Health(),
+              StatusIs(StatusCode::kUnauthenticated, HasSubstr("token")));
+  server_->Shutdown();
+  auto late = RetrievalClient::Connect(address_, "secret", 2000);
+  ASSERT_TRUE(late.ok());
+  EXPECT_THAT((*late)->Health(), StatusIs(StatusCode::kUnavailable, ::testing::_));
+}
+
+}  // namespace
+}  // namespace colony::retrieval
