@@ -11,5 +11,6 @@ void AddEvalCommands(CLI::App& app, int* exit_code);  // eval and predict
 void AddGenCommand(CLI::App& app, int* exit_code);
 void AddProgramCommand(CLI::App& app, int* exit_code);
 void AddServeCommands(CLI::App& app, int* exit_code);  // serve and ps stats
+void AddFlCommands(CLI::App& app, int* exit_code);     // fl vertical
 
 }  // namespace colony::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   colony::cli::AddGenCommand(app, &exit_code);
   colony::cli::AddProgramCommand(app, &exit_code);
   colony::cli::AddServeCommands(app, &exit_code);
+  colony::cli::AddFlCommands(app, &exit_code);
   std::string known;
   bool is_known = false;
   for (const CLI::App* sub : app.get_subcommands({})) {
