@@ -1,11 +1,11 @@
 // The real `colony fl vertical` binary: simulate starts both parties as child processes.
-#include <sys/wait.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 
 #include "colony/base/file_util.h"
 #include "federated/test_util.h"
+#include "testing/run_command.h"
 #include "testing/status_matchers.h"
 
 namespace colony::fl {
@@ -14,19 +14,10 @@ namespace {
 using ::colony::fl::testing::WriteTemp;
 using ::testing::HasSubstr;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together.
-};
+using Result = ::colony::testing::CommandResult;
 
 Result RunColony(const std::string& args) {
-  const std::string command = std::string(COLONY_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return ::colony::testing::RunCommand(std::string(COLONY_BINARY) + " " + args);
 }
 
 TEST(VerticalCliTest, SimulateLinearMatchesLeastSquares) {

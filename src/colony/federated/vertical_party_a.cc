@@ -5,7 +5,6 @@
 #include <optional>
 #include <set>
 
-#include "colony/base/metrics.h"
 #include "colony/federated.grpc.pb.h"
 #include "colony/federated/internal/dense_math.h"
 #include "colony/federated/internal/party_block.h"
@@ -164,6 +163,7 @@ StatusOr<PartyAResult> RunVerticalPartyA(const VerticalConfig& config,
   PartyAResult result;
   std::vector<double> z, residual;
   int iteration = 0;
+  const auto loop_start = std::chrono::steady_clock::now();
   for (iteration = 1; iteration <= t.iterations; ++iteration) {
     estimate(&z, &residual);
     double moved = block.Step(block.DataGradient(residual), t.learning_rate);
@@ -205,6 +205,8 @@ StatusOr<PartyAResult> RunVerticalPartyA(const VerticalConfig& config,
     if (result.converged) break;
   }
   result.iterations = std::min(iteration, t.iterations);
+  result.iteration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count();
 
   // 4. Evaluate on the held-out ids (or the training ids when none are held out).
   std::vector<double> eval_z, eval_y;
@@ -220,15 +222,9 @@ StatusOr<PartyAResult> RunVerticalPartyA(const VerticalConfig& config,
     eval_z = z;
     eval_y = y;
   }
-  double squared = 0.0;
-  std::vector<float> scores, labels;
-  for (size_t i = 0; i < eval_z.size(); ++i) {
-    squared += (eval_z[i] - eval_y[i]) * (eval_z[i] - eval_y[i]);
-    scores.push_back(static_cast<float>(eval_z[i]));
-    labels.push_back(static_cast<float>(eval_y[i]));
-  }
-  result.rmse = std::sqrt(squared / static_cast<double>(std::max<size_t>(1, eval_z.size())));
-  if (t.model == "logistic") result.auc = Auc(scores, labels);
+  const internal::FitQuality quality = internal::Evaluate(eval_z, eval_y);
+  result.rmse = quality.rmse;
+  if (t.model == "logistic") result.auc = quality.auc;
   rpc::FinishResponse finished;
   COLONY_RETURN_IF_ERROR(peer.Call(&Stub::Finish, "Finish", rpc::FinishRequest(), &finished));
 
@@ -253,6 +249,7 @@ StatusOr<PartyAResult> RunVerticalPartyA(const VerticalConfig& config,
                    {"auc", result.auc},
                    {"rmse", result.rmse},
                    {"seconds", result.seconds},
+                   {"iteration_seconds", result.iteration_seconds},
                    {"bytes_sent", static_cast<double>(result.bytes_sent)},
                    {"bytes_received", static_cast<double>(result.bytes_received)}};
   if (!options.out.empty()) COLONY_RETURN_IF_ERROR(WritePartyModel(options.out, model));

@@ -18,7 +18,6 @@
 #include <thread>
 
 #include "colony/base/file_util.h"
-#include "colony/base/metrics.h"
 #include "colony/federated/internal/dense_math.h"
 #include "colony/federated/vertical.h"
 
@@ -208,15 +207,9 @@ StatusOr<VerticalSummary> CompareWithCentral(const VerticalConfig& config, const
   std::vector<double> ex, ey;
   COLONY_RETURN_IF_ERROR(joined(test_ids.empty() ? train_ids : test_ids, sa, sb, &ex, &ey));
   const std::vector<double> z = internal::Times(ex, cols, summary.central_coefficients);
-  double squared = 0.0;
-  std::vector<float> scores, labels;
-  for (size_t i = 0; i < z.size(); ++i) {
-    squared += (z[i] - ey[i]) * (z[i] - ey[i]);
-    scores.push_back(static_cast<float>(z[i]));
-    labels.push_back(static_cast<float>(ey[i]));
-  }
-  summary.central_rmse = std::sqrt(squared / static_cast<double>(std::max<size_t>(1, z.size())));
-  if (config.train.model == "logistic") summary.central_auc = Auc(scores, labels);
+  const internal::FitQuality quality = internal::Evaluate(z, ey);
+  summary.central_rmse = quality.rmse;
+  if (config.train.model == "logistic") summary.central_auc = quality.auc;
   return summary;
 }
 
@@ -267,6 +260,7 @@ StatusOr<VerticalSummary> SimulateVertical(const VerticalSimulateOptions& option
   result.auc = Metric(model_a, "auc");
   result.rmse = Metric(model_a, "rmse");
   result.seconds = Metric(model_a, "seconds");
+  result.iteration_seconds = Metric(model_a, "iteration_seconds");
   result.bytes_sent = static_cast<int64_t>(Metric(model_a, "bytes_sent"));
   result.bytes_received = static_cast<int64_t>(Metric(model_a, "bytes_received"));
   COLONY_ASSIGN_OR_RETURN(VerticalSummary summary, CompareWithCentral(config, result, model_b));
@@ -300,7 +294,8 @@ std::string VerticalSummaryJson(const VerticalSummary& s) {
     json << ",\n  \"max_abs_coef_diff_vs_central\": " << s.max_abs_coef_diff
          << ",\n  \"auc\": " << a.auc << ",\n  \"central_auc\": " << s.central_auc;
   }
-  json << ",\n  \"party_a_seconds\": " << a.seconds << ",\n  \"seconds\": " << s.seconds
+  json << ",\n  \"party_a_seconds\": " << a.seconds
+       << ",\n  \"iteration_seconds\": " << a.iteration_seconds << ",\n  \"seconds\": " << s.seconds
        << ",\n  \"bytes_a_to_b\": " << a.bytes_sent << ",\n  \"bytes_b_to_a\": " << a.bytes_received
        << "\n}\n";
   return json.str();

@@ -1,7 +1,10 @@
 #include "colony/federated/internal/dense_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+
+#include "colony/base/metrics.h"
 
 namespace colony::fl::internal {
 
@@ -85,6 +88,20 @@ double Sigmoid(double z) {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
   const double e = std::exp(z);
   return e / (1.0 + e);
+}
+
+FitQuality Evaluate(std::span<const double> z, std::span<const double> y) {
+  double squared = 0.0;
+  std::vector<float> scores, labels;
+  for (size_t i = 0; i < z.size(); ++i) {
+    squared += (z[i] - y[i]) * (z[i] - y[i]);
+    scores.push_back(static_cast<float>(z[i]));
+    labels.push_back(static_cast<float>(y[i]));
+  }
+  FitQuality q;
+  q.rmse = std::sqrt(squared / static_cast<double>(std::max<size_t>(1, z.size())));
+  q.auc = Auc(scores, labels);
+  return q;
 }
 
 namespace {

@@ -28,6 +28,12 @@ std::vector<double> CholeskySolve(const std::vector<double>& l, size_t n, std::v
 
 double Sigmoid(double z);
 
+// The RMSE of estimates z against y, and the AUC of z as scores (labels > 0.5 positive).
+struct FitQuality {
+  double rmse = 0, auc = 0;
+};
+FitQuality Evaluate(std::span<const double> z, std::span<const double> y);
+
 // argmin 1/(2m) |X theta - y|^2 + l2/2 |theta_{1..}|^2 by the normal equations (column 0 is
 // the intercept and is not penalized): least squares when l2 = 0.
 StatusOr<std::vector<double>> FitLinearCentral(std::span<const double> x, size_t cols,

@@ -39,9 +39,10 @@ void TapSend(MessageTap* tap, const std::string& method, Methods* methods) {
   methods->Proceed();
 }
 
-class ClientTap final : public grpc::experimental::Interceptor {
+// Reports each message this end sends, on either side of a call.
+class SendTap final : public grpc::experimental::Interceptor {
  public:
-  ClientTap(MessageTap* tap, std::string method) : tap_(tap), method_(std::move(method)) {}
+  SendTap(MessageTap* tap, std::string method) : tap_(tap), method_(std::move(method)) {}
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     TapSend(tap_, method_, methods);
   }
@@ -56,7 +57,7 @@ class ClientTapFactory final : public grpc::experimental::ClientInterceptorFacto
   explicit ClientTapFactory(MessageTap* tap) : tap_(tap) {}
   grpc::experimental::Interceptor* CreateClientInterceptor(
       grpc::experimental::ClientRpcInfo* info) override {
-    return new ClientTap(tap_, info->method());
+    return new SendTap(tap_, info->method());
   }
 
  private:
@@ -68,7 +69,7 @@ class ServerTapFactory final : public grpc::experimental::ServerInterceptorFacto
   explicit ServerTapFactory(MessageTap* tap) : tap_(tap) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new ClientTap(tap_, info->method());
+    return new SendTap(tap_, info->method());
   }
 
  private:
