@@ -49,29 +49,29 @@ TEST(VerticalCliTest, SimulateLogisticAucMatchesCentral) {
 
 TEST(VerticalCliTest, BadFlagsAndConfigsExitWithUsageErrors) {
   const std::string config = "examples/federated/vertical_diabetes.yaml";
-  Result r = RunColony("fl vertical --role c " + config);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("--role must be 'a'"));
-  r = RunColony("fl vertical --role a");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("CONFIG"));
-  r = RunColony("fl vertical --role a " + config + " --listen 127.0.0.1:0");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("--listen is for --role b"));
-  r = RunColony("fl vertical --role b no_such.yaml");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("no_such.yaml"));
-  r = RunColony("fl vertical simulate " + config + " --set vertical.train.model=tree");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("train.model 'tree' is unknown"));
-  r = RunColony("fl vertical simulate " + config + " --set vertical.party_b.columns=[3]");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("column 3 is also in party_a.columns"));
-  // Party A alone, with nobody serving as B: a clear error, not a hang.
-  r = RunColony("fl vertical --role a " + config +
-                " --peer 127.0.0.1:1 --set vertical.train.rpc_timeout_s=2");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.output, HasSubstr("start it first with colony fl vertical --role b"));
+  struct Case {
+    std::string args;
+    int exit_code;
+    std::string fragment;
+  };
+  const std::vector<Case> cases = {
+      {"--role c " + config, 2, "--role must be 'a'"},
+      {"--role a", 2, "CONFIG"},
+      {"--role a " + config + " --listen 127.0.0.1:0", 2, "--listen is for --role b"},
+      {"--role b no_such.yaml", 2, "no_such.yaml"},
+      {"simulate " + config + " --set vertical.train.model=tree", 2,
+       "train.model 'tree' is unknown"},
+      {"simulate " + config + " --set vertical.party_b.columns=[3]", 2,
+       "column 3 is also in party_a.columns"},
+      // Party A alone, with nobody serving as B: a clear error, not a hang.
+      {"--role a " + config + " --peer 127.0.0.1:1 --set vertical.train.rpc_timeout_s=2", 1,
+       "start it first with colony fl vertical --role b"},
+  };
+  for (const Case& c : cases) {
+    const Result r = RunColony("fl vertical " + c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.args << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.fragment)) << c.args;
+  }
 }
 
 }  // namespace
