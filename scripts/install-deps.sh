@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev
   python3 python3-torch python3-numpy
-  libhnswlib-dev libfaiss-dev dataset-fashion-mnist gnuplot-nox
+  libhnswlib-dev libfaiss-dev dataset-fashion-mnist gnuplot-nox libgmp-dev zlib1g-dev python3-sklearn
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -9,22 +9,14 @@
 #include <string>
 
 #include "colony/base/file_util.h"
+#include "testing/run_command.h"
 
 namespace colony {
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together.
-};
+using Result = ::colony::testing::CommandResult;
 
 inline Result RunColony(const std::string& args) {
-  const std::string command = std::string(COLONY_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return ::colony::testing::RunCommand(std::string(COLONY_BINARY) + " " + args);
 }
 
 // Starts `colony ARGS` with output to `log`; returns its pid.

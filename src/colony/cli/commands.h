@@ -14,5 +14,6 @@ void AddProgramCommand(CLI::App& app, int* exit_code);
 void AddServeCommands(CLI::App& app, int* exit_code);  // serve and ps stats
 void AddLaunchCommand(CLI::App& app, int* exit_code);
 void AddIndexCommands(CLI::App& app, int* exit_code);  // index build|query|add|remove
+void AddFlCommands(CLI::App& app, int* exit_code);     // fl vertical
 
 }  // namespace colony::cli

@@ -1,0 +1,206 @@
+// The vertical job's YAML, the party model files and the train/test split.
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "colony/base/config.h"
+#include "colony/base/file_util.h"
+#include "colony/federated/vertical.h"
+
+namespace colony::fl {
+namespace {
+
+Status Invalid(const ConfigSection& s, std::string_view key, const std::string& what) {
+  return InvalidArgumentError(s.Where(key) + ": " + what);
+}
+
+Status ReadParty(const ConfigSection& data, const ConfigSection& s, PartyDataOptions* o) {
+  COLONY_RETURN_IF_ERROR(data.Read("format", &o->format));
+  COLONY_RETURN_IF_ERROR(data.Read("dir", &o->dir));
+  COLONY_RETURN_IF_ERROR(s.Read("columns", &o->columns));
+  COLONY_RETURN_IF_ERROR(s.Read("file", &o->file));
+  if (o->format.empty())
+    return Invalid(data, "format", "is required (sklearn_diabetes, sklearn_breast_cancer or csv)");
+  if (o->format == "csv") {
+    if (o->file.empty()) return Invalid(s, "file", "is required with data.format csv");
+  } else if (o->columns.empty()) {
+    return Invalid(s, "columns",
+                   "is required: the 0-based columns of " + o->format + " this party holds");
+  }
+  return OkStatus();
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string JsonNumbers(const std::vector<double>& values) {
+  std::string out = "[";
+  char buffer[32];
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::snprintf(buffer, sizeof(buffer), "%.17g", values[i]);
+    out += (i ? ", " : "") + std::string(buffer);
+  }
+  return out + "]";
+}
+
+std::string JsonStrings(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + JsonString(values[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+Status VerticalTrainOptions::Validate() const {
+  if (model != "linear" && model != "logistic") {
+    return InvalidArgumentError("train.model '" + model + "' is unknown; use linear or logistic");
+  }
+  if (iterations <= 0) return InvalidArgumentError("train.iterations must be > 0");
+  if (!(tolerance >= 0)) return InvalidArgumentError("train.tolerance must be >= 0");
+  if (!(learning_rate > 0)) return InvalidArgumentError("train.learning_rate must be > 0");
+  if (!(l2 >= 0)) return InvalidArgumentError("train.l2 must be >= 0");
+  if (!(test_fraction >= 0 && test_fraction < 1)) {
+    return InvalidArgumentError("train.test_fraction must be in [0, 1)");
+  }
+  if (!(rpc_timeout_s > 0)) return InvalidArgumentError("train.rpc_timeout_s must be > 0");
+  if (log_every < 0) return InvalidArgumentError("train.log_every must be >= 0");
+  return OkStatus();
+}
+
+Status PaillierOptions::Validate() const {
+  if (key_bits < 256 || key_bits > 8192 || key_bits % 64 != 0) {
+    return InvalidArgumentError("paillier.key_bits must be a multiple of 64 in [256, 8192]");
+  }
+  if (precision_bits < 8 || precision_bits > 40) {
+    return InvalidArgumentError("paillier.precision_bits must be in [8, 40]");
+  }
+  return OkStatus();
+}
+
+StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
+                                            const std::vector<std::string>& overrides) {
+  COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(path, overrides));
+  VerticalConfig out;
+  out.source = path;
+  const ConfigSection root = config.Root();
+  if (!root.Has("vertical")) {
+    return InvalidArgumentError(path + ": no 'vertical:' section; see examples/federated/");
+  }
+  const ConfigSection v = root.Section("vertical");
+  const ConfigSection train = v.Section("train");
+  VerticalTrainOptions& t = out.train;
+  COLONY_RETURN_IF_ERROR(train.Read("model", &t.model));
+  COLONY_RETURN_IF_ERROR(train.Read("iterations", &t.iterations));
+  COLONY_RETURN_IF_ERROR(train.Read("tolerance", &t.tolerance));
+  COLONY_RETURN_IF_ERROR(train.Read("learning_rate", &t.learning_rate));
+  COLONY_RETURN_IF_ERROR(train.Read("l2", &t.l2));
+  COLONY_RETURN_IF_ERROR(train.Read("test_fraction", &t.test_fraction));
+  COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));
+  COLONY_RETURN_IF_ERROR(train.Read("rpc_timeout_s", &t.rpc_timeout_s));
+  COLONY_RETURN_IF_ERROR(train.Read("log_every", &t.log_every));
+  Status valid = t.Validate();
+  if (!valid.ok())
+    return InvalidArgumentError(train.Where("") + ": " + std::string(valid.message()));
+
+  const ConfigSection paillier = v.Section("paillier");
+  COLONY_RETURN_IF_ERROR(paillier.Read("enabled", &out.paillier.enabled));
+  COLONY_RETURN_IF_ERROR(paillier.Read("key_bits", &out.paillier.key_bits));
+  COLONY_RETURN_IF_ERROR(paillier.Read("precision_bits", &out.paillier.precision_bits));
+  valid = out.paillier.Validate();
+  if (!valid.ok()) {
+    return InvalidArgumentError(paillier.Where("") + ": " + std::string(valid.message()));
+  }
+
+  const ConfigSection data = v.Section("data");
+  const ConfigSection a = v.Section("party_a");
+  const ConfigSection b = v.Section("party_b");
+  COLONY_RETURN_IF_ERROR(ReadParty(data, a, &out.party_a));
+  COLONY_RETURN_IF_ERROR(ReadParty(data, b, &out.party_b));
+  out.party_a.with_label = true;
+  COLONY_RETURN_IF_ERROR(a.Read("label_column", &out.party_a.label_column));
+  COLONY_RETURN_IF_ERROR(b.Read("address", &out.party_b_address));
+  COLONY_RETURN_IF_ERROR(b.Read("idle_timeout_s", &out.party_b_idle_timeout_s));
+  if (!(out.party_b_idle_timeout_s > 0)) return Invalid(b, "idle_timeout_s", "must be > 0");
+  std::set<int> a_columns(out.party_a.columns.begin(), out.party_a.columns.end());
+  for (int c : out.party_b.columns) {
+    if (a_columns.count(c)) {
+      return Invalid(b, "columns",
+                     "column " + std::to_string(c) +
+                         " is also in party_a.columns; each column belongs to one "
+                         "party");
+    }
+  }
+  COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
+  return out;
+}
+
+Status WritePartyModel(const std::string& path, const PartyModel& m) {
+  std::ostringstream json;
+  char intercept[32];
+  std::snprintf(intercept, sizeof(intercept), "%.17g", m.intercept);
+  json << "{\n  \"party\": " << JsonString(m.party) << ",\n  \"model\": " << JsonString(m.model)
+       << ",\n  \"iterations\": " << m.iterations << ",\n  \"intercept\": " << intercept
+       << ",\n  \"features\": " << JsonStrings(m.feature_names)
+       << ",\n  \"coefficients\": " << JsonNumbers(m.coefficients)
+       << ",\n  \"mean\": " << JsonNumbers(m.scaling.mean)
+       << ",\n  \"std\": " << JsonNumbers(m.scaling.std) << ",\n  \"metrics\": {";
+  for (size_t i = 0; i < m.metrics.size(); ++i) {
+    std::vector<double> one = {m.metrics[i].second};
+    const std::string number = JsonNumbers(one);
+    json << (i ? ", " : "") << JsonString(m.metrics[i].first) << ": "
+         << number.substr(1, number.size() - 2);
+  }
+  json << "}\n}\n";
+  return WriteFileAtomic(path, json.str());
+}
+
+StatusOr<PartyModel> ReadPartyModel(const std::string& path) {
+  COLONY_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  PartyModel m;
+  try {
+    const YAML::Node node = YAML::Load(text);
+    m.party = node["party"].as<std::string>();
+    m.model = node["model"].as<std::string>();
+    m.iterations = node["iterations"].as<int>();
+    m.intercept = node["intercept"].as<double>();
+    m.feature_names = node["features"].as<std::vector<std::string>>();
+    m.coefficients = node["coefficients"].as<std::vector<double>>();
+    m.scaling.mean = node["mean"].as<std::vector<double>>();
+    m.scaling.std = node["std"].as<std::vector<double>>();
+    for (const auto& kv : node["metrics"]) {
+      m.metrics.emplace_back(kv.first.as<std::string>(), kv.second.as<double>());
+    }
+  } catch (const std::exception& e) {
+    return DataLossError("party model file '" + path + "' is not valid: " + e.what());
+  }
+  if (m.coefficients.size() != m.feature_names.size()) {
+    return DataLossError("party model file '" + path +
+                         "': coefficients and features differ in size");
+  }
+  return m;
+}
+
+void SplitTrainTest(std::span<const uint64_t> ids, double test_fraction, uint64_t seed,
+                    std::vector<uint64_t>* train, std::vector<uint64_t>* test) {
+  train->clear();
+  test->clear();
+  for (uint64_t id : ids) {
+    // splitmix64 of (id, seed): a uniform draw per id that both sides can recompute.
+    uint64_t z = id + seed * 0x9e3779b97f4a7c15ULL + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    const double u = static_cast<double>(z >> 11) * 0x1.0p-53;
+    (u < test_fraction ? test : train)->push_back(id);
+  }
+}
+
+}  // namespace colony::fl

@@ -1,0 +1,89 @@
+#include "colony/federated/paillier.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "testing/status_matchers.h"
+
+namespace colony::fl {
+namespace {
+
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class PaillierTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto key = PaillierPrivateKey::Generate(512);
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = new PaillierPrivateKey(std::move(key).value());
+  }
+  static void TearDownTestSuite() { delete key_; }
+  static PaillierPrivateKey* key_;
+};
+PaillierPrivateKey* PaillierTest::key_ = nullptr;
+
+TEST_F(PaillierTest, DecryptsWhatBothEncryptionsProduce) {
+  EXPECT_EQ(key_->public_key().bits(), 512);
+  for (int64_t m : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{42}, int64_t{-123456789},
+                    int64_t{1} << 62, -(int64_t{1} << 62)}) {
+    COLONY_ASSERT_OK_AND_ASSIGN(std::string a, key_->Decrypt(key_->public_key().Encrypt(m)));
+    COLONY_ASSERT_OK_AND_ASSIGN(std::string b, key_->Decrypt(key_->Encrypt(m)));
+    EXPECT_EQ(a, std::to_string(m));
+    EXPECT_EQ(b, std::to_string(m));
+  }
+}
+
+TEST_F(PaillierTest, EncryptionIsRandomized) {
+  EXPECT_NE(key_->Encrypt(7), key_->Encrypt(7));
+  EXPECT_NE(key_->public_key().Encrypt(7), key_->public_key().Encrypt(7));
+}
+
+TEST_F(PaillierTest, WeightedSumIsHomomorphic) {
+  const std::vector<int64_t> plain = {3, -5, 1000, 0, -77};
+  const std::vector<int64_t> weights = {2, 7, -3, 11, -1};
+  std::vector<std::string> cts;
+  for (int64_t m : plain) cts.push_back(key_->Encrypt(m));
+  // Only the holder of n (a copy made from its bytes) computes the sum.
+  COLONY_ASSERT_OK_AND_ASSIGN(PaillierPublicKey other,
+                              PaillierPublicKey::FromBytes(key_->public_key().n_bytes()));
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string sum, other.WeightedSum(cts, weights, "-12"));
+  int64_t want = -12;
+  for (size_t i = 0; i < plain.size(); ++i) want += plain[i] * weights[i];
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string got, key_->Decrypt(sum));
+  EXPECT_EQ(got, std::to_string(want));
+}
+
+TEST_F(PaillierTest, MaskedValueUnmasksToScaledDouble) {
+  const std::string mask = RandomDecimal(200);
+  std::vector<std::string> cts = {key_->Encrypt(3 << 20)};
+  std::vector<int64_t> weights = {-(1 << 19)};  // -0.5 at 20 fraction bits.
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string masked,
+                              key_->public_key().WeightedSum(cts, weights, mask));
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string decrypted, key_->Decrypt(masked));
+  EXPECT_NE(decrypted, std::to_string(-(int64_t{3} << 39)));  // The holder sees it masked.
+  COLONY_ASSERT_OK_AND_ASSIGN(double value, UnmaskDecimal(decrypted, mask, 40));
+  EXPECT_DOUBLE_EQ(value, -1.5);
+}
+
+TEST_F(PaillierTest, RejectsBadInput) {
+  EXPECT_THAT(PaillierPrivateKey::Generate(100),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("key_bits")));
+  EXPECT_THAT(PaillierPrivateKey::Generate(1000),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("multiple of 64")));
+  EXPECT_THAT(PaillierPublicKey::FromBytes(std::string(8, '\x01')),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("256 bits")));
+  EXPECT_THAT(key_->Decrypt(std::string(200, '\xff')),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not a ciphertext")));
+  std::vector<std::string> cts = {std::string(1, '\0')};
+  std::vector<int64_t> weights = {1};
+  EXPECT_THAT(key_->public_key().WeightedSum(cts, weights, "0"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("ciphertext 0")));
+  EXPECT_THAT(key_->public_key().WeightedSum({}, {}, "12x"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("decimal")));
+  EXPECT_THAT(UnmaskDecimal("1", "", 0), StatusIs(StatusCode::kInvalidArgument, HasSubstr("mask")));
+}
+
+}  // namespace
+}  // namespace colony::fl

@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+
+#include "colony/federated/vertical.h"
+#include "federated/test_util.h"
+#include "testing/status_matchers.h"
+
+namespace colony::fl {
+namespace {
+
+using ::colony::fl::testing::WriteTemp;
+using ::colony::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kGood[] = R"(vertical:
+  data:
+    format: sklearn_diabetes
+  party_a:
+    columns: [0, 1]
+  party_b:
+    columns: [2, 3]
+    address: 127.0.0.1:7400
+  train:
+    model: linear
+    iterations: 50
+    l2: 0.5
+  paillier:
+    enabled: true
+    key_bits: 512
+)";
+
+TEST(VerticalConfigTest, ReadsEveryKey) {
+  COLONY_ASSERT_OK_AND_ASSIGN(VerticalConfig c, LoadVerticalConfig(WriteTemp("good.yaml", kGood),
+                                                                   {"vertical.train.seed=9"}));
+  EXPECT_EQ(c.party_a.columns, (std::vector<int>{0, 1}));
+  EXPECT_TRUE(c.party_a.with_label);
+  EXPECT_FALSE(c.party_b.with_label);
+  EXPECT_EQ(c.party_b.format, "sklearn_diabetes");
+  EXPECT_EQ(c.party_b_address, "127.0.0.1:7400");
+  EXPECT_EQ(c.train.iterations, 50);
+  EXPECT_EQ(c.train.l2, 0.5);
+  EXPECT_EQ(c.train.seed, 9u);
+  EXPECT_TRUE(c.paillier.enabled);
+  EXPECT_EQ(c.paillier.key_bits, 512);
+}
+
+TEST(VerticalConfigTest, BadConfigsNameTheKey) {
+  const std::string path = WriteTemp("base.yaml", kGood);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"vertical.train.model=tree", "train.model 'tree' is unknown"},
+      {"vertical.train.iterations=0", "train.iterations must be > 0"},
+      {"vertical.train.learning_rate=-1", "train.learning_rate must be > 0"},
+      {"vertical.train.l2=-1", "train.l2 must be >= 0"},
+      {"vertical.train.test_fraction=1", "train.test_fraction must be in [0, 1)"},
+      {"vertical.train.itrations=5", "itrations"},
+      {"vertical.paillier.key_bits=100", "paillier.key_bits must be a multiple of 64"},
+      {"vertical.paillier.precision_bits=60", "paillier.precision_bits must be in [8, 40]"},
+      {"vertical.party_b.columns=[1,2]", "column 1 is also in party_a.columns"},
+      {"vertical.party_a.columns=[]", "party_a.columns: is required: the 0-based columns"},
+      {"vertical.data.format=csv", "is required with data.format csv"},
+      {"vertical.party_b.idle_timeout_s=0", "must be > 0"},
+      {"vertical.train.iterations=many", "vertical.train.iterations"},
+  };
+  for (const auto& [override_text, fragment] : cases) {
+    EXPECT_THAT(LoadVerticalConfig(path, {override_text}),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(fragment)))
+        << override_text;
+  }
+  EXPECT_THAT(LoadVerticalConfig(WriteTemp("none.yaml", "train:\n  epochs: 1\n")),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("no 'vertical:' section")));
+  EXPECT_THAT(LoadVerticalConfig(::testing::TempDir() + "/absent.yaml"),
+              StatusIs(StatusCode::kNotFound, HasSubstr("absent.yaml")));
+}
+
+}  // namespace
+}  // namespace colony::fl
