@@ -1,6 +1,7 @@
 #include "colony/train/session_trainer.h"
 
 #include <ATen/ATen.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -55,7 +56,8 @@ TEST(SessionFeederTest, BuildsTheFlatSessionGraphs) {
 class SessionTrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    data_dir_ = new std::string(::testing::TempDir() + "/colony_session_trainer_data");
+    data_dir_ = new std::string(::testing::TempDir() + "/colony_session_trainer_data_" +
+                                std::to_string(::getpid()));  // ctest runs cases in parallel.
     data::SessionGeneratorOptions gen;
     gen.out_dir = *data_dir_;
     gen.sessions = 1500;

@@ -1,5 +1,7 @@
 #include "colony/train/trainer.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -19,7 +21,8 @@ using ::testing::HasSubstr;
 class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    data_dir_ = new std::string(::testing::TempDir() + "/colony_trainer_data");
+    data_dir_ = new std::string(::testing::TempDir() + "/colony_trainer_data_" +
+                                std::to_string(::getpid()));  // ctest runs cases in parallel.
     data::CtrGeneratorOptions gen;
     gen.out_dir = *data_dir_;
     gen.rows = 3000;
