@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training samples/s of `colony train examples/session/srgnn.yaml` against the same SR-GNN
-# (position embeddings, dim 64, 1 step, batch 100, Adam) as a PyTorch script
+# (position embeddings, dim 100, 1 step, batch 100, Adam lr 0.003) as a PyTorch script
 # (bench/pytorch/srgnn.py), on the same generated sessions, 1 epoch each, three interleaved
 # rounds; medians reported.
 #   bench/session/run_srgnn_bench.sh [SESSIONS] [THREADS]      (after scripts/build.sh)

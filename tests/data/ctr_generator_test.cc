@@ -19,16 +19,10 @@ namespace colony::data {
 namespace {
 
 using ::colony::data::testing::JsonNumber;
+using ::colony::data::testing::Lines;
 using ::colony::data::testing::TestDir;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 CtrGeneratorOptions SmallOptions(const std::string& dir) {
   CtrGeneratorOptions o;

@@ -14,6 +14,7 @@
 namespace colony::data {
 namespace {
 
+using ::colony::data::testing::Lines;
 using ::colony::data::testing::TestDir;
 using ::colony::data::testing::WriteTestFile;
 using ::colony::testing::StatusIs;
@@ -59,13 +60,6 @@ TEST(SessionFileTest, PrefixSamplesCoverEveryNextClick) {
   EXPECT_EQ(s[1].prefix, 2);
   EXPECT_EQ(s[2].session, 1);
   EXPECT_EQ(s[2].prefix, 1);
-}
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 // Diginetica layout: items 10, 20 and 30 are clicked at least 5 times, 99 twice.

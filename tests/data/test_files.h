@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace colony::data::testing {
 
@@ -24,6 +25,14 @@ inline std::string WriteTestFile(const std::string& dir, const std::string& name
   const std::string path = dir + "/" + name;
   std::ofstream(path, std::ios::binary) << contents;
   return path;
+}
+
+// The lines of a text file, without their newlines.
+inline std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 // The number after "key": in a flat JSON object; -1 (and a test failure) when absent.

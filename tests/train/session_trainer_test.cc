@@ -56,14 +56,19 @@ TEST(SessionFeederTest, BuildsTheFlatSessionGraphs) {
 class SessionTrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // ctest runs each case in its own process, possibly at once: one folder per process.
     data_dir_ = new std::string(::testing::TempDir() + "/colony_session_trainer_data_" +
-                                std::to_string(::getpid()));  // ctest runs cases in parallel.
+                                std::to_string(getpid()));
     data::SessionGeneratorOptions gen;
     gen.out_dir = *data_dir_;
     gen.sessions = 1500;
     gen.items = 80;
     gen.seed = 4;
     ASSERT_TRUE(data::GenerateSessions(gen).ok());
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*data_dir_);
+    delete data_dir_;
   }
   static SessionTrainOptions Options(const std::string& model) {
     SessionTrainOptions o;
@@ -78,7 +83,8 @@ class SessionTrainerTest : public ::testing::Test {
     return o;
   }
   static std::string Fresh(const std::string& name) {
-    const std::string dir = ::testing::TempDir() + "/colony_session_trainer_" + name;
+    const std::string dir =
+        ::testing::TempDir() + "/colony_session_trainer_" + name + "_" + std::to_string(getpid());
     fs::remove_all(dir);
     return dir;
   }

@@ -24,9 +24,9 @@ namespace colony::data {
 
 struct SessionGeneratorOptions {
   std::string out_dir;               // Folder for train.txt, test.txt, truth.json. Required.
-  int64_t sessions = 50000;          // Sessions in all (train + test). Default: 50000. >= 2.
+  int64_t sessions = 200000;         // Sessions in all (train + test). Default: 200000. >= 2.
   double test_fraction = 0.1;        // Share of sessions in test.txt (the last). In (0, 1).
-  int items = 500;                   // Distinct items. Default: 500. >= successors + 2.
+  int items = 300;                   // Distinct items. Default: 300. >= successors + 2.
   uint64_t seed = 1;                 // Seeds the planted model and the sessions. Default: 1.
   double zipf = 1.0;                 // Popularity exponent. Default: 1. >= 0.
   int successors = 6;                // Items per successor list. Default: 6. >= 1.

@@ -40,7 +40,7 @@ struct SessionModelOptions {
   // node's last click from the session start), "reverse" (from the end), "none". Default:
   // "forward".
   std::string position = "forward";
-  int max_position = 20;    // Positions >= this share the last embedding. Default: 20.
+  int max_position = 20;  // Positions >= this share the last embedding. Default: 20.
   // How item and position embeddings combine into the target embedding: "add" (sum) or
   // "mlp" (tanh(W [item; position] + b), which can model item x position interactions).
   // Default: "add".
