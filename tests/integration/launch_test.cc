@@ -53,6 +53,30 @@ TEST_F(LaunchTest, AsyncSyncAndGeoJobsOfTwoServersAndTwoWorkers) {
   }
 }
 
+TEST_F(LaunchTest, AJobResumesFromTheServersAndWorkersCheckpoints) {
+  const std::string& r = *root_;
+  const std::string common =
+      "launch --servers 2 --workers 2 " + Job() +
+      " --set strategy=async --set train.epochs=100 --set checkpoint.dir=" + r +
+      "/resume_workers --checkpoint-dir " + r + "/resume_servers";
+  const Result first = RunColony(common + " --set train.max_steps=10 --run-dir " + r + "/resume1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(fs::exists(r + "/resume_servers/server-1/MANIFEST"));
+  EXPECT_TRUE(fs::exists(r + "/resume_workers/worker-1/LATEST"));
+  const Result second =
+      RunColony(common + " --set train.max_steps=15 --resume " + r + "/resume_workers --run-dir " +
+                r + "/resume2 --summary-json " + r + "/resume.json");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("[server 0] pserver restored 5 tables"));  // Dense here.
+  EXPECT_THAT(second.output, HasSubstr("[server 1] pserver restored 1 tables"));
+  EXPECT_THAT(second.output, HasSubstr("[worker 1] [colony I"));
+  EXPECT_THAT(second.output, HasSubstr("resumed from"));
+  // Each worker ran 5 more steps, from step 10 to 15.
+  const std::string json = ReadFile(r + "/resume.json").value_or("");
+  EXPECT_THAT(json, HasSubstr("\"steps\": 5, \"global_step\": 15"));
+  EXPECT_NE(json.find("\"global_step\": 15"), json.rfind("\"global_step\": 15")) << "both workers";
+}
+
 TEST_F(LaunchTest, AFailingWorkerStopsTheJobNamingIt) {
   const Result run =
       RunColony("launch --servers 1 --workers 2 " + Job() +

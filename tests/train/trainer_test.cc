@@ -270,9 +270,48 @@ TEST_F(TrainerTest, TrainingOnParameterServersEqualsEmbeddedTables) {
   EXPECT_EQ(on_servers.train_loss, embedded.train_loss);
   EXPECT_EQ(on_servers.test_auc, embedded.test_auc);
   EXPECT_GT(ps::QueryServerStats(remote.ps.servers[1], "")->requests, 0);
+}
 
-  remote.checkpoint.dir = Fresh("remote_ckpt");
-  EXPECT_THAT(Train(remote), StatusIs(StatusCode::kInvalidArgument, HasSubstr("colony serve")));
+TEST_F(TrainerTest, SyncWorkersResumeTheirDataPositionsFromCheckpoints) {
+  // Two sync workers stop at step 20 and resume to step 40 against the same servers; they
+  // must end where two workers running 40 steps at once end.
+  auto run_pair = [](const TrainOptions& first) -> StatusOr<TrainSummary> {
+    TrainOptions second = first;
+    second.worker.rank = 1;
+    auto other = std::async(std::launch::async, [&] { return Train(second); });
+    StatusOr<TrainSummary> mine = Train(first);
+    COLONY_RETURN_IF_ERROR(other.get().status());
+    return mine;
+  };
+  auto start_servers = [](std::vector<std::unique_ptr<ps::PsServer>>& servers, TrainOptions& o) {
+    servers.clear();
+    o.ps.servers.clear();
+    for (int i = 0; i < 2; ++i) {
+      servers.push_back(std::move(ps::PsServer::Start({})).value());
+      o.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
+    }
+  };
+  TrainOptions o = Options("dnn", "");
+  o.model.dropout = 0;
+  o.data.batch_size = 32;
+  o.strategy = "sync";
+  o.worker.count = 2;
+  std::vector<std::unique_ptr<ps::PsServer>> servers;
+  start_servers(servers, o);
+  o.loop.max_steps = 40;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary whole, run_pair(o));
+
+  start_servers(servers, o);
+  o.checkpoint.dir = Fresh("sync_resume");
+  o.loop.max_steps = 20;
+  COLONY_ASSERT_OK(run_pair(o).status());
+  EXPECT_TRUE(fs::exists(o.checkpoint.dir + "/worker-1/LATEST"));
+  o.resume_dir = o.checkpoint.dir;
+  o.loop.max_steps = 40;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary resumed, run_pair(o));
+  EXPECT_EQ(resumed.steps, 20);
+  EXPECT_EQ(resumed.global_step, 40);
+  EXPECT_NEAR(resumed.test_logloss, whole.test_logloss, 1e-5);
 }
 
 TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {

@@ -179,6 +179,7 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("config", flags->job.config, "worker: the job's YAML file");
   serve->add_option("--set", flags->job.overrides, "worker: override a config key")->take_all();
   serve->add_option("--summary-json", flags->job.summary_json, "worker: write the summary here");
+  serve->add_option("--resume", flags->job.resume, "worker: continue from this checkpoint folder");
   serve->add_option("--rank", flags->rank, "worker: rank (else from the launcher's environment)");
   serve->add_option("--workers", flags->workers, "worker: workers in the job");
   serve->add_option("--servers", flags->servers, "worker: host:port of every parameter server")

@@ -138,6 +138,10 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
                  o.config,
                  "--summary-json",
                  fmt::format("{}/worker-{}.json", o.run_dir, rank)};
+    if (!o.resume_dir.empty()) {
+      spec.argv.push_back("--resume");
+      spec.argv.push_back(o.resume_dir);
+    }
     for (const std::string& override : o.overrides) {
       spec.argv.push_back("--set");
       spec.argv.push_back(override);

@@ -25,6 +25,9 @@ struct LaunchOptions {
   // Server i restores from and checkpoints to <checkpoint_dir>/server-<i>; "" none.
   std::string checkpoint_dir;
   int checkpoint_every_seconds = 0;  // Also checkpoint periodically; 0: only at the end.
+  // Passed to every worker as --resume: each continues from its checkpoint under
+  // <resume_dir>/worker-<rank> (the job's checkpoint.dir), the servers from checkpoint_dir.
+  std::string resume_dir;
   // Server i keeps the SSD tier of its tables (ps.memory_rows) under <ssd_dir>/server-<i>.
   std::string ssd_dir;
   int start_timeout_ms = 60000;  // For every server to report its port.

@@ -142,11 +142,6 @@ Status TrainOptions::Validate() const {
   if (loop.log_every_seconds <= 0) {
     return InvalidArgumentError("train.log_every_seconds must be > 0");
   }
-  if (!ps.servers.empty() && !checkpoint.dir.empty()) {
-    return InvalidArgumentError(
-        "checkpoint.dir is set but the tables live on ps.servers; checkpoint them with "
-        "`colony serve --checkpoint-dir`");
-  }
   if (checkpoint.every_steps > 0 && checkpoint.dir.empty()) {
     return InvalidArgumentError("checkpoint.every_steps is set but checkpoint.dir is empty");
   }

@@ -38,7 +38,10 @@ struct LoopOptions {
 };
 
 struct CheckpointOptions {
-  std::string dir;          // Where checkpoints go; "" writes none. Default: "".
+  // Where checkpoints go; "" writes none. With ps.servers a checkpoint holds the program,
+  // config and data position only (the servers checkpoint the tables), and worker r of
+  // several writes under <dir>/worker-<r>. Default: "".
+  std::string dir;
   int64_t every_steps = 0;  // Also checkpoint every N steps; 0: only at the end.
 };
 

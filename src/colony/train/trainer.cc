@@ -189,8 +189,15 @@ class Progress {
 
 }  // namespace
 
-StatusOr<TrainSummary> Train(const TrainOptions& o) {
-  COLONY_RETURN_IF_ERROR(o.Validate());
+StatusOr<TrainSummary> Train(const TrainOptions& options) {
+  COLONY_RETURN_IF_ERROR(options.Validate());
+  // Each worker of a job keeps its own data position: under <dir>/worker-<rank>.
+  TrainOptions o = options;
+  if (o.worker.count > 1) {
+    const std::string sub = "/worker-" + std::to_string(o.worker.rank);
+    if (!o.checkpoint.dir.empty()) o.checkpoint.dir += sub;
+    if (!o.resume_dir.empty()) o.resume_dir += sub;
+  }
   TrainSummary summary;
   const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
   summary.torch_threads = compute.torch_threads;
@@ -244,6 +251,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& o) {
   Progress progress(o.loop.log_every_seconds, total - state.samples);
 
   auto checkpoint = [&]() -> Status {
+    COLONY_RETURN_IF_ERROR(model->parameters->Flush());  // Geo: local copies reach the servers.
     COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
                             internal::WriteCheckpoint(o.checkpoint.dir, state, model->program,
                                                       o.config_text, *model->parameters));

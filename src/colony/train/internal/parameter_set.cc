@@ -32,6 +32,7 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
     return InvalidArgumentError("geo_steps needs parameter servers and must be >= 0");
   }
   set->geo_steps_ = geo_steps;
+  set->on_servers_ = on_servers;
   if (geo_steps > 0) {
     COLONY_ASSIGN_OR_RETURN(set->sparse_optimizer_, ps::Optimizer::Create(sparse.optimizer));
     COLONY_ASSIGN_OR_RETURN(set->dense_optimizer_, ps::Optimizer::Create(dense));
@@ -222,6 +223,7 @@ Status ParameterSet::MergeGeo() {
 }
 
 Status ParameterSet::Save(const std::string& dir) const {
+  if (on_servers_) return OkStatus();  // The servers checkpoint their tables themselves.
   for (const Sparse& s : sparse_) {
     const std::string sub = dir + "/sparse/" + s.name;
     COLONY_RETURN_IF_ERROR(MakeDirs(sub));
@@ -233,6 +235,7 @@ Status ParameterSet::Save(const std::string& dir) const {
 }
 
 Status ParameterSet::Load(const std::string& dir) {
+  if (on_servers_) return OkStatus();  // The servers restored their own checkpoints.
   for (Sparse& s : sparse_) {
     COLONY_RETURN_IF_ERROR(s.table->Load(dir + "/sparse/" + s.name).WithContext(s.name));
   }

@@ -49,7 +49,8 @@ class ParameterSet {
   // Without geo: nothing to do.
   Status Flush();
 
-  // Writes every table under `dir` (sparse/<name>, dense/<name>).
+  // Writes every table under `dir` (sparse/<name>, dense/<name>). Tables on servers are
+  // the servers' to save and load (`colony serve --checkpoint-dir`): nothing to do here.
   Status Save(const std::string& dir) const;
   Status Load(const std::string& dir);
   int64_t sparse_rows() const;
@@ -82,6 +83,7 @@ class ParameterSet {
 
   std::vector<Sparse> sparse_;
   std::vector<Dense> dense_;
+  bool on_servers_ = false;
   int geo_steps_ = 0;
   int64_t pushes_ = 0;
   std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;  // Geo only.
