@@ -29,6 +29,9 @@ struct TrainSummary {
   int torch_threads = 0;
   int64_t sparse_rows = 0;  // Rows in the sparse tables at the end (all workers' tables).
   int64_t ssd_rows = 0;     // Of those, rows in the SSD tier.
+  // ps.late_params candidate: steps trained on a candidate model (the global parameters
+  // were late).
+  int64_t candidate_steps = 0;
   std::string checkpoint;   // Last checkpoint written, "" if none.
 };
 
