@@ -5,6 +5,7 @@
 #include <future>
 
 #include "colony/base/file_util.h"
+#include "colony/ps/initializer.h"
 
 namespace colony::train::internal {
 namespace {
@@ -64,7 +65,7 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
       COLONY_ASSIGN_OR_RETURN(auto table, on_servers
                                               ? ps::ConnectSparseTable(remote_for(var.name()), o)
                                               : ps::SparseTable::Create(o));
-      set->sparse_.push_back({var.name(), o.dim, std::move(table), {}});
+      set->sparse_.push_back({var.name(), o.dim, std::move(table), {}, o.initializer, o.seed});
     } else {
       COLONY_ASSIGN_OR_RETURN(at::Tensor init, exec::MakeInitialValue(var, seed));
       init = init.to(at::kFloat).contiguous();
@@ -240,15 +241,18 @@ StatusOr<bool> ParameterSet::AwaitGlobal(std::span<const uint64_t> unique_ids,
     pending_.pop_front();
   }
   if (pending_.empty()) return false;
-  bool unseen = dense_.empty() ? false : dense_.front().local.values.empty();
-  for (const Sparse& s : sparse_) {
-    for (size_t k = 0; k < unique_ids.size() && !unseen; ++k) {
-      unseen = !s.local.contains(unique_ids[k]);
-    }
-  }
-  if (unseen) {
+  if (!dense_.empty() && dense_.front().local.values.empty()) {  // The first step.
     COLONY_RETURN_IF_ERROR(MergeAllPulls());
     return false;
+  }
+  std::vector<float> row;
+  for (Sparse& s : sparse_) {
+    row.resize(s.dim);
+    for (uint64_t id : unique_ids) {
+      if (s.local.contains(id)) continue;
+      ps::InitializeRow(s.initializer, s.seed, id, row.data(), s.dim);
+      InitCopy(s.local[id], row.data(), s.dim, *sparse_optimizer_);
+    }
   }
   while (pending_.size() >= kMaxPullsInFlight) {
     COLONY_RETURN_IF_ERROR(MergePull(*pending_.front()));

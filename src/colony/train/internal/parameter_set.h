@@ -58,10 +58,11 @@ class ParameterSet {
   Status StartPull(std::span<const uint64_t> unique_ids);
   // Candidate: merges the started pulls that arrive within `wait`, in the order they were
   // started: each sets its rows' local copies to the global values plus this worker's own
-  // updates since the pull started. A pull still out is merged by a later call. Waits for
-  // every pull when `unique_ids` has a row this worker has no copy of yet (the last pull
-  // brings it), and for the oldest while kMaxPullsInFlight are out. Returns true when a pull
-  // is still out: the next step trains on the candidate model.
+  // updates since the pull started. A pull still out is merged by a later call. A row of
+  // `unique_ids` this worker has no copy of yet starts from the table's initializer (the
+  // value the table gives a new row). Waits for every pull before the first dense values
+  // arrived, and for the oldest while kMaxPullsInFlight are out. Returns true when a pull is
+  // still out: the next step trains on the candidate model.
   StatusOr<bool> AwaitGlobal(std::span<const uint64_t> unique_ids, std::chrono::microseconds wait);
   static constexpr size_t kMaxPullsInFlight = 64;
 
@@ -98,13 +99,15 @@ class ParameterSet {
     std::string name;
     int dim;
     std::unique_ptr<ps::SparseTable> table;
-    std::unordered_map<uint64_t, LocalCopy> local;  // Geo only.
+    std::unordered_map<uint64_t, LocalCopy> local;  // Geo and candidate.
+    ps::InitializerOptions initializer;             // The table's first values of a row,
+    uint64_t seed = 0;                              // a function of (seed, id).
   };
   struct Dense {
     std::string name;
     std::vector<int64_t> shape;
     std::unique_ptr<ps::DenseTable> table;
-    LocalCopy local;  // Geo only.
+    LocalCopy local;  // Geo and candidate.
   };
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
   // Makes `copy` a local copy of weights `w` with fresh optimizer state.
