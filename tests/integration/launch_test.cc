@@ -54,13 +54,15 @@ TEST_F(LaunchTest, AsyncSyncAndGeoJobsOfTwoServersAndTwoWorkers) {
 }
 
 TEST_F(LaunchTest, CandidateWorkersTrainThroughALateServer) {
-  // Servers answering every Pull 20 ms late; two async workers that wait at most 1 ms for
-  // the global parameters train every step but their first on a candidate model.
+  // Servers answering every Pull 20 ms late; two async workers (examples/ctr/late_params.yaml)
+  // that wait at most 1 ms for the global parameters train every step but their first on a
+  // candidate model.
   const std::string summary = *root_ + "/candidate.json";
-  const Result run = RunColony("launch --servers 1 --workers 2 --inject-delay-ms 20 " + Job() +
-                               " --set strategy=async --set ps.late_params=candidate --set "
-                               "ps.candidate_wait_ms=1 --summary-json " +
-                               summary + " --run-dir " + *root_ + "/run_candidate");
+  std::string job = Job();  // The example of the candidate model, with the test's sizes.
+  job.replace(0, job.find(' '), "examples/ctr/late_params.yaml");
+  const Result run = RunColony("launch --servers 1 --workers 2 --inject-delay-ms 20 " + job +
+                               " --set ps.candidate_wait_ms=1 --summary-json " + summary +
+                               " --run-dir " + *root_ + "/run_candidate");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("steps on a candidate model"));
   const std::string json = ReadFile(summary).value_or("");

@@ -77,10 +77,7 @@ class Service final : public rpc::ParameterServer::Service {
 
   grpc::Status Pull(grpc::ServerContext* context, const rpc::PullRequest* request,
                     rpc::PullResponse* response) override {
-    if (inject_delay_ms_ > 0) {  // Tests and benchmarks only (PsServerOptions).
-      std::this_thread::sleep_for(std::chrono::milliseconds(inject_delay_ms_));
-    }
-    return Serve(context, [&]() -> Status {
+    const grpc::Status status = Serve(context, [&]() -> Status {
       COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
       std::string* rows = response->mutable_rows();
       if (table->sparse) {
@@ -99,6 +96,10 @@ class Service final : public rpc::ParameterServer::Service {
       bytes_out_ += static_cast<int64_t>(rows->size());
       return OkStatus();
     });
+    if (inject_delay_ms_ > 0) {  // Tests and benchmarks only: the answer travels late.
+      std::this_thread::sleep_for(std::chrono::milliseconds(inject_delay_ms_));
+    }
+    return status;
   }
 
   grpc::Status Push(grpc::ServerContext* context, const rpc::PushRequest* request,

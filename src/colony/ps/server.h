@@ -23,8 +23,8 @@ struct PsServerOptions {
   // Sparse tables with memory_rows keep the rows beyond it under <ssd_dir>/<table> (RocksDB).
   // "": such tables are refused. Default: "".
   std::string ssd_dir;
-  // For tests and benchmarks only: every Pull is answered this many milliseconds late (a
-  // slow network or a busy server). Must be >= 0. Default: 0.
+  // For tests and benchmarks only: every Pull's answer (the values when the call arrived) is
+  // sent this many milliseconds late, as over a slow network. Must be >= 0. Default: 0.
   int inject_delay_ms = 0;
 };
 

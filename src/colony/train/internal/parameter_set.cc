@@ -217,16 +217,27 @@ Status ParameterSet::StartPull(std::span<const uint64_t> unique_ids) {
     pull->dense_own.push_back(d.local.own.empty() ? std::vector<float>(size, 0.0f) : d.local.own);
   }
   PendingPull* p = pull.get();
+  // Every table at once, so that each server reads its values now, before this worker's
+  // next push.
   p->done = std::async(std::launch::async, [this, p]() -> Status {
-    ps::PullOptions options;
-    options.create_missing = true;
+    std::vector<std::future<Status>> calls;
     for (size_t i = 0; i < sparse_.size(); ++i) {
-      COLONY_RETURN_IF_ERROR(sparse_[i].table->Pull(options, p->ids, p->sparse_rows[i]));
+      calls.push_back(std::async(std::launch::async, [this, p, i] {
+        ps::PullOptions options;
+        options.create_missing = true;
+        return sparse_[i].table->Pull(options, p->ids, p->sparse_rows[i]);
+      }));
     }
     for (size_t i = 0; i < dense_.size(); ++i) {
-      COLONY_RETURN_IF_ERROR(dense_[i].table->Pull(p->dense_values[i]));
+      calls.push_back(std::async(
+          std::launch::async, [this, p, i] { return dense_[i].table->Pull(p->dense_values[i]); }));
     }
-    return OkStatus();
+    Status status = OkStatus();
+    for (auto& call : calls) {
+      Status s = call.get();
+      if (status.ok()) status = std::move(s);
+    }
+    return status;
   });
   pending_.push_back(std::move(pull));
   return OkStatus();
