@@ -386,14 +386,20 @@ std::unique_ptr<ps::PsServer> StartServer(TrainOptions& o, int delay_ms) {
   return server;
 }
 
-TEST_F(TrainerTest, CandidateWorkerWithParametersOnTimeEqualsAWaitingWorker) {
-  // Waiting as long as needed, every pull arrives in time: no candidate step, and the same
-  // run as a worker that waits, bit for bit.
-  TrainOptions wait = Options("dnn", "");
-  wait.loop.epochs = 1;
+// An async job for a worker that waits for the global parameters, and for a candidate worker.
+std::pair<TrainOptions, TrainOptions> WaitingAndCandidate(TrainOptions wait) {
+  wait.model.dropout = 0;
   wait.strategy = "async";
   TrainOptions candidate = wait;
   candidate.ps.late_params = "candidate";
+  return {wait, candidate};
+}
+
+TEST_F(TrainerTest, CandidateWorkerWithParametersOnTimeEqualsAWaitingWorker) {
+  // Waiting as long as needed, every pull arrives in time: no candidate step, and the same
+  // run as a worker that waits, bit for bit.
+  auto [wait, candidate] = WaitingAndCandidate(Options("dnn", ""));
+  wait.loop.epochs = candidate.loop.epochs = 1;
   candidate.ps.candidate_wait_ms = 600000;
   auto wait_server = StartServer(wait, 0);
   auto candidate_server = StartServer(candidate, 0);
@@ -407,14 +413,10 @@ TEST_F(TrainerTest, CandidateWorkerWithParametersOnTimeEqualsAWaitingWorker) {
 }
 
 TEST_F(TrainerTest, CandidateWorkerTrainsOnWhileTheServerIsLate) {
-  // Every Pull answered 10 ms late (some 80 ms for a step's pulls), a step trains in a few
-  // ms: the worker waits the measured step time, then trains on its candidate model, and
-  // ends where a waiting worker ends, within a tolerance.
-  TrainOptions wait = Options("dnn", "");
-  wait.model.dropout = 0;
-  wait.strategy = "async";
-  TrainOptions candidate = wait;
-  candidate.ps.late_params = "candidate";
+  // Every Pull answered 10 ms late, a step trains in a few ms: the worker waits the measured
+  // step time, then trains on its candidate model, and ends where a waiting worker ends,
+  // within a tolerance.
+  auto [wait, candidate] = WaitingAndCandidate(Options("dnn", ""));
   auto wait_server = StartServer(wait, 0);  // A waiting worker's run does not depend on delay.
   auto late_server = StartServer(candidate, 10);
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
