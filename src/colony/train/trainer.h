@@ -32,7 +32,7 @@ struct TrainSummary {
   // ps.late_params candidate: steps trained on a candidate model (the global parameters
   // were late).
   int64_t candidate_steps = 0;
-  std::string checkpoint;   // Last checkpoint written, "" if none.
+  std::string checkpoint;  // Last checkpoint written, "" if none.
 };
 
 // Trains on options.data and, if a test file is set, evaluates on it. Progress goes to stderr.
