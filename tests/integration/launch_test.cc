@@ -77,6 +77,34 @@ TEST_F(LaunchTest, AJobResumesFromTheServersAndWorkersCheckpoints) {
   EXPECT_NE(json.find("\"global_step\": 15"), json.rfind("\"global_step\": 15")) << "both workers";
 }
 
+TEST_F(LaunchTest, CandidateWorkersTrainThroughALateServer) {
+  // Servers answering every Pull 20 ms late; two async workers (examples/ctr/late_params.yaml)
+  // that wait at most 1 ms for the global parameters train every step but their first on a
+  // candidate model.
+  const std::string summary = *root_ + "/candidate.json";
+  std::string job = Job();  // The example of the candidate model, with the test's sizes.
+  job.replace(0, job.find(' '), "examples/ctr/late_params.yaml");
+  const Result run = RunColony("launch --servers 1 --workers 2 --inject-delay-ms 20 " + job +
+                               " --set ps.candidate_wait_ms=1 --summary-json " + summary +
+                               " --run-dir " + *root_ + "/run_candidate");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("steps on a candidate model"));
+  const std::string json = ReadFile(summary).value_or("");
+  EXPECT_THAT(json, HasSubstr("\"samples\": 3600")) << json;
+  // 29 batches of 128: 15 and 14 steps, all but each worker's first on a candidate.
+  EXPECT_THAT(json, HasSubstr("\"candidate_steps\": 14")) << json;
+  EXPECT_THAT(json, HasSubstr("\"candidate_steps\": 13")) << json;
+
+  const Result bad = RunColony("launch --servers 1 --workers 1 " + Job() +
+                               " --set strategy=async --set ps.late_params=later --run-dir " +
+                               *root_ + "/run_bad_late");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.output, HasSubstr("ps.late_params must be 'wait' or 'candidate', got 'later'"));
+  const Result negative = RunColony("serve --role pserver --inject-delay-ms -1");
+  EXPECT_NE(negative.exit_code, 0);
+  EXPECT_THAT(negative.output, HasSubstr("inject_delay_ms must be >= 0"));
+}
+
 TEST_F(LaunchTest, AFailingWorkerStopsTheJobNamingIt) {
   const Result run =
       RunColony("launch --servers 1 --workers 2 " + Job() +

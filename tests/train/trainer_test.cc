@@ -416,6 +416,105 @@ TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
   EXPECT_LT(std::abs(first.test_logloss - embedded.test_logloss), 0.05);
 }
 
+// A fresh server on 127.0.0.1 answering every Pull `delay_ms` late; its address in `o`.
+std::unique_ptr<ps::PsServer> StartServer(TrainOptions& o, int delay_ms) {
+  ps::PsServerOptions options;
+  options.inject_delay_ms = delay_ms;
+  auto server = std::move(ps::PsServer::Start(options)).value();
+  o.ps.servers = {"127.0.0.1:" + std::to_string(server->port())};
+  return server;
+}
+
+// An async job for a worker that waits for the global parameters, and for a candidate worker.
+std::pair<TrainOptions, TrainOptions> WaitingAndCandidate(TrainOptions wait) {
+  wait.model.dropout = 0;
+  wait.strategy = "async";
+  TrainOptions candidate = wait;
+  candidate.ps.late_params = "candidate";
+  return {wait, candidate};
+}
+
+TEST_F(TrainerTest, CandidateWorkerWithParametersOnTimeEqualsAWaitingWorker) {
+  // Waiting as long as needed, every pull arrives in time: no candidate step, and the same
+  // run as a worker that waits, bit for bit.
+  auto [wait, candidate] = WaitingAndCandidate(Options("dnn", ""));
+  wait.loop.epochs = candidate.loop.epochs = 1;
+  candidate.ps.candidate_wait_ms = 600000;
+  auto wait_server = StartServer(wait, 0);
+  auto candidate_server = StartServer(candidate, 0);
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(candidate));
+  EXPECT_EQ(waited.candidate_steps, 0);
+  EXPECT_EQ(s.candidate_steps, 0);
+  EXPECT_EQ(s.steps, waited.steps);
+  EXPECT_EQ(s.train_loss, waited.train_loss);
+  EXPECT_EQ(s.test_auc, waited.test_auc);
+}
+
+TEST_F(TrainerTest, CandidateWorkerTrainsOnWhileTheServerIsLate) {
+  // Every Pull answered 10 ms late, a step trains in a few ms: the worker waits the measured
+  // step time, then trains on its candidate model, and ends where a waiting worker ends,
+  // within a tolerance.
+  auto [wait, candidate] = WaitingAndCandidate(Options("dnn", ""));
+  auto wait_server = StartServer(wait, 0);  // A waiting worker's run does not depend on delay.
+  auto late_server = StartServer(candidate, 10);
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(candidate));
+  EXPECT_EQ(s.steps, 86);
+  EXPECT_GT(s.candidate_steps, 0);
+  EXPECT_THAT(SummaryJson(s),
+              HasSubstr("\"candidate_steps\": " + std::to_string(s.candidate_steps)));
+  EXPECT_NEAR(s.test_auc, waited.test_auc, 0.02);
+  EXPECT_NEAR(s.test_logloss, waited.test_logloss, 0.02);
+
+  // A fixed wait far below the delay: every step but the first (which waits for the dense
+  // values) is a candidate step.
+  auto second_server = StartServer(candidate, 10);
+  candidate.ps.candidate_wait_ms = 1;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary fixed, Train(candidate));
+  EXPECT_EQ(fixed.candidate_steps, 85);
+  EXPECT_NEAR(fixed.test_auc, waited.test_auc, 0.02);
+}
+
+TEST_F(TrainerTest, SyncCandidateWorkersShareTheBatchesOfAPass) {
+  TrainOptions o = Options("lr", "");
+  o.loop.epochs = 1;
+  o.strategy = "sync";
+  o.ps.late_params = "candidate";
+  o.worker.count = 2;
+  auto server = StartServer(o, 5);
+  TrainOptions worker1 = o;
+  worker1.worker.rank = 1;
+  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(o));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  EXPECT_EQ(first.steps, 21);  // Whole rounds of 2 of the 43 batches.
+  EXPECT_EQ(other.steps, 21);
+  EXPECT_GT(first.test_auc, 0.5);
+}
+
+TEST_F(TrainerTest, LateParamsConfigErrorsAreClear) {
+  TrainOptions o = Options("lr", "");
+  o.ps.late_params = "candidate";  // Strategy local: nothing to be late.
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument,
+                                 HasSubstr("candidate is for strategy 'async' or 'sync'")));
+  o.strategy = "geo";
+  o.ps.servers = {"127.0.0.1:1"};
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("not 'geo'")));
+  o.strategy = "async";
+  o.ps.late_params = "maybe";
+  EXPECT_THAT(Train(o),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("ps.late_params must be 'wait' or 'candidate', got 'maybe'")));
+  o.ps.late_params = "candidate";
+  o.ps.candidate_wait_ms = -1;
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("ps.candidate_wait_ms")));
+  ps::PsServerOptions server;
+  server.inject_delay_ms = -5;
+  EXPECT_THAT(ps::PsServer::Start(server),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("inject_delay_ms")));
+}
+
 TEST_F(TrainerTest, ATinyMemoryCapWithAnSsdTierTrainsLikeUnlimitedMemory) {
   TrainOptions unlimited = Options("dnn", "");
   unlimited.loop.epochs = 1;

@@ -106,6 +106,8 @@ void AddLaunchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--ssd-dir", o.ssd_dir, "servers keep SSD-tier rows under DIR/server-<i>");
   cmd->add_option("--resume", o.resume_dir,
                   "workers continue from DIR/worker-<rank> (the job's checkpoint.dir)");
+  cmd->add_option("--inject-delay-ms", o.inject_delay_ms,
+                  "tests and benchmarks only: servers answer every Pull this many ms late");
   cmd->callback([flags, exit_code] { *exit_code = ExitCode(RunLaunch(*flags)); });
 }
 

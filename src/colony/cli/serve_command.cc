@@ -31,6 +31,7 @@ struct ServeFlags {
   std::string tls_key;
   bool plaintext = false;
   std::string ssd_dir;
+  int inject_delay_ms = 0;
   TrainJobFlags job;  // --role worker
   int rank = -1;
   int workers = 0;
@@ -117,6 +118,7 @@ Status RunServe(const ServeFlags& flags) {
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
   options.ssd_dir = flags.ssd_dir;
+  options.inject_delay_ms = flags.inject_delay_ms;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
   const std::string& dir = flags.checkpoint_dir;
   if (!dir.empty() && PathExists(dir + "/MANIFEST")) {
@@ -193,6 +195,8 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_flag("--plaintext", flags->plaintext, "allow no TLS on a non-loopback --host");
   serve->add_option("--ssd-dir", flags->ssd_dir,
                     "folder for the SSD tier of tables with ps.memory_rows (RocksDB)");
+  serve->add_option("--inject-delay-ms", flags->inject_delay_ms,
+                    "tests and benchmarks only: answer every Pull this many ms late");
   serve->add_option("--checkpoint-dir", flags->checkpoint_dir,
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->add_option("--checkpoint-every-seconds", flags->checkpoint_every_seconds,

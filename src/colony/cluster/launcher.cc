@@ -89,6 +89,10 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
       spec.argv.push_back("--ssd-dir");
       spec.argv.push_back(fmt::format("{}/server-{}", o.ssd_dir, i));
     }
+    if (o.inject_delay_ms > 0) {
+      spec.argv.push_back("--inject-delay-ms");
+      spec.argv.push_back(std::to_string(o.inject_delay_ms));
+    }
     spec.env = {{"COLONY_TOKEN", token}};
     auto on_line = [&, i](const std::string& name, const std::string& line) {
       const std::string address = ListeningAddress(line);

@@ -30,6 +30,8 @@ struct LaunchOptions {
   std::string resume_dir;
   // Server i keeps the SSD tier of its tables (ps.memory_rows) under <ssd_dir>/server-<i>.
   std::string ssd_dir;
+  // Tests and benchmarks only: servers answer every Pull this many ms late. Default: 0.
+  int inject_delay_ms = 0;
   int start_timeout_ms = 60000;  // For every server to report its port.
   // When it turns true the workers get SIGTERM, then the servers. Optional.
   const std::atomic<bool>* stop_requested = nullptr;

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
@@ -46,8 +48,8 @@ Status CheckTableName(const std::string& name) {
 
 class Service final : public rpc::ParameterServer::Service {
  public:
-  Service(std::string token, std::string ssd_dir)
-      : token_(std::move(token)), ssd_dir_(std::move(ssd_dir)) {}
+  Service(std::string token, std::string ssd_dir, int inject_delay_ms)
+      : token_(std::move(token)), ssd_dir_(std::move(ssd_dir)), inject_delay_ms_(inject_delay_ms) {}
 
   grpc::Status CreateTable(grpc::ServerContext* context, const rpc::CreateTableRequest* request,
                            rpc::CreateTableResponse* response) override {
@@ -75,7 +77,7 @@ class Service final : public rpc::ParameterServer::Service {
 
   grpc::Status Pull(grpc::ServerContext* context, const rpc::PullRequest* request,
                     rpc::PullResponse* response) override {
-    return Serve(context, [&]() -> Status {
+    const grpc::Status status = Serve(context, [&]() -> Status {
       COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
       std::string* rows = response->mutable_rows();
       if (table->sparse) {
@@ -94,6 +96,10 @@ class Service final : public rpc::ParameterServer::Service {
       bytes_out_ += static_cast<int64_t>(rows->size());
       return OkStatus();
     });
+    if (inject_delay_ms_ > 0) {  // Tests and benchmarks only: the answer travels late.
+      std::this_thread::sleep_for(std::chrono::milliseconds(inject_delay_ms_));
+    }
+    return status;
   }
 
   grpc::Status Push(grpc::ServerContext* context, const rpc::PushRequest* request,
@@ -318,6 +324,7 @@ class Service final : public rpc::ParameterServer::Service {
   std::map<std::string, std::unique_ptr<Table>> tables_;
   internal::BarrierSet barriers_;
   std::atomic<int64_t> requests_{0}, bytes_in_{0}, bytes_out_{0};
+  int inject_delay_ms_;
 };
 
 class GrpcPsServer final : public PsServer {
@@ -352,7 +359,11 @@ StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& optio
     ssl.pem_key_cert_pairs.push_back(std::move(pair));
     credentials = grpc::SslServerCredentials(ssl);
   }
-  auto service = std::make_unique<Service>(options.token, options.ssd_dir);
+  if (options.inject_delay_ms < 0) {
+    return InvalidArgumentError("inject_delay_ms must be >= 0, got " +
+                                std::to_string(options.inject_delay_ms));
+  }
+  auto service = std::make_unique<Service>(options.token, options.ssd_dir, options.inject_delay_ms);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.address, credentials, &port);

@@ -23,13 +23,17 @@ struct PsServerOptions {
   // Sparse tables with memory_rows keep the rows beyond it under <ssd_dir>/<table> (RocksDB).
   // "": such tables are refused. Default: "".
   std::string ssd_dir;
+  // For tests and benchmarks only: every Pull's answer (the values when the call arrived) is
+  // sent this many milliseconds late, as over a slow network. Must be >= 0. Default: 0.
+  int inject_delay_ms = 0;
 };
 
 // Thread-safe: gRPC serves calls from its own threads.
 class PsServer {
  public:
   // Unavailable when the address cannot be bound (names it); NotFound for an unreadable
-  // certificate or key; InvalidArgument when only one of them is given.
+  // certificate or key; InvalidArgument when only one of them is given or for a negative
+  // inject_delay_ms.
   static StatusOr<std::unique_ptr<PsServer>> Start(const PsServerOptions& options);
   virtual ~PsServer() = default;
   virtual int port() const = 0;

@@ -117,6 +117,22 @@ Status TrainOptions::Validate() const {
         "ps.admit_count must be >= 1, ps.admit_probability in (0, 1], ps.ttl_passes and "
         "ps.memory_rows >= 0");
   }
+  if (ps.late_params != "wait" && ps.late_params != "candidate") {
+    return InvalidArgumentError("ps.late_params must be 'wait' or 'candidate', got '" +
+                                ps.late_params + "'");
+  }
+  if (ps.late_params == "candidate" && strategy != "async" && strategy != "sync") {
+    return InvalidArgumentError(
+        "ps.late_params: candidate is for strategy 'async' or 'sync' (workers that pull "
+        "global parameters), not '" +
+        strategy + "'");
+  }
+  if (ps.candidate_wait_ms < 0) {
+    return InvalidArgumentError(
+        "ps.candidate_wait_ms must be >= 0 (0: the measured step time), "
+        "got " +
+        std::to_string(ps.candidate_wait_ms));
+  }
   if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
     return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
@@ -165,6 +181,8 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
   COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
   COLONY_RETURN_IF_ERROR(ps.Read("geo_steps", &o.ps.geo_steps));
+  COLONY_RETURN_IF_ERROR(ps.Read("late_params", &o.ps.late_params));
+  COLONY_RETURN_IF_ERROR(ps.Read("candidate_wait_ms", &o.ps.candidate_wait_ms));
   COLONY_RETURN_IF_ERROR(ps.Read("admit_count", &o.ps.admit_count));
   COLONY_RETURN_IF_ERROR(ps.Read("admit_probability", &o.ps.admit_probability));
   COLONY_RETURN_IF_ERROR(ps.Read("ttl_passes", &o.ps.ttl_passes));

@@ -66,6 +66,15 @@ struct PsOptions {
   // epochs are evicted; past memory_rows rows per table the rest go to RocksDB under
   // ssd_dir (embedded tables; servers take `colony serve --ssd-dir`). Defaults: off.
   int geo_steps = 20;  // Strategy geo: steps between merges with the servers. Default: 20.
+  // Strategies async and sync: what a worker does when the global parameters of its next
+  // step are late. "wait": it waits for them. "candidate": it waits only as long as a step
+  // of training takes (or candidate_wait_ms), then trains the step on a candidate model, its
+  // local copy updated with its own gradients (the servers' optimizer, run locally), and
+  // merges the global values when they arrive. Default: "wait".
+  std::string late_params = "wait";
+  // With late_params candidate: how long to wait for the global parameters; 0 = the moving
+  // average of this worker's step time. Default: 0.
+  int candidate_wait_ms = 0;
   int admit_count = 1;
   float admit_probability = 1.0f;
   int ttl_passes = 0;

@@ -113,7 +113,8 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
   COLONY_ASSIGN_OR_RETURN(
       model->parameters,
       ParameterSet::Create(program, SparseTableDefaults(o), o.dense_optimizer, o.loop.seed, remote,
-                           o.strategy == "geo" ? o.ps.geo_steps : 0));
+                           o.strategy == "geo" ? o.ps.geo_steps : 0,
+                           o.ps.late_params == "candidate"));
   model->program = std::move(program);
   return model;
 }
@@ -219,6 +220,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
                     o.worker.count, o.strategy, o.ps.servers.size());
   }
   const bool sync = o.strategy == "sync";
+  const bool candidate = o.ps.late_params == "candidate";
+  double step_micros = 0;  // Candidate: moving average of a step's training time.
 
   CheckpointState state;
   if (!o.resume_dir.empty()) {
@@ -291,11 +294,26 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
       scope.Clear();
       COLONY_RETURN_IF_ERROR(model->feeder.Feed(batch, o.model, scope));
       const std::vector<uint64_t>& ids = model->feeder.unique_ids();
+      if (candidate) {
+        // The global parameters after this worker's last push; waits for them as long as a
+        // step takes, else this step trains on the candidate model.
+        COLONY_RETURN_IF_ERROR(model->parameters->StartPull(ids));
+        const auto wait = o.ps.candidate_wait_ms > 0
+                              ? std::chrono::microseconds(int64_t{o.ps.candidate_wait_ms} * 1000)
+                              : std::chrono::microseconds(std::llround(step_micros));
+        COLONY_ASSIGN_OR_RETURN(bool on_candidate, model->parameters->AwaitGlobal(ids, wait));
+        if (on_candidate) ++summary.candidate_steps;
+      }
+      const Clock::time_point step_start = Clock::now();
       COLONY_RETURN_IF_ERROR(model->parameters->PullDense(scope, true));
       COLONY_RETURN_IF_ERROR(model->parameters->PullSparse(ids, scope, true));
       COLONY_RETURN_IF_ERROR(model->executor->Forward(scope, true, state.global_step));
       COLONY_RETURN_IF_ERROR(model->executor->Backward(scope));
       COLONY_RETURN_IF_ERROR(model->parameters->PushGradients(ids, scope));
+      if (candidate) {
+        const double micros = SecondsSince(step_start) * 1e6;
+        step_micros = step_micros == 0 ? micros : 0.8 * step_micros + 0.2 * micros;
+      }
       if (sync) COLONY_RETURN_IF_ERROR(barrier->Wait("step"));
 
       COLONY_ASSIGN_OR_RETURN(at::Tensor loss, scope.Get(model->program.loss()));
@@ -418,6 +436,8 @@ std::string SummaryLine(const TrainSummary& s) {
     line += (i == 0 ? " (first: " : "; ") + s.first_bad_lines[i];
   }
   if (!s.first_bad_lines.empty()) line += ")";
+  if (s.candidate_steps > 0)
+    line += fmt::format(" | {} steps on a candidate model", s.candidate_steps);
   return line;
 }
 
@@ -436,10 +456,11 @@ std::string SummaryJson(const TrainSummary& s) {
       "{{\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, \"train_auc\": {:.6f}, "
       "\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}, \"test_samples\": {}, \"bad_lines\": {}, "
       "\"first_bad_lines\": {}, \"steps\": {}, \"global_step\": {}, \"samples\": {}, "
-      "\"seconds\": {:.3f}, \"torch_threads\": {}, \"sparse_rows\": {}, \"ssd_rows\": {}}}\n",
+      "\"seconds\": {:.3f}, \"torch_threads\": {}, \"sparse_rows\": {}, \"ssd_rows\": {}, "
+      "\"candidate_steps\": {}}}\n",
       s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc, s.test_logloss, s.test_samples,
       s.bad_lines, bad, s.steps, s.global_step, s.samples, s.seconds, s.torch_threads,
-      s.sparse_rows, s.ssd_rows);
+      s.sparse_rows, s.ssd_rows, s.candidate_steps);
 }
 
 }  // namespace colony::train

@@ -29,7 +29,10 @@ struct TrainSummary {
   int torch_threads = 0;
   int64_t sparse_rows = 0;  // Rows in the sparse tables at the end (all workers' tables).
   int64_t ssd_rows = 0;     // Of those, rows in the SSD tier.
-  std::string checkpoint;   // Last checkpoint written, "" if none.
+  // ps.late_params candidate: steps trained on a candidate model (the global parameters
+  // were late).
+  int64_t candidate_steps = 0;
+  std::string checkpoint;  // Last checkpoint written, "" if none.
 };
 
 // Trains on options.data and, if a test file is set, evaluates on it. Progress goes to stderr.

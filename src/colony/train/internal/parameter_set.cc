@@ -1,8 +1,11 @@
 #include "colony/train/internal/parameter_set.h"
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 
 #include "colony/base/file_util.h"
+#include "colony/ps/initializer.h"
 
 namespace colony::train::internal {
 namespace {
@@ -25,15 +28,19 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
                                                              const ps::OptimizerOptions& dense,
                                                              uint64_t seed,
                                                              const ps::RemoteTableOptions& remote,
-                                                             int geo_steps) {
+                                                             int geo_steps, bool candidate) {
   auto set = std::make_unique<ParameterSet>();
   const bool on_servers = !remote.servers.empty();
   if (geo_steps < 0 || (geo_steps > 0 && !on_servers)) {
     return InvalidArgumentError("geo_steps needs parameter servers and must be >= 0");
   }
+  if (candidate && (!on_servers || geo_steps > 0)) {
+    return InvalidArgumentError("a candidate model needs parameter servers and no geo_steps");
+  }
   set->geo_steps_ = geo_steps;
   set->on_servers_ = on_servers;
-  if (geo_steps > 0) {
+  set->candidate_ = candidate;
+  if (geo_steps > 0 || candidate) {
     COLONY_ASSIGN_OR_RETURN(set->sparse_optimizer_, ps::Optimizer::Create(sparse.optimizer));
     COLONY_ASSIGN_OR_RETURN(set->dense_optimizer_, ps::Optimizer::Create(dense));
   }
@@ -59,7 +66,7 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
       COLONY_ASSIGN_OR_RETURN(auto table, on_servers
                                               ? ps::ConnectSparseTable(remote_for(var.name()), o)
                                               : ps::SparseTable::Create(o));
-      set->sparse_.push_back({var.name(), o.dim, std::move(table), {}});
+      set->sparse_.push_back({var.name(), o.dim, std::move(table), {}, o.initializer, o.seed});
     } else {
       COLONY_ASSIGN_OR_RETURN(at::Tensor init, exec::MakeInitialValue(var, seed));
       init = init.to(at::kFloat).contiguous();
@@ -84,16 +91,14 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::Progra
 }
 
 Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
-  const bool local = training && geo_steps_ > 0;
+  const bool local = training && (geo_steps_ > 0 || candidate_);
   for (Dense& d : dense_) {
     at::Tensor t = at::empty(d.shape, at::kFloat);
     const std::span<float> out(t.data_ptr<float>(), t.numel());
     if (local && d.local.values.empty()) {  // The first pull of a geo worker.
-      LocalCopy& copy = d.local;
-      copy.values.resize(out.size() + dense_optimizer_->StateWidth(out.size()));
-      COLONY_RETURN_IF_ERROR(d.table->Pull(std::span<float>(copy.values.data(), out.size())));
-      dense_optimizer_->InitState(copy.values.data() + out.size(), out.size());
-      copy.base.assign(copy.values.begin(), copy.values.begin() + out.size());
+      std::vector<float> values(out.size());
+      COLONY_RETURN_IF_ERROR(d.table->Pull(values));
+      InitCopy(d.local, values.data(), values.size(), *dense_optimizer_);
     }
     if (local) {
       std::copy_n(d.local.values.begin(), out.size(), out.begin());
@@ -112,7 +117,7 @@ Status ParameterSet::PullSparse(std::span<const uint64_t> unique_ids, exec::Scop
   pull.create_missing = training;
   for (Sparse& s : sparse_) {
     at::Tensor rows = at::empty({static_cast<int64_t>(unique_ids.size()), s.dim}, at::kFloat);
-    if (training && geo_steps_ > 0) {
+    if (training && (geo_steps_ > 0 || candidate_)) {
       COLONY_RETURN_IF_ERROR(PullSparseLocal(s, unique_ids, rows.data_ptr<float>()));
     } else {
       COLONY_RETURN_IF_ERROR(
@@ -134,13 +139,11 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
     const float* g = grad.data_ptr<float>();
     if (!geo) {
       COLONY_RETURN_IF_ERROR(s.table->Push(unique_ids, std::span<const float>(g, grad.numel())));
-      continue;
+      if (!candidate_) continue;
     }
     for (size_t i = 0; i < unique_ids.size(); ++i) {
-      LocalCopy& copy = s.local.at(unique_ids[i]);  // Pulled in this step.
-      sparse_optimizer_->Update(copy.values.data(), copy.values.data() + s.dim, g + i * s.dim,
-                                s.dim);
-      copy.dirty = true;
+      // Pulled in this step.
+      UpdateCopy(s.local.at(unique_ids[i]), g + i * s.dim, s.dim, *sparse_optimizer_);
     }
   }
   for (Dense& d : dense_) {
@@ -151,17 +154,158 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
     const std::span<const float> g(grad.data_ptr<float>(), grad.numel());
     if (!geo) {
       COLONY_RETURN_IF_ERROR(d.table->Push(g));
-      continue;
+      if (!candidate_) continue;
     }
-    const int size = static_cast<int>(g.size());
-    dense_optimizer_->Update(d.local.values.data(), d.local.values.data() + size, g.data(), size);
-    d.local.dirty = true;
+    UpdateCopy(d.local, g.data(), static_cast<int>(g.size()), *dense_optimizer_);
   }
   if (geo && ++pushes_ % geo_steps_ == 0) return MergeGeo();
   return OkStatus();
 }
 
-Status ParameterSet::Flush() { return geo_steps_ > 0 ? MergeGeo() : OkStatus(); }
+Status ParameterSet::Flush() {
+  if (candidate_) return MergeAllPulls();
+  return geo_steps_ > 0 ? MergeGeo() : OkStatus();
+}
+
+ParameterSet::~ParameterSet() {
+  for (auto& pull : pending_) {
+    if (pull->done.valid()) pull->done.wait();
+  }  // The pulls write into their PendingPull.
+}
+
+void ParameterSet::InitCopy(LocalCopy& copy, const float* w, size_t size,
+                            const ps::Optimizer& optimizer) {
+  const int dim = static_cast<int>(size);
+  copy.values.resize(size + optimizer.StateWidth(dim));
+  std::copy_n(w, size, copy.values.begin());
+  optimizer.InitState(copy.values.data() + size, dim);
+  if (candidate_) {
+    copy.own.assign(size, 0.0f);
+  } else {
+    copy.base.assign(w, w + size);
+  }
+}
+
+void ParameterSet::UpdateCopy(LocalCopy& copy, const float* grad, int size,
+                              const ps::Optimizer& optimizer) {
+  if (!candidate_) {
+    optimizer.Update(copy.values.data(), copy.values.data() + size, grad, size);
+    copy.dirty = true;
+    return;
+  }
+  std::vector<float> before(copy.values.begin(), copy.values.begin() + size);
+  optimizer.Update(copy.values.data(), copy.values.data() + size, grad, size);
+  for (int j = 0; j < size; ++j) copy.own[j] += copy.values[j] - before[j];
+}
+
+Status ParameterSet::StartPull(std::span<const uint64_t> unique_ids) {
+  if (!candidate_) return FailedPreconditionError("StartPull is for a candidate model");
+  auto pull = std::make_unique<PendingPull>();
+  pull->ids.assign(unique_ids.begin(), unique_ids.end());
+  for (const Sparse& s : sparse_) {
+    pull->sparse_rows.emplace_back(unique_ids.size() * s.dim);
+    std::vector<float>& own = pull->sparse_own.emplace_back(unique_ids.size() * s.dim, 0.0f);
+    for (size_t k = 0; k < unique_ids.size(); ++k) {
+      auto it = s.local.find(unique_ids[k]);
+      if (it != s.local.end())
+        std::copy(it->second.own.begin(), it->second.own.end(), own.begin() + k * s.dim);
+    }
+  }
+  for (const Dense& d : dense_) {
+    size_t size = 1;
+    for (int64_t n : d.shape) size *= static_cast<size_t>(n);
+    pull->dense_values.emplace_back(size);
+    pull->dense_own.push_back(d.local.own.empty() ? std::vector<float>(size, 0.0f) : d.local.own);
+  }
+  PendingPull* p = pull.get();
+  // Every table at once, so that each server reads its values now, before this worker's
+  // next push.
+  p->done = std::async(std::launch::async, [this, p]() -> Status {
+    std::vector<std::future<Status>> calls;
+    for (size_t i = 0; i < sparse_.size(); ++i) {
+      calls.push_back(std::async(std::launch::async, [this, p, i] {
+        ps::PullOptions options;
+        options.create_missing = true;
+        return sparse_[i].table->Pull(options, p->ids, p->sparse_rows[i]);
+      }));
+    }
+    for (size_t i = 0; i < dense_.size(); ++i) {
+      calls.push_back(std::async(
+          std::launch::async, [this, p, i] { return dense_[i].table->Pull(p->dense_values[i]); }));
+    }
+    Status status = OkStatus();
+    for (auto& call : calls) {
+      Status s = call.get();
+      if (status.ok()) status = std::move(s);
+    }
+    return status;
+  });
+  pending_.push_back(std::move(pull));
+  return OkStatus();
+}
+
+StatusOr<bool> ParameterSet::AwaitGlobal(std::span<const uint64_t> unique_ids,
+                                         std::chrono::microseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!pending_.empty() &&
+         pending_.front()->done.wait_until(deadline) == std::future_status::ready) {
+    COLONY_RETURN_IF_ERROR(MergePull(*pending_.front()));
+    pending_.pop_front();
+  }
+  if (pending_.empty()) return false;
+  if (!dense_.empty() && dense_.front().local.values.empty()) {  // The first step.
+    COLONY_RETURN_IF_ERROR(MergeAllPulls());
+    return false;
+  }
+  std::vector<float> row;
+  for (Sparse& s : sparse_) {
+    row.resize(s.dim);
+    for (uint64_t id : unique_ids) {
+      if (s.local.contains(id)) continue;
+      ps::InitializeRow(s.initializer, s.seed, id, row.data(), s.dim);
+      InitCopy(s.local[id], row.data(), s.dim, *sparse_optimizer_);
+    }
+  }
+  while (pending_.size() >= kMaxPullsInFlight) {
+    COLONY_RETURN_IF_ERROR(MergePull(*pending_.front()));
+    pending_.pop_front();
+  }
+  return true;
+}
+
+Status ParameterSet::MergeAllPulls() {
+  while (!pending_.empty()) {
+    COLONY_RETURN_IF_ERROR(MergePull(*pending_.front()));
+    pending_.pop_front();
+  }
+  return OkStatus();
+}
+
+// A copy becomes the global weights plus this worker's own updates since the pull started
+// (the global weights hold the updates pushed before it).
+Status ParameterSet::MergePull(PendingPull& pull) {
+  COLONY_RETURN_IF_ERROR(pull.done.get());
+  auto merge = [&](LocalCopy& copy, const float* global, const float* own_then, size_t size,
+                   const ps::Optimizer& optimizer) {
+    if (copy.values.empty()) {
+      InitCopy(copy, global, size, optimizer);
+      return;
+    }
+    for (size_t j = 0; j < size; ++j) copy.values[j] = global[j] + (copy.own[j] - own_then[j]);
+  };
+  for (size_t i = 0; i < sparse_.size(); ++i) {
+    Sparse& s = sparse_[i];
+    for (size_t k = 0; k < pull.ids.size(); ++k) {
+      merge(s.local[pull.ids[k]], pull.sparse_rows[i].data() + k * s.dim,
+            pull.sparse_own[i].data() + k * s.dim, s.dim, *sparse_optimizer_);
+    }
+  }
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    merge(dense_[i].local, pull.dense_values[i].data(), pull.dense_own[i].data(),
+          pull.dense_values[i].size(), *dense_optimizer_);
+  }
+  return OkStatus();
+}
 
 Status ParameterSet::PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out) {
   std::vector<uint64_t> missing;
@@ -171,13 +315,8 @@ Status ParameterSet::PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, f
   if (!missing.empty()) {  // First seen by this worker: start from the servers' rows.
     std::vector<float> rows(missing.size() * s.dim);
     COLONY_RETURN_IF_ERROR(s.table->Pull({}, missing, rows));
-    const int width = s.dim + sparse_optimizer_->StateWidth(s.dim);
     for (size_t k = 0; k < missing.size(); ++k) {
-      LocalCopy& copy = s.local[missing[k]];
-      copy.values.resize(width);
-      std::copy_n(rows.begin() + k * s.dim, s.dim, copy.values.begin());
-      sparse_optimizer_->InitState(copy.values.data() + s.dim, s.dim);
-      copy.base.assign(copy.values.begin(), copy.values.begin() + s.dim);
+      InitCopy(s.local[missing[k]], rows.data() + k * s.dim, s.dim, *sparse_optimizer_);
     }
   }
   for (size_t i = 0; i < ids.size(); ++i) {

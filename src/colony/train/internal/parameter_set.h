@@ -5,6 +5,9 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
+#include <deque>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,12 +33,17 @@ class ParameterSet {
   // With `geo_steps` > 0 (servers only) training reads and updates local copies of the rows
   // and dense values this worker uses, and every geo_steps pushes merges them into the
   // servers: it adds the local change since the last merge, then takes the servers' values.
+  // With `candidate` (servers only, not with geo) training also reads local copies, and
+  // PushGradients pushes the gradients to the servers and applies them to the copies too
+  // (the servers' optimizers, locally): the candidate model of ps.late_params candidate.
+  // StartPull and AwaitGlobal bring the global values into the copies.
   static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
                                                         const ps::SparseTableOptions& sparse,
                                                         const ps::OptimizerOptions& dense,
                                                         uint64_t seed,
                                                         const ps::RemoteTableOptions& remote,
-                                                        int geo_steps = 0);
+                                                        int geo_steps = 0, bool candidate = false);
+  ~ParameterSet();
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
   Status PullDense(exec::Scope& scope, bool training);
@@ -45,8 +53,21 @@ class ParameterSet {
   // Pushes the gradients left in `scope` by Executor::Backward to the tables.
   Status PushGradients(std::span<const uint64_t> unique_ids, const exec::Scope& scope);
 
+  // Candidate: starts pulling the global values of the rows of `unique_ids` and of every
+  // dense parameter in the background.
+  Status StartPull(std::span<const uint64_t> unique_ids);
+  // Candidate: merges the started pulls that arrive within `wait`, in the order they were
+  // started: each sets its rows' local copies to the global values plus this worker's own
+  // updates since the pull started. A pull still out is merged by a later call. A row of
+  // `unique_ids` this worker has no copy of yet starts from the table's initializer (the
+  // value the table gives a new row). Waits for every pull before the first dense values
+  // arrived, and for the oldest while kMaxPullsInFlight are out. Returns true when a pull is
+  // still out: the next step trains on the candidate model.
+  StatusOr<bool> AwaitGlobal(std::span<const uint64_t> unique_ids, std::chrono::microseconds wait);
+  static constexpr size_t kMaxPullsInFlight = 64;
+
   // Geo: merges what the local copies learned since the last merge into the servers now.
-  // Without geo: nothing to do.
+  // Candidate: waits for the pulls still out and merges them. Otherwise nothing to do.
   Status Flush();
 
   // Writes every table under `dir` (sparse/<name>, dense/<name>). Tables on servers are
@@ -63,30 +84,49 @@ class ParameterSet {
   // weights as last taken from the servers.
   struct LocalCopy {
     std::vector<float> values;
-    std::vector<float> base;
-    bool dirty = false;  // Updated since the last merge.
+    std::vector<float> base;  // Geo only.
+    bool dirty = false;       // Geo: updated since the last merge.
+    std::vector<float> own;   // Candidate: the sum of this worker's own updates to the weights.
+  };
+  // A candidate worker's pull in flight: the rows of `ids` of every sparse table and every
+  // dense value, and the copies' `own` updates when it started.
+  struct PendingPull {
+    std::vector<uint64_t> ids;
+    std::vector<std::vector<float>> sparse_rows, sparse_own;  // Per sparse table, [ids, dim].
+    std::vector<std::vector<float>> dense_values, dense_own;  // Per dense parameter.
+    std::future<Status> done;
   };
   struct Sparse {
     std::string name;
     int dim;
     std::unique_ptr<ps::SparseTable> table;
-    std::unordered_map<uint64_t, LocalCopy> local;  // Geo only.
+    std::unordered_map<uint64_t, LocalCopy> local;  // Geo and candidate.
+    ps::InitializerOptions initializer;             // The table's first values of a row,
+    uint64_t seed = 0;                              // a function of (seed, id).
   };
   struct Dense {
     std::string name;
     std::vector<int64_t> shape;
     std::unique_ptr<ps::DenseTable> table;
-    LocalCopy local;  // Geo only.
+    LocalCopy local;  // Geo and candidate.
   };
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
+  // Makes `copy` a local copy of weights `w` with fresh optimizer state.
+  void InitCopy(LocalCopy& copy, const float* w, size_t size, const ps::Optimizer& optimizer);
+  // Applies a gradient to a local copy with `optimizer`.
+  void UpdateCopy(LocalCopy& copy, const float* grad, int size, const ps::Optimizer& optimizer);
   Status MergeGeo();
+  Status MergePull(PendingPull& pull);
+  Status MergeAllPulls();
 
   std::vector<Sparse> sparse_;
   std::vector<Dense> dense_;
   bool on_servers_ = false;
   int geo_steps_ = 0;
+  bool candidate_ = false;
   int64_t pushes_ = 0;
-  std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;  // Geo only.
+  std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;  // Geo and candidate.
+  std::deque<std::unique_ptr<PendingPull>> pending_;  // Candidate; after the tables it reads.
 };
 
 }  // namespace colony::train::internal
