@@ -1,0 +1,207 @@
+// A horizontal FL child: its share of the samples, its own encoder copy, head and optimizer.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "colony/federated/horizontal.h"
+#include "colony/federated/internal/hfl_model.h"
+#include "colony/federated/internal/rpc_util.h"
+#include "colony/horizontal.grpc.pb.h"
+
+namespace colony::fl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace rpc = ::colony::fl::hrpc;
+
+bool Contains(const std::vector<int>& list, int value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+class Service final : public rpc::HorizontalChild::Service {
+ public:
+  Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test)
+      : config_(config),
+        index_(index),
+        local_(std::move(local)),
+        test_(std::move(test)),
+        model_(internal::EncoderModel::Create(local_.dim, config.encoder, 10, config.train,
+                                              config.train.seed * 1000003 + index + 1)),
+        poisoned_(Contains(config.children.poisoned, index)),
+        slow_(Contains(config.children.slow, index)) {}
+
+  int64_t sample_count() const { return local_.rows(); }
+
+  grpc::Status Instruct(grpc::ServerContext*, const rpc::InstructRequest* request,
+                        rpc::InstructResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    const std::string mine = config_.encoder.TypeName(local_.dim);
+    const int64_t params = static_cast<int64_t>(model_->EncoderParameters().size());
+    response->set_sample_count(local_.rows());
+    if (request->encoder_type() != mine) {
+      response->set_reason("child " + std::to_string(index_) + " has no samples for encoder '" +
+                           request->encoder_type() + "' (it holds images for '" + mine + "')");
+    } else if (request->num_parameters() != params) {
+      response->set_reason("child " + std::to_string(index_) + "'s encoder has " +
+                           std::to_string(params) + " parameters, the master's " +
+                           std::to_string(request->num_parameters()));
+    } else if (local_.rows() == 0) {
+      response->set_reason("child " + std::to_string(index_) + " holds no samples");
+    } else {
+      response->set_confirmed(true);
+    }
+    std::printf("child %d: instructed to train '%s': %s (%d samples)\n", index_,
+                request->encoder_type().c_str(),
+                response->confirmed() ? "confirmed" : response->reason().c_str(), local_.rows());
+    std::fflush(stdout);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Train(grpc::ServerContext*, const rpc::TrainRequest* request,
+                     rpc::TrainResponse* response) override {
+    if (slow_)
+      std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    const std::vector<float> received(request->parameters().begin(), request->parameters().end());
+    Status set = model_->SetEncoderParameters(received);
+    if (!set.ok())
+      return internal::ToGrpcStatus(set.WithContext("round " + std::to_string(request->round())));
+    response->set_round(request->round());
+    response->set_eval_accuracy(model_->Accuracy(test_));
+    const double loss = model_->Train(local_, std::max(1, request->local_epochs()),
+                                      config_.train.seed * 7919 + request->round() * 131 + index_);
+    response->set_train_loss(loss);
+    response->set_sample_count(local_.rows());
+    std::vector<float> update = model_->EncoderParameters();
+    if (poisoned_) Poison(request->round(), &update);
+    response->mutable_parameters()->Assign(update.begin(), update.end());
+    std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
+                index_, request->round(), response->eval_accuracy(), loss,
+                poisoned_ ? " (sending a poisoned update)" : "");
+    std::fflush(stdout);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Evaluate(grpc::ServerContext*, const rpc::EvaluateRequest* request,
+                        rpc::EvaluateResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    const std::vector<float> received(request->parameters().begin(), request->parameters().end());
+    Status set = model_->SetEncoderParameters(received);
+    if (!set.ok()) return internal::ToGrpcStatus(set.WithContext("evaluate"));
+    response->set_accuracy(model_->Accuracy(test_));
+    response->set_test_samples(test_.rows());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Finish(grpc::ServerContext*, const rpc::FinishRequest*,
+                      rpc::FinishResponse*) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    done_.notify_all();
+    return grpc::Status::OK;
+  }
+
+  Status Wait(const std::atomic<bool>* stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto idle = std::chrono::duration<double>(config_.child_idle_timeout_s);
+    while (!finished_) {
+      if (stop != nullptr && *stop)
+        return CancelledError("child stopped before the master finished");
+      if (Clock::now() - last_call_ > idle) {
+        return DeadlineExceededError("child " + std::to_string(index_) +
+                                     ": no call from the master for " +
+                                     std::to_string(config_.child_idle_timeout_s) +
+                                     " s (horizontal.children.idle_timeout_s)");
+      }
+      done_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return OkStatus();
+  }
+
+ private:
+  void Touch() { last_call_ = Clock::now(); }
+
+  void Poison(int round, std::vector<float>* update) const {
+    if (config_.children.poison == "scale") {
+      for (float& v : *update) v = static_cast<float>(v * config_.children.poison_scale);
+      return;
+    }
+    std::mt19937_64 rng(config_.train.seed + 17 * round + index_);
+    std::normal_distribution<float> noise(0.0f, 100.0f);
+    for (float& v : *update) v = noise(rng);
+  }
+
+  const HorizontalConfig config_;
+  const int index_;
+  const ImageSet local_;
+  const ImageSet test_;
+  std::unique_ptr<internal::EncoderModel> model_;
+  const bool poisoned_;
+  const bool slow_;
+  std::mutex mu_;
+  std::condition_variable done_;
+  Clock::time_point last_call_ = Clock::now();
+  bool finished_ = false;
+};
+
+class GrpcChild final : public HorizontalChild {
+ public:
+  GrpcChild(std::unique_ptr<Service> service, std::unique_ptr<grpc::Server> server, int port)
+      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  ~GrpcChild() override { Shutdown(); }
+  int port() const override { return port_; }
+  int64_t sample_count() const override { return service_->sample_count(); }
+  Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
+  void Shutdown() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
+
+ private:
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const HorizontalConfig& config,
+                                                                  const ChildOptions& options) {
+  if (options.children <= 0) return InvalidArgumentError("--children must be > 0");
+  if (options.index < 0 || options.index >= options.children) {
+    return InvalidArgumentError("--index " + std::to_string(options.index) + " is not in [0, " +
+                                std::to_string(options.children) + ") (--children " +
+                                std::to_string(options.children) + ")");
+  }
+  internal::UseOneTorchThread();
+  const HorizontalDataOptions& d = config.data;
+  COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
+  COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));
+  COLONY_ASSIGN_OR_RETURN(std::vector<std::vector<int>> parts,
+                          SplitByChild(train.labels, options.children, d.split, d.alpha, d.seed));
+  auto service = std::make_unique<Service>(
+      config, options.index, SelectImages(train, parts[options.index]), std::move(test));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return UnavailableError("child " + std::to_string(options.index) + " cannot listen on '" +
+                            options.address + "'; is the port in use or the address not local?");
+  }
+  return std::unique_ptr<HorizontalChild>(
+      new GrpcChild(std::move(service), std::move(server), port));
+}
+
+}  // namespace colony::fl
