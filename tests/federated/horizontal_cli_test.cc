@@ -39,6 +39,9 @@ TEST(HorizontalCliTest, SimulateWritesTheSummary) {
   EXPECT_EQ(json["round_accuracy"].size(), 2u);
   EXPECT_GT(json["test_accuracy"].as<double>(), 0.3);
   EXPECT_GT(json["central_accuracy"].as<double>(), 0.5);
+  EXPECT_GT(json["central_local_accuracy"].as<double>(), 0.5);
+  EXPECT_GT(json["local_accuracy"].as<double>(), 0.3);
+  EXPECT_EQ(json["round_local_accuracy"].size(), 2u);
   const auto counts = json["sample_counts"].as<std::vector<int>>();
   ASSERT_EQ(counts.size(), 2u);
   EXPECT_EQ(counts[0] + counts[1], 600);

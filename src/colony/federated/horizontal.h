@@ -144,6 +144,8 @@ struct RoundStats {
   // Sample-weighted accuracy of this round's aggregated encoder with each child's head, on the
   // test samples (measured by the children when they receive it).
   double test_accuracy = 0;
+  // Same, each test class weighted by its share of the child's own samples (personalized).
+  double local_accuracy = 0;
 };
 
 struct MasterResult {
@@ -152,6 +154,7 @@ struct MasterResult {
   std::vector<int64_t> sample_counts;  // Per child from its confirmation; -1: did not confirm.
   std::vector<RoundStats> rounds;
   double test_accuracy = 0;    // After the last round.
+  double local_accuracy = 0;   // After the last round, on each child's label distribution.
   std::vector<float> encoder;  // The final shared encoder parameters.
   double seconds = 0;
 };
@@ -162,16 +165,22 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
                                            const MasterOptions& options);
 std::string MasterResultJson(const MasterResult& result);
 
+struct CentralResult {
+  double accuracy = 0;  // On the test samples.
+  // Per-class test accuracy weighted by the union's label shares: what local_accuracy (summed
+  // over the children by sample count) becomes for a model that serves every child.
+  double local_accuracy = 0;
+};
 // The same encoder and head trained on the union of the children's training samples for
-// rounds x local_epochs epochs with the same optimizer; its test accuracy.
-StatusOr<double> TrainCentral(const HorizontalConfig& config);
+// rounds x local_epochs epochs with the same optimizer.
+StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config);
 
 struct HorizontalSummary {
   MasterResult master;
   int children = 0;
   std::string split;
   double alpha = 0;
-  double central_accuracy = 0;
+  CentralResult central;
   double seconds = 0;
 };
 

@@ -34,7 +34,10 @@ class Service final : public rpc::HorizontalChild::Service {
         model_(internal::EncoderModel::Create(local_.dim, config.encoder, 10, config.train,
                                               config.train.seed * 1000003 + index + 1)),
         poisoned_(Contains(config.children.poisoned, index)),
-        slow_(Contains(config.children.slow, index)) {}
+        slow_(Contains(config.children.slow, index)) {
+    label_share_.assign(10, 0.0);
+    for (int label : local_.labels) label_share_[label] += 1.0 / local_.rows();
+  }
 
   int64_t sample_count() const { return local_.rows(); }
 
@@ -76,6 +79,7 @@ class Service final : public rpc::HorizontalChild::Service {
       return internal::ToGrpcStatus(set.WithContext("round " + std::to_string(request->round())));
     response->set_round(request->round());
     response->set_eval_accuracy(model_->Accuracy(test_));
+    response->set_eval_local_accuracy(LocalAccuracy());
     const double loss = model_->Train(local_, std::max(1, request->local_epochs()),
                                       config_.train.seed * 7919 + request->round() * 131 + index_);
     response->set_train_loss(loss);
@@ -98,6 +102,7 @@ class Service final : public rpc::HorizontalChild::Service {
     Status set = model_->SetEncoderParameters(received);
     if (!set.ok()) return internal::ToGrpcStatus(set.WithContext("evaluate"));
     response->set_accuracy(model_->Accuracy(test_));
+    response->set_local_accuracy(LocalAccuracy());
     response->set_test_samples(test_.rows());
     return grpc::Status::OK;
   }
@@ -130,6 +135,14 @@ class Service final : public rpc::HorizontalChild::Service {
  private:
   void Touch() { last_call_ = Clock::now(); }
 
+  // Test accuracy with each class weighted by its share of this child's samples.
+  double LocalAccuracy() {
+    const std::vector<double> per_class = model_->ClassAccuracy(test_);
+    double sum = 0;
+    for (size_t c = 0; c < per_class.size(); ++c) sum += label_share_[c] * per_class[c];
+    return sum;
+  }
+
   void Poison(int round, std::vector<float>* update) const {
     if (config_.children.poison == "scale") {
       for (float& v : *update) v = static_cast<float>(v * config_.children.poison_scale);
@@ -147,6 +160,7 @@ class Service final : public rpc::HorizontalChild::Service {
   std::unique_ptr<internal::EncoderModel> model_;
   const bool poisoned_;
   const bool slow_;
+  std::vector<double> label_share_;
   std::mutex mu_;
   std::condition_variable done_;
   Clock::time_point last_call_ = Clock::now();

@@ -144,7 +144,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     stats.round = round;
     std::vector<std::vector<float>> updates;
     std::vector<double> weights;
-    double previous_accuracy = 0, loss = 0;
+    double previous_accuracy = 0, previous_local = 0, loss = 0;
     for (int i : confirmed) {
       if (!statuses[i].ok()) {
         log("round " + std::to_string(round) + ": left out " + statuses[i].ToString());
@@ -155,6 +155,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       updates.emplace_back(r.parameters().begin(), r.parameters().end());
       weights.push_back(static_cast<double>(r.sample_count()));
       previous_accuracy += r.eval_accuracy() * static_cast<double>(r.sample_count());
+      previous_local += r.eval_local_accuracy() * static_cast<double>(r.sample_count());
       loss += r.train_loss() * static_cast<double>(r.sample_count());
     }
     if (static_cast<int>(stats.participants.size()) < quorum) {
@@ -166,7 +167,10 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     double total = 0;
     for (double w : weights) total += w;
     stats.train_loss = total > 0 ? loss / total : 0;
-    if (round > 1 && total > 0) result.rounds.back().test_accuracy = previous_accuracy / total;
+    if (round > 1 && total > 0) {
+      result.rounds.back().test_accuracy = previous_accuracy / total;
+      result.rounds.back().local_accuracy = previous_local / total;
+    }
     StatusOr<std::vector<float>> next =
         Aggregate(train.aggregation, updates, weights, train.trim_fraction);
     if (!next.ok()) return next.status().WithContext("round " + std::to_string(round));
@@ -187,18 +191,21 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     deadline_context(&context);
     statuses[i] = FromGrpc(stubs[i]->Evaluate(&context, request, &evaluations[i]), what(i));
   });
-  double accuracy = 0, total = 0;
+  double accuracy = 0, local = 0, total = 0;
   for (int i : confirmed) {
     if (!statuses[i].ok()) {
       log("evaluation: left out " + statuses[i].ToString());
       continue;
     }
     accuracy += evaluations[i].accuracy() * static_cast<double>(result.sample_counts[i]);
+    local += evaluations[i].local_accuracy() * static_cast<double>(result.sample_counts[i]);
     total += static_cast<double>(result.sample_counts[i]);
   }
   if (!(total > 0)) return AbortedError("no child answered the final evaluation");
   result.test_accuracy = accuracy / total;
+  result.local_accuracy = local / total;
   result.rounds.back().test_accuracy = result.test_accuracy;
+  result.rounds.back().local_accuracy = result.local_accuracy;
   ForEachChild(all, [&](int i) {
     rpc::FinishResponse response;
     grpc::ClientContext context;
@@ -215,15 +222,21 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
 std::string MasterResultJson(const MasterResult& r) {
   std::ostringstream json;
   json.precision(10);
+  // "key": [per-round values]
+  auto per_round = [&](const char* key, double RoundStats::*field) {
+    json << ",\n  \"" << key << "\": [";
+    for (size_t i = 0; i < r.rounds.size(); ++i) json << (i ? ", " : "") << r.rounds[i].*field;
+    json << "]";
+  };
   json << "{\n  \"encoder_type\": \"" << r.encoder_type << "\",\n  \"aggregation\": \""
        << r.aggregation << "\",\n  \"sample_counts\": [";
   for (size_t i = 0; i < r.sample_counts.size(); ++i) json << (i ? ", " : "") << r.sample_counts[i];
   json << "],\n  \"rounds\": " << r.rounds.size() << ",\n  \"test_accuracy\": " << r.test_accuracy
-       << ",\n  \"round_accuracy\": [";
-  for (size_t i = 0; i < r.rounds.size(); ++i) json << (i ? ", " : "") << r.rounds[i].test_accuracy;
-  json << "],\n  \"round_train_loss\": [";
-  for (size_t i = 0; i < r.rounds.size(); ++i) json << (i ? ", " : "") << r.rounds[i].train_loss;
-  json << "],\n  \"round_participants\": [";
+       << ",\n  \"local_accuracy\": " << r.local_accuracy;
+  per_round("round_accuracy", &RoundStats::test_accuracy);
+  per_round("round_local_accuracy", &RoundStats::local_accuracy);
+  per_round("round_train_loss", &RoundStats::train_loss);
+  json << ",\n  \"round_participants\": [";
   for (size_t i = 0; i < r.rounds.size(); ++i) {
     json << (i ? ", " : "") << "[" << Join(r.rounds[i].participants) << "]";
   }

@@ -37,15 +37,18 @@ StatusOr<MasterResult> ReadMasterResult(const std::string& path) {
     r.aggregation = json["aggregation"].as<std::string>();
     r.sample_counts = json["sample_counts"].as<std::vector<int64_t>>();
     r.test_accuracy = json["test_accuracy"].as<double>();
+    r.local_accuracy = json["local_accuracy"].as<double>();
     r.seconds = json["master_seconds"].as<double>();
     const auto accuracy = json["round_accuracy"].as<std::vector<double>>();
     const auto loss = json["round_train_loss"].as<std::vector<double>>();
+    const auto local = json["round_local_accuracy"].as<std::vector<double>>();
     const YAML::Node participants = json["round_participants"];
     for (size_t i = 0; i < accuracy.size(); ++i) {
       RoundStats s;
       s.round = static_cast<int>(i) + 1;
       s.test_accuracy = accuracy[i];
       s.train_loss = i < loss.size() ? loss[i] : 0;
+      s.local_accuracy = i < local.size() ? local[i] : 0;
       if (participants && i < participants.size())
         s.participants = participants[i].as<std::vector<int>>();
       r.rounds.push_back(s);
@@ -58,7 +61,7 @@ StatusOr<MasterResult> ReadMasterResult(const std::string& path) {
 
 }  // namespace
 
-StatusOr<double> TrainCentral(const HorizontalConfig& config) {
+StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config) {
   internal::UseOneTorchThread();
   const HorizontalDataOptions& d = config.data;
   COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
@@ -72,7 +75,11 @@ StatusOr<double> TrainCentral(const HorizontalConfig& config) {
                 loss);
     std::fflush(stdout);
   }
-  return model->Accuracy(test);
+  CentralResult result;
+  result.accuracy = model->Accuracy(test);
+  const std::vector<double> per_class = model->ClassAccuracy(test);
+  for (int label : train.labels) result.local_accuracy += per_class[label] / train.rows();
+  return result;
 }
 
 StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& options) {
@@ -139,21 +146,25 @@ StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& 
   if (options.central) {
     std::printf("simulate: training the same model centrally on the union of the samples\n");
     std::fflush(stdout);
-    COLONY_ASSIGN_OR_RETURN(summary.central_accuracy, TrainCentral(config));
+    COLONY_ASSIGN_OR_RETURN(summary.central, TrainCentral(config));
   }
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("simulate: federated accuracy %.4f after %zu rounds, central %.4f\n",
-              summary.master.test_accuracy, summary.master.rounds.size(), summary.central_accuracy);
+  std::printf(
+      "simulate: after %zu rounds: federated accuracy %.4f (central %.4f); on each child's label "
+      "distribution %.4f (central %.4f)\n",
+      summary.master.rounds.size(), summary.master.test_accuracy, summary.central.accuracy,
+      summary.master.local_accuracy, summary.central.local_accuracy);
   std::fflush(stdout);
   return summary;
 }
 
 std::string HorizontalSummaryJson(const HorizontalSummary& s) {
   const MasterResult& m = s.master;
-  std::vector<double> accuracy, loss;
+  std::vector<double> accuracy, local, loss;
   std::vector<size_t> participants;
   for (const RoundStats& r : m.rounds) {
     accuracy.push_back(r.test_accuracy);
+    local.push_back(r.local_accuracy);
     loss.push_back(r.train_loss);
     participants.push_back(r.participants.size());
   }
@@ -163,8 +174,11 @@ std::string HorizontalSummaryJson(const HorizontalSummary& s) {
        << m.aggregation << "\",\n  \"children\": " << s.children << ",\n  \"split\": \"" << s.split
        << "\",\n  \"alpha\": " << s.alpha << ",\n  \"sample_counts\": " << JsonList(m.sample_counts)
        << ",\n  \"rounds\": " << m.rounds.size() << ",\n  \"test_accuracy\": " << m.test_accuracy
-       << ",\n  \"central_accuracy\": " << s.central_accuracy
+       << ",\n  \"central_accuracy\": " << s.central.accuracy
+       << ",\n  \"central_local_accuracy\": " << s.central.local_accuracy
+       << ",\n  \"local_accuracy\": " << m.local_accuracy
        << ",\n  \"round_accuracy\": " << JsonList(accuracy)
+       << ",\n  \"round_local_accuracy\": " << JsonList(local)
        << ",\n  \"round_train_loss\": " << JsonList(loss)
        << ",\n  \"round_participants\": " << JsonList(participants)
        << ",\n  \"master_seconds\": " << m.seconds << ",\n  \"seconds\": " << s.seconds << "\n}\n";

@@ -13,7 +13,7 @@ class TorchEncoderModel final : public EncoderModel {
  public:
   TorchEncoderModel(int input_dim, const EncoderOptions& encoder, int classes,
                     const HorizontalTrainOptions& train, uint64_t head_seed)
-      : batch_size_(train.batch_size) {
+      : batch_size_(train.batch_size), classes_(classes) {
     // The encoder's initial draw depends on train.seed only, the head's on head_seed.
     torch::manual_seed(train.seed);
     int in = input_dim;
@@ -33,6 +33,21 @@ class TorchEncoderModel final : public EncoderModel {
       optimizer_ = std::make_unique<torch::optim::SGD>(
           params, torch::optim::SGDOptions(train.learning_rate).momentum(0.9));
     }
+  }
+
+  std::vector<double> ClassAccuracy(const ImageSet& data) override {
+    std::vector<double> hits(classes_, 0.0), counts(classes_, 0.0);
+    if (data.rows() > 0) {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor predicted = Forward(Images(data)).argmax(1).contiguous();
+      const int64_t* p = predicted.data_ptr<int64_t>();
+      for (int i = 0; i < data.rows(); ++i) {
+        counts[data.labels[i]] += 1;
+        if (p[i] == data.labels[i]) hits[data.labels[i]] += 1;
+      }
+    }
+    for (int c = 0; c < classes_; ++c) hits[c] = counts[c] > 0 ? hits[c] / counts[c] : 0.0;
+    return hits;
   }
 
   std::vector<float> EncoderParameters() const override {
@@ -111,6 +126,7 @@ class TorchEncoderModel final : public EncoderModel {
   torch::Tensor Forward(const torch::Tensor& x) { return head_->forward(encoder_->forward(x)); }
 
   int batch_size_;
+  int classes_;
   torch::nn::Sequential encoder_;
   torch::nn::Linear head_{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer_;

@@ -29,6 +29,8 @@ class EncoderModel {
   // loss of the last pass.
   virtual double Train(const ImageSet& data, int epochs, uint64_t seed) = 0;
   virtual double Accuracy(const ImageSet& data) = 0;
+  // Accuracy on the samples of each label 0..classes-1 (0 for a label without samples).
+  virtual std::vector<double> ClassAccuracy(const ImageSet& data) = 0;
 };
 
 // Torch runs one intra-op thread per process: children share a few cores.
