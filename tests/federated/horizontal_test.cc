@@ -260,6 +260,18 @@ TEST(HorizontalSessionTest, SlowChildIsLeftOutAndTheRoundProceedsWithQuorum) {
   EXPECT_GT(r.test_accuracy, 0.3);  // Ten classes: chance is 0.1.
 }
 
+TEST(HorizontalSessionTest, ChildLeftOutOfOneRoundRejoinsTheNext) {
+  const HorizontalConfig config =
+      TinyConfig({"horizontal.children.slow=[2]", "horizontal.children.slow_rounds=[1]",
+                  "horizontal.children.slow_delay_s=1.5", "horizontal.train.round_timeout_s=1",
+                  "horizontal.train.quorum=2"});
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult r, RunSession(config, 3));
+  ASSERT_EQ(r.rounds.size(), 3u);
+  EXPECT_EQ(r.rounds[0].participants, (std::vector<int>{0, 1}));
+  EXPECT_EQ(r.rounds[1].participants, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(r.rounds[2].participants, (std::vector<int>{0, 1, 2}));
+}
+
 TEST(HorizontalSessionTest, TooFewAnswersAbortsTheRound) {
   const HorizontalConfig config =
       TinyConfig({"horizontal.children.slow=[1]", "horizontal.children.slow_delay_s=1.5",

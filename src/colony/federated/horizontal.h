@@ -67,6 +67,7 @@ struct ChildBehaviour {
   double poison_scale = -20;
   std::vector<int> slow;  // Indices of children that wait slow_delay_s before answering.
   double slow_delay_s = 5;
+  std::vector<int> slow_rounds;  // Rounds (1-based) in which they are slow; empty: every round.
 };
 
 struct HorizontalConfig {

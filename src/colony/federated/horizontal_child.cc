@@ -67,12 +67,19 @@ class Service final : public rpc::HorizontalChild::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Train(grpc::ServerContext*, const rpc::TrainRequest* request,
+  grpc::Status Train(grpc::ServerContext* context, const rpc::TrainRequest* request,
                      rpc::TrainResponse* response) override {
-    if (slow_)
+    const std::vector<int>& slow_rounds = config_.children.slow_rounds;
+    if (slow_ && (slow_rounds.empty() || Contains(slow_rounds, request->round()))) {
       std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
+    }
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
+    // The master gave up on this call (its round went on without us): skip the work.
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          "round " + std::to_string(request->round()) + " is over");
+    }
     const std::vector<float> received(request->parameters().begin(), request->parameters().end());
     Status set = model_->SetEncoderParameters(received);
     if (!set.ok())

@@ -103,6 +103,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(children.Read("poison_scale", &c.poison_scale));
   COLONY_RETURN_IF_ERROR(children.Read("slow", &c.slow));
   COLONY_RETURN_IF_ERROR(children.Read("slow_delay_s", &c.slow_delay_s));
+  COLONY_RETURN_IF_ERROR(children.Read("slow_rounds", &c.slow_rounds));
   COLONY_RETURN_IF_ERROR(children.Read("idle_timeout_s", &out.child_idle_timeout_s));
   if (c.count <= 0) return Invalid(children, "count", "must be > 0");
   if (c.poison != "scale" && c.poison != "garbage") {
