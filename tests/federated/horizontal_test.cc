@@ -6,9 +6,12 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <set>
 
+#include "colony/horizontal.pb.h"
 #include "federated/test_util.h"
 #include "testing/status_matchers.h"
 
@@ -42,15 +45,17 @@ HorizontalConfig TinyConfig(const std::vector<std::string>& overrides = {}) {
 
 // Starts `k` in-process children (each its own gRPC server on a free port) and runs the master.
 StatusOr<MasterResult> RunSession(const HorizontalConfig& config, int k,
-                                  const HorizontalConfig* child_config = nullptr) {
+                                  const HorizontalConfig* child_config = nullptr,
+                                  MessageObserver observer = nullptr) {
   std::vector<std::unique_ptr<HorizontalChild>> children;
   MasterOptions options;
   options.quiet = true;
   for (int i = 0; i < k; ++i) {
     COLONY_ASSIGN_OR_RETURN(
         std::unique_ptr<HorizontalChild> child,
-        HorizontalChild::Start(child_config ? *child_config : config,
-                               {.index = i, .children = k, .address = "127.0.0.1:0"}));
+        HorizontalChild::Start(
+            child_config ? *child_config : config,
+            {.index = i, .children = k, .address = "127.0.0.1:0", .observer = observer}));
     options.children.push_back("127.0.0.1:" + std::to_string(child->port()));
     children.push_back(std::move(child));
   }
@@ -289,7 +294,8 @@ TEST(HorizontalSessionTest, ChildWithoutSamplesForTheEncoderTypeDoesNotConfirm) 
 }
 
 TEST(HorizontalSessionTest, BadChildIndexAndNoChildrenAreInvalidArgument) {
-  EXPECT_THAT(HorizontalChild::Start(TinyConfig(), {.index = 2, .children = 2}).status(),
+  EXPECT_THAT(HorizontalChild::Start(TinyConfig(), {.index = 2, .children = 2, .observer = nullptr})
+                  .status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("--index 2 is not in [0, 2)")));
   EXPECT_THAT(RunHorizontalMaster(TinyConfig(), {}).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("at least one child address")));
@@ -302,6 +308,88 @@ TEST(HorizontalSessionTest, UnreachableChildIsNamed) {
   const HorizontalConfig config = TinyConfig({"horizontal.train.round_timeout_s=0.5"});
   EXPECT_THAT(RunHorizontalMaster(config, options).status(),
               StatusIs(StatusCode::kUnavailable, HasSubstr("child 0 at 127.0.0.1:1")));
+}
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double most = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    most = std::max(most, static_cast<double>(std::abs(a[i] - b[i])));
+  }
+  return most;
+}
+
+// Every Train response a child sends, as the master receives it.
+struct TrainResponses {
+  std::mutex mu;
+  std::vector<hrpc::TrainResponse> all;
+  MessageObserver Observer() {
+    return [this](const FlMessage& m) {
+      if (m.method != "/colony.fl.hrpc.HorizontalChild/Train") return;
+      hrpc::TrainResponse r;
+      ASSERT_TRUE(r.ParseFromString(m.bytes));
+      std::lock_guard<std::mutex> lock(mu);
+      all.push_back(r);
+    };
+  }
+};
+
+// Share of values of one child's update that look like encoder weights (|w| < 10) when
+// decoded as its unmasked fixed-point update.
+double PlausibleShare(const hrpc::TrainResponse& r) {
+  int plausible = 0;
+  for (uint64_t v : r.masked()) {
+    const double w = static_cast<double>(static_cast<int64_t>(v)) / (1 << 24) / r.sample_count();
+    if (std::abs(w) < 10) ++plausible;
+  }
+  return static_cast<double>(plausible) / r.masked_size();
+}
+
+TEST(SecureAggregationTest, MasterSeesOnlyMaskedUpdatesAndGetsTheSameFedAvg) {
+  TrainResponses plain_seen, secure_seen;
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult plain,
+                              RunSession(TinyConfig(), 3, nullptr, plain_seen.Observer()));
+  const HorizontalConfig secure_config = TinyConfig({"horizontal.train.secure_aggregation=true"});
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult secure,
+                              RunSession(secure_config, 3, nullptr, secure_seen.Observer()));
+  // The sum of the masked updates is the sample-weighted mean (up to 2^-24 fixed point).
+  EXPECT_LT(MaxAbsDiff(plain.encoder, secure.encoder), 1e-4);
+  EXPECT_NEAR(plain.test_accuracy, secure.test_accuracy, 0.01);
+  ASSERT_EQ(plain_seen.all.size(), 9u);  // 3 children x 3 rounds.
+  ASSERT_EQ(secure_seen.all.size(), 9u);
+  for (const hrpc::TrainResponse& r : plain_seen.all) {
+    EXPECT_EQ(r.parameters_size(), 784 * 32 + 32);
+    for (float w : r.parameters()) ASSERT_LT(std::abs(w), 10);  // What a clear update looks like.
+  }
+  for (const hrpc::TrainResponse& r : secure_seen.all) {
+    EXPECT_EQ(r.parameters_size(), 0);
+    ASSERT_EQ(r.masked_size(), 784 * 32 + 32);
+    EXPECT_LT(PlausibleShare(r), 0.01) << "round " << r.round();
+  }
+}
+
+TEST(SecureAggregationTest, MasksOfAChildThatDidNotAnswerAreRemoved) {
+  const std::vector<std::string> slow = {"horizontal.children.slow=[2]",
+                                         "horizontal.children.slow_rounds=[1]",
+                                         "horizontal.children.slow_delay_s=1.5",
+                                         "horizontal.train.round_timeout_s=1",
+                                         "horizontal.train.quorum=2",
+                                         "horizontal.train.rounds=2"};
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult plain, RunSession(TinyConfig(slow), 3));
+  std::vector<std::string> secure_overrides = slow;
+  secure_overrides.push_back("horizontal.train.secure_aggregation=true");
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult secure, RunSession(TinyConfig(secure_overrides), 3));
+  EXPECT_EQ(secure.rounds[0].participants, (std::vector<int>{0, 1}));
+  EXPECT_EQ(secure.rounds[1].participants, (std::vector<int>{0, 1, 2}));
+  EXPECT_LT(MaxAbsDiff(plain.encoder, secure.encoder), 1e-4);
+}
+
+TEST(SecureAggregationTest, NeedsFedAvg) {
+  EXPECT_THAT(LoadHorizontalConfig(WriteTemp("sec.yaml", kTiny),
+                                   {"horizontal.train.secure_aggregation=true",
+                                    "horizontal.train.aggregation=median"})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("needs aggregation fedavg")));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/vertical.h"  // FlMessage, MessageObserver
 
 namespace colony::fl {
 
@@ -53,7 +54,10 @@ struct HorizontalTrainOptions {
   // (coordinate-wise, dropping the trim_fraction largest and smallest values).
   std::string aggregation = "fedavg";
   double trim_fraction = 0.2;
-  int quorum = 0;               // Least answers a round needs; 0: every child.
+  int quorum = 0;  // Least answers a round needs; 0: every child.
+  // Pairwise masks (libsodium X25519 + ChaCha20) so the master learns only the sum of the
+  // sample-weighted updates. Needs aggregation fedavg.
+  bool secure_aggregation = false;
   double round_timeout_s = 60;  // Deadline of each call to a child.
   uint64_t seed = 1;            // Initial parameters and local shuffles.
   Status Validate() const;
@@ -114,6 +118,7 @@ struct ChildOptions {
   int index = 0;                        // This child's share of the split, 0-based.
   int children = 1;                     // How many shares the data is split into.
   std::string address = "127.0.0.1:0";  // Port 0 picks a free port.
+  MessageObserver observer;             // Sees every response the child sends (sender "child I").
 };
 
 // A child node: its samples, its own encoder copy, head and optimizer, serving the

@@ -12,6 +12,7 @@
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/rpc_util.h"
+#include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
 namespace colony::fl {
@@ -26,8 +27,10 @@ bool Contains(const std::vector<int>& list, int value) {
 
 class Service final : public rpc::HorizontalChild::Service {
  public:
-  Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test)
+  Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test,
+          internal::MaskKeyPair keys)
       : config_(config),
+        keys_(std::move(keys)),
         index_(index),
         local_(std::move(local)),
         test_(std::move(test)),
@@ -48,6 +51,7 @@ class Service final : public rpc::HorizontalChild::Service {
     const std::string mine = config_.encoder.TypeName(local_.dim);
     const int64_t params = static_cast<int64_t>(model_->EncoderParameters().size());
     response->set_sample_count(local_.rows());
+    response->set_public_key(keys_.public_key);
     if (request->encoder_type() != mine) {
       response->set_reason("child " + std::to_string(index_) + " has no samples for encoder '" +
                            request->encoder_type() + "' (it holds images for '" + mine + "')");
@@ -93,11 +97,32 @@ class Service final : public rpc::HorizontalChild::Service {
     response->set_sample_count(local_.rows());
     std::vector<float> update = model_->EncoderParameters();
     if (poisoned_) Poison(request->round(), &update);
-    response->mutable_parameters()->Assign(update.begin(), update.end());
+    if (request->secure()) {
+      std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
+      StatusOr<std::vector<uint64_t>> mask =
+          PeerMask(request->round(), request->peers(), request->peer_keys(), update.size());
+      if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
+      for (size_t i = 0; i < masked.size(); ++i) masked[i] += (*mask)[i];
+      response->mutable_masked()->Assign(masked.begin(), masked.end());
+    } else {
+      response->mutable_parameters()->Assign(update.begin(), update.end());
+    }
     std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
                 index_, request->round(), response->eval_accuracy(), loss,
                 poisoned_ ? " (sending a poisoned update)" : "");
     std::fflush(stdout);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Unmask(grpc::ServerContext*, const rpc::UnmaskRequest* request,
+                      rpc::UnmaskResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    StatusOr<std::vector<uint64_t>> mask =
+        PeerMask(request->round(), request->dropped(), request->dropped_keys(),
+                 model_->EncoderParameters().size());
+    if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
+    response->mutable_mask()->Assign(mask->begin(), mask->end());
     return grpc::Status::OK;
   }
 
@@ -142,6 +167,23 @@ class Service final : public rpc::HorizontalChild::Service {
  private:
   void Touch() { last_call_ = Clock::now(); }
 
+  template <typename Ids, typename Keys>
+  StatusOr<std::vector<uint64_t>> PeerMask(int round, const Ids& ids, const Keys& keys,
+                                           size_t dim) const {
+    if (keys_.secret_key.empty()) {
+      return FailedPreconditionError("child " + std::to_string(index_) +
+                                     " has no mask keys: horizontal.train.secure_aggregation "
+                                     "is off in its config");
+    }
+    if (ids.size() != keys.size()) {
+      return InvalidArgumentError("got " + std::to_string(ids.size()) + " peers but " +
+                                  std::to_string(keys.size()) + " public keys");
+    }
+    std::vector<std::pair<int, std::string>> peers;
+    for (int i = 0; i < ids.size(); ++i) peers.emplace_back(ids[i], keys[i]);
+    return internal::PairwiseMask(keys_, index_, peers, round, dim);
+  }
+
   // Test accuracy with each class weighted by its share of this child's samples.
   double LocalAccuracy() {
     const std::vector<double> per_class = model_->ClassAccuracy(test_);
@@ -161,6 +203,7 @@ class Service final : public rpc::HorizontalChild::Service {
   }
 
   const HorizontalConfig config_;
+  const internal::MaskKeyPair keys_;  // Empty without secure aggregation.
   const int index_;
   const ImageSet local_;
   const ImageSet test_;
@@ -176,8 +219,12 @@ class Service final : public rpc::HorizontalChild::Service {
 
 class GrpcChild final : public HorizontalChild {
  public:
-  GrpcChild(std::unique_ptr<Service> service, std::unique_ptr<grpc::Server> server, int port)
-      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  GrpcChild(std::unique_ptr<internal::MessageTap> tap, std::unique_ptr<Service> service,
+            std::unique_ptr<grpc::Server> server, int port)
+      : tap_(std::move(tap)),
+        service_(std::move(service)),
+        server_(std::move(server)),
+        port_(port) {}
   ~GrpcChild() override { Shutdown(); }
   int port() const override { return port_; }
   int64_t sample_count() const override { return service_->sample_count(); }
@@ -187,6 +234,7 @@ class GrpcChild final : public HorizontalChild {
   }
 
  private:
+  std::unique_ptr<internal::MessageTap> tap_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_;
@@ -208,21 +256,29 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
   COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));
   COLONY_ASSIGN_OR_RETURN(std::vector<std::vector<int>> parts,
                           SplitByChild(train.labels, options.children, d.split, d.alpha, d.seed));
-  auto service = std::make_unique<Service>(
-      config, options.index, SelectImages(train, parts[options.index]), std::move(test));
+  internal::MaskKeyPair keys;
+  if (config.train.secure_aggregation) {
+    COLONY_ASSIGN_OR_RETURN(keys, internal::GenerateMaskKeys());
+  }
+  auto service =
+      std::make_unique<Service>(config, options.index, SelectImages(train, parts[options.index]),
+                                std::move(test), std::move(keys));
+  auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
+                                                    options.observer);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
   builder.RegisterService(service.get());
+  builder.experimental().SetInterceptorCreators(internal::MakeServerTap(tap.get()));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return UnavailableError("child " + std::to_string(options.index) + " cannot listen on '" +
                             options.address + "'; is the port in use or the address not local?");
   }
   return std::unique_ptr<HorizontalChild>(
-      new GrpcChild(std::move(service), std::move(server), port));
+      new GrpcChild(std::move(tap), std::move(service), std::move(server), port));
 }
 
 }  // namespace colony::fl

@@ -34,6 +34,11 @@ Status HorizontalTrainOptions::Validate() const {
     return InvalidArgumentError("train.trim_fraction must be in [0, 0.5)");
   }
   if (quorum < 0) return InvalidArgumentError("train.quorum must be >= 0 (0: every child)");
+  if (secure_aggregation && aggregation != "fedavg") {
+    return InvalidArgumentError(
+        "train.secure_aggregation needs aggregation fedavg (the master "
+        "sees only the sum, so no median or trimmed mean)");
+  }
   if (!(round_timeout_s > 0)) return InvalidArgumentError("train.round_timeout_s must be > 0");
   return OkStatus();
 }
@@ -89,6 +94,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("aggregation", &t.aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("trim_fraction", &t.trim_fraction));
   COLONY_RETURN_IF_ERROR(train.Read("quorum", &t.quorum));
+  COLONY_RETURN_IF_ERROR(train.Read("secure_aggregation", &t.secure_aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("round_timeout_s", &t.round_timeout_s));
   COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));
   const Status valid = t.Validate();

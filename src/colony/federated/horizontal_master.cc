@@ -2,6 +2,7 @@
 // aggregation, with children that fail or time out left out of the round.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -10,6 +11,7 @@
 
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
+#include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
 namespace colony::fl {
@@ -90,6 +92,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
   std::vector<int> all(k);
   for (int i = 0; i < k; ++i) all[i] = i;
   std::vector<std::string> refusals(k);
+  std::vector<std::string> public_keys(k);
   log("instructing " + std::to_string(k) + " children to train shared encoder '" +
       result.encoder_type + "'");
   ForEachChild(all, [&](int i) {
@@ -107,6 +110,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       refusals[i] = what(i) + ": " + response.reason();
     } else {
       result.sample_counts[i] = response.sample_count();
+      public_keys[i] = response.public_key();
     }
   });
   std::vector<int> confirmed;
@@ -128,6 +132,49 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
   log(std::to_string(confirmed.size()) + " children confirmed; sending the initial parameters (" +
       std::to_string(encoder.size()) + " values)");
 
+  // Secure aggregation: the sum of the responders' masked fixed-point updates, with the masks
+  // toward children that did not answer removed by asking the responders for them, divided by
+  // the responders' samples. The master never sees one child's update unmasked.
+  auto SecureSum = [&](int round, const std::vector<int>& asked, const std::vector<int>& answered,
+                       const std::vector<rpc::TrainResponse>& responses,
+                       size_t dim) -> StatusOr<std::vector<float>> {
+    std::vector<uint64_t> sum(dim, 0);
+    double weight = 0;
+    for (int i : answered) {
+      if (static_cast<size_t>(responses[i].masked_size()) != dim) {
+        return InvalidArgumentError(what(i) + " sent " +
+                                    std::to_string(responses[i].masked_size()) +
+                                    " masked values, the encoder has " + std::to_string(dim));
+      }
+      for (size_t j = 0; j < dim; ++j) sum[j] += responses[i].masked(j);
+      weight += static_cast<double>(responses[i].sample_count());
+    }
+    rpc::UnmaskRequest request;
+    request.set_round(round);
+    for (int i : asked) {
+      if (std::find(answered.begin(), answered.end(), i) != answered.end()) continue;
+      request.add_dropped(i);
+      request.add_dropped_keys(public_keys[i]);
+    }
+    if (request.dropped_size() > 0) {
+      std::vector<rpc::UnmaskResponse> masks(k);
+      std::vector<Status> statuses(k);
+      ForEachChild(answered, [&](int i) {
+        grpc::ClientContext context;
+        deadline_context(&context);
+        statuses[i] = FromGrpc(stubs[i]->Unmask(&context, request, &masks[i]), what(i));
+      });
+      for (int i : answered) {
+        if (!statuses[i].ok() || static_cast<size_t>(masks[i].mask_size()) != dim) {
+          return AbortedError("cannot remove the masks toward the children that did not answer: " +
+                              (statuses[i].ok() ? what(i) + " sent a mask of the wrong size"
+                                                : statuses[i].ToString()));
+        }
+        for (size_t j = 0; j < dim; ++j) sum[j] -= masks[i].mask(j);
+      }
+    }
+    return internal::DecodeFixed(sum, weight);
+  };
   for (int round = 1; round <= train.rounds; ++round) {
     std::vector<rpc::TrainResponse> responses(k);
     std::vector<Status> statuses(k);
@@ -136,6 +183,13 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       request.set_round(round);
       request.set_local_epochs(train.local_epochs);
       request.mutable_parameters()->Assign(encoder.begin(), encoder.end());
+      if (train.secure_aggregation) {
+        request.set_secure(true);
+        for (int j : confirmed) {
+          request.add_peers(j);
+          request.add_peer_keys(public_keys[j]);
+        }
+      }
       grpc::ClientContext context;
       deadline_context(&context);
       statuses[i] = FromGrpc(stubs[i]->Train(&context, request, &responses[i]), what(i));
@@ -152,7 +206,11 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       }
       const rpc::TrainResponse& r = responses[i];
       stats.participants.push_back(i);
-      updates.emplace_back(r.parameters().begin(), r.parameters().end());
+      if (train.secure_aggregation) {
+        updates.emplace_back();  // The masked update stays in `r`.
+      } else {
+        updates.emplace_back(r.parameters().begin(), r.parameters().end());
+      }
       weights.push_back(static_cast<double>(r.sample_count()));
       previous_accuracy += r.eval_accuracy() * static_cast<double>(r.sample_count());
       previous_local += r.eval_local_accuracy() * static_cast<double>(r.sample_count());
@@ -172,7 +230,9 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       result.rounds.back().local_accuracy = previous_local / total;
     }
     StatusOr<std::vector<float>> next =
-        Aggregate(train.aggregation, updates, weights, train.trim_fraction);
+        train.secure_aggregation
+            ? SecureSum(round, confirmed, stats.participants, responses, encoder.size())
+            : Aggregate(train.aggregation, updates, weights, train.trim_fraction);
     if (!next.ok()) return next.status().WithContext("round " + std::to_string(round));
     encoder = std::move(next).value();
     log("round " + std::to_string(round) + ": aggregated " + std::to_string(updates.size()) +
