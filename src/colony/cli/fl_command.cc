@@ -33,6 +33,21 @@ StatusOr<std::string> OutDirOrTemp(const std::string& out_dir) {
   return pattern;
 }
 
+// Prints "NAME listening on HOST:PORT" (simulations wait for it), serves until the session
+// ends or SIGINT / SIGTERM, and shuts the server down.
+template <typename Node>
+Status Serve(const std::string& name, const std::string& address, Node* node) {
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
+  const std::string host = address.substr(0, address.rfind(':'));
+  std::printf("%s listening on %s:%d\n", name.c_str(), host.c_str(), node->port());
+  std::fflush(stdout);
+  Status status = node->Wait(&g_stop);
+  node->Shutdown();
+  if (status.ok()) std::printf("%s: session finished\n", name.c_str());
+  return status;
+}
+
 struct VerticalFlags {
   std::string role;
   std::string config;
@@ -65,15 +80,7 @@ Status RunVerticalRole(const VerticalFlags& flags) {
   options.out = flags.out;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<fl::VerticalPartyB> party,
                           fl::VerticalPartyB::Start(config, options));
-  std::signal(SIGINT, RequestStop);
-  std::signal(SIGTERM, RequestStop);
-  const std::string host = options.address.substr(0, options.address.rfind(':'));
-  std::printf("party b listening on %s:%d\n", host.c_str(), party->port());
-  std::fflush(stdout);
-  Status status = party->Wait(&g_stop);
-  party->Shutdown();
-  if (status.ok()) std::printf("party b: session finished\n");
-  return status;
+  return Serve("party b", options.address, party.get());
 }
 
 struct SimulateFlags {
@@ -123,17 +130,9 @@ Status RunChild(const HorizontalFlags& flags) {
   options.address = flags.listen;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<fl::HorizontalChild> child,
                           fl::HorizontalChild::Start(config, options));
-  std::signal(SIGINT, RequestStop);
-  std::signal(SIGTERM, RequestStop);
-  const std::string host = options.address.substr(0, options.address.rfind(':'));
   std::printf("child %d holds %lld samples\n", options.index,
               static_cast<long long>(child->sample_count()));
-  std::printf("child %d listening on %s:%d\n", options.index, host.c_str(), child->port());
-  std::fflush(stdout);
-  Status status = child->Wait(&g_stop);
-  child->Shutdown();
-  if (status.ok()) std::printf("child %d: session finished\n", options.index);
-  return status;
+  return Serve("child " + std::to_string(options.index), options.address, child.get());
 }
 
 Status RunMaster(const HorizontalFlags& flags) {
@@ -179,7 +178,9 @@ void AddHorizontalCommands(CLI::App* fl, int* exit_code) {
 
   CLI::App* master = fl->add_subcommand("master", "horizontal FL master: drive the rounds");
   common(master);
-  master->add_option("--child", flags->child_addresses, "a child's HOST:PORT, in index order; repeat per child")
+  master
+      ->add_option("--child", flags->child_addresses,
+                   "a child's HOST:PORT, in index order; repeat per child")
       ->required()
       ->allow_extra_args(false);
   master->add_option("--out", flags->out, "write the result (JSON) here");

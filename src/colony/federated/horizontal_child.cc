@@ -265,20 +265,11 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
                                 std::move(test), std::move(keys));
   auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
                                                     options.observer);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
-  builder.RegisterService(service.get());
-  builder.experimental().SetInterceptorCreators(internal::MakeServerTap(tap.get()));
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return UnavailableError("child " + std::to_string(options.index) + " cannot listen on '" +
-                            options.address + "'; is the port in use or the address not local?");
-  }
+  COLONY_ASSIGN_OR_RETURN(internal::StartedServer started,
+                          internal::StartServer("child " + std::to_string(options.index),
+                                                options.address, service.get(), tap.get()));
   return std::unique_ptr<HorizontalChild>(
-      new GrpcChild(std::move(tap), std::move(service), std::move(server), port));
+      new GrpcChild(std::move(tap), std::move(service), std::move(started.server), started.port));
 }
 
 }  // namespace colony::fl
