@@ -1,4 +1,5 @@
-// colony fl vertical --role a|b CONFIG, colony fl vertical simulate CONFIG.
+// colony fl vertical --role a|b CONFIG, colony fl vertical simulate CONFIG;
+// colony fl master|child CONFIG, colony fl simulate --children K CONFIG.
 #include <unistd.h>
 
 #include <atomic>
@@ -9,6 +10,7 @@
 
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
+#include "colony/federated/horizontal.h"
 #include "colony/federated/vertical.h"
 
 namespace colony::cli {
@@ -16,6 +18,35 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void RequestStop(int) { g_stop = true; }
+
+StatusOr<std::string> SelfBinary() {
+  char exe[4096];
+  const ssize_t size = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (size <= 0) return InternalError("cannot find the colony binary (/proc/self/exe)");
+  return std::string(exe, size);
+}
+
+StatusOr<std::string> OutDirOrTemp(const std::string& out_dir) {
+  if (!out_dir.empty()) return out_dir;
+  std::string pattern = (std::filesystem::temp_directory_path() / "colony-fl-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) return InternalError("cannot create a temp folder");
+  return pattern;
+}
+
+// Prints "NAME listening on HOST:PORT" (simulations wait for it), serves until the session
+// ends or SIGINT / SIGTERM, and shuts the server down.
+template <typename Node>
+Status Serve(const std::string& name, const std::string& address, Node* node) {
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
+  const std::string host = address.substr(0, address.rfind(':'));
+  std::printf("%s listening on %s:%d\n", name.c_str(), host.c_str(), node->port());
+  std::fflush(stdout);
+  Status status = node->Wait(&g_stop);
+  node->Shutdown();
+  if (status.ok()) std::printf("%s: session finished\n", name.c_str());
+  return status;
+}
 
 struct VerticalFlags {
   std::string role;
@@ -49,15 +80,7 @@ Status RunVerticalRole(const VerticalFlags& flags) {
   options.out = flags.out;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<fl::VerticalPartyB> party,
                           fl::VerticalPartyB::Start(config, options));
-  std::signal(SIGINT, RequestStop);
-  std::signal(SIGTERM, RequestStop);
-  const std::string host = options.address.substr(0, options.address.rfind(':'));
-  std::printf("party b listening on %s:%d\n", host.c_str(), party->port());
-  std::fflush(stdout);
-  Status status = party->Wait(&g_stop);
-  party->Shutdown();
-  if (status.ok()) std::printf("party b: session finished\n");
-  return status;
+  return Serve("party b", options.address, party.get());
 }
 
 struct SimulateFlags {
@@ -70,22 +93,112 @@ struct SimulateFlags {
 
 Status RunSimulate(const SimulateFlags& flags) {
   fl::VerticalSimulateOptions options;
-  char exe[4096];
-  const ssize_t size = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (size <= 0) return InternalError("cannot find the colony binary (/proc/self/exe)");
-  options.binary.assign(exe, size);
+  COLONY_ASSIGN_OR_RETURN(options.binary, SelfBinary());
   options.config_path = flags.config;
   options.overrides = flags.overrides;
   options.timeout_s = flags.timeout_s;
-  options.out_dir = flags.out_dir;
-  if (options.out_dir.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "colony-fl-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) return InternalError("cannot create a temp folder");
-    options.out_dir = pattern;
-  }
+  COLONY_ASSIGN_OR_RETURN(options.out_dir, OutDirOrTemp(flags.out_dir));
   COLONY_ASSIGN_OR_RETURN(fl::VerticalSummary summary, fl::SimulateVertical(options));
   std::printf("simulate: party models in %s\n", options.out_dir.c_str());
   return WriteSummaryJson(flags.summary_json, fl::VerticalSummaryJson(summary));
+}
+
+struct HorizontalFlags {
+  std::string config;
+  std::vector<std::string> overrides;
+  // child
+  int index = -1;
+  int children = 0;
+  std::string listen = "127.0.0.1:0";
+  // master
+  std::vector<std::string> child_addresses;
+  std::string out;
+  // simulate
+  std::string summary_json;
+  std::string out_dir;
+  double timeout_s = 600;
+  bool no_central = false;
+};
+
+Status RunChild(const HorizontalFlags& flags) {
+  COLONY_ASSIGN_OR_RETURN(fl::HorizontalConfig config,
+                          fl::LoadHorizontalConfig(flags.config, flags.overrides));
+  if (flags.index < 0) return InvalidArgumentError("give this child's --index (0-based)");
+  fl::ChildOptions options;
+  options.index = flags.index;
+  options.children = flags.children > 0 ? flags.children : config.children.count;
+  options.address = flags.listen;
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<fl::HorizontalChild> child,
+                          fl::HorizontalChild::Start(config, options));
+  std::printf("child %d holds %lld samples\n", options.index,
+              static_cast<long long>(child->sample_count()));
+  return Serve("child " + std::to_string(options.index), options.address, child.get());
+}
+
+Status RunMaster(const HorizontalFlags& flags) {
+  COLONY_ASSIGN_OR_RETURN(fl::HorizontalConfig config,
+                          fl::LoadHorizontalConfig(flags.config, flags.overrides));
+  fl::MasterOptions options;
+  options.children = flags.child_addresses;
+  COLONY_ASSIGN_OR_RETURN(fl::MasterResult result, fl::RunHorizontalMaster(config, options));
+  return WriteSummaryJson(flags.out, fl::MasterResultJson(result));
+}
+
+Status RunHorizontalSimulate(const HorizontalFlags& flags) {
+  if (flags.children < 0) return InvalidArgumentError("--children must be > 0");
+  fl::HorizontalSimulateOptions options;
+  COLONY_ASSIGN_OR_RETURN(options.binary, SelfBinary());
+  options.config_path = flags.config;
+  options.overrides = flags.overrides;
+  options.children = flags.children;
+  options.timeout_s = flags.timeout_s;
+  options.central = !flags.no_central;
+  COLONY_ASSIGN_OR_RETURN(options.out_dir, OutDirOrTemp(flags.out_dir));
+  COLONY_ASSIGN_OR_RETURN(fl::HorizontalSummary summary, fl::SimulateHorizontal(options));
+  return WriteSummaryJson(flags.summary_json, fl::HorizontalSummaryJson(summary));
+}
+
+void AddHorizontalCommands(CLI::App* fl, int* exit_code) {
+  auto flags = std::make_shared<HorizontalFlags>();
+  auto common = [flags](CLI::App* app) {
+    app->add_option("config", flags->config, "the job's YAML file (horizontal: section)")
+        ->required();
+    app->add_option("--set", flags->overrides, "override a config key: key.path=value")->take_all();
+  };
+  CLI::App* child = fl->add_subcommand("child", "horizontal FL child: serve its local samples");
+  common(child);
+  child->add_option("--index", flags->index, "this child's share of the split, 0-based")
+      ->required();
+  child->add_option("--children", flags->children,
+                    "shares the data is split into "
+                    "(default: horizontal.children.count)");
+  child->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: free)")
+      ->capture_default_str();
+  child->callback([flags, exit_code] { *exit_code = ExitCode(RunChild(*flags)); });
+
+  CLI::App* master = fl->add_subcommand("master", "horizontal FL master: drive the rounds");
+  common(master);
+  master
+      ->add_option("--child", flags->child_addresses,
+                   "a child's HOST:PORT, in index order; repeat per child")
+      ->required()
+      ->allow_extra_args(false);
+  master->add_option("--out", flags->out, "write the result (JSON) here");
+  master->callback([flags, exit_code] { *exit_code = ExitCode(RunMaster(*flags)); });
+
+  CLI::App* simulate = fl->add_subcommand(
+      "simulate", "start K children and the master on 127.0.0.1 and compare with central");
+  common(simulate);
+  simulate
+      ->add_option("--children", flags->children,
+                   "children to start (default: horizontal.children.count)")
+      ->check(CLI::PositiveNumber);
+  simulate->add_option("--summary-json", flags->summary_json, "write the summary here");
+  simulate->add_option("--out-dir", flags->out_dir, "the master's result (default: a temp folder)");
+  simulate->add_option("--timeout", flags->timeout_s, "kill the nodes after this many seconds")
+      ->capture_default_str();
+  simulate->add_flag("--no-central", flags->no_central, "skip the central baseline");
+  simulate->callback([flags, exit_code] { *exit_code = ExitCode(RunHorizontalSimulate(*flags)); });
 }
 
 }  // namespace
@@ -93,6 +206,7 @@ Status RunSimulate(const SimulateFlags& flags) {
 void AddFlCommands(CLI::App& app, int* exit_code) {
   CLI::App* fl = app.add_subcommand("fl", "federated learning between parties");
   fl->require_subcommand(1);
+  AddHorizontalCommands(fl, exit_code);
   auto flags = std::make_shared<VerticalFlags>();
   CLI::App* vertical = fl->add_subcommand(
       "vertical", "two-party vertical regression: --role a|b CONFIG, or simulate CONFIG");

@@ -261,20 +261,11 @@ StatusOr<std::unique_ptr<VerticalPartyB>> VerticalPartyB::Start(const VerticalCo
   }
   auto tap = std::make_unique<internal::MessageTap>("b", options.observer);
   auto service = std::make_unique<Service>(config, std::move(table), options.out);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
-  builder.RegisterService(service.get());
-  builder.experimental().SetInterceptorCreators(internal::MakeServerTap(tap.get()));
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return UnavailableError("party b cannot listen on '" + options.address +
-                            "'; is the port in use or the address not local?");
-  }
+  COLONY_ASSIGN_OR_RETURN(
+      internal::StartedServer started,
+      internal::StartServer("party b", options.address, service.get(), tap.get()));
   return std::unique_ptr<VerticalPartyB>(
-      new GrpcPartyB(std::move(tap), std::move(service), std::move(server), port));
+      new GrpcPartyB(std::move(tap), std::move(service), std::move(started.server), started.port));
 }
 
 }  // namespace colony::fl

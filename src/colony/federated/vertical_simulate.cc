@@ -1,10 +1,5 @@
 // `colony fl vertical simulate`: both parties as child processes on 127.0.0.1, then the
 // comparison with the same model fitted centrally on the joined columns.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -18,126 +13,15 @@
 #include <thread>
 
 #include "colony/base/file_util.h"
+#include "colony/federated/internal/child_process.h"
 #include "colony/federated/internal/dense_math.h"
 #include "colony/federated/vertical.h"
-
-extern char** environ;
 
 namespace colony::fl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A child process whose stdout and stderr a thread copies to ours, each line prefixed.
-class Child {
- public:
-  static StatusOr<std::unique_ptr<Child>> Spawn(const std::string& name,
-                                                const std::vector<std::string>& argv) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return InternalError("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      return NotFoundError("cannot start party " + name + " as '" + argv[0] +
-                           "': " + std::strerror(rc));
-    }
-    auto child = std::unique_ptr<Child>(new Child(name, pid, fds[0]));
-    child->reader_ = std::thread([c = child.get()] { c->Copy(); });
-    return child;
-  }
-
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (reader_.joinable()) reader_.join();
-    close(fd_);
-  }
-
-  // The first output line that starts with `prefix`, without it; Unavailable when the child
-  // ends or `seconds` pass first.
-  StatusOr<std::string> AwaitLine(const std::string& prefix, double seconds) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    while (true) {
-      for (const std::string& line : lines_) {
-        if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
-      }
-      if (eof_)
-        return UnavailableError("party " + name_ + " ended before printing '" + prefix + "'");
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-        return DeadlineExceededError("party " + name_ + " printed no '" + prefix + "' in " +
-                                     std::to_string(seconds) + " s");
-      }
-    }
-  }
-
-  // The exit status (0 = success); kills the child after `seconds` (DeadlineExceeded).
-  StatusOr<int> Wait(double seconds) {
-    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    while (true) {
-      const pid_t got = waitpid(pid_, &status, WNOHANG);
-      if (got == pid_) break;
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-        return DeadlineExceededError("party " + name_ + " did not finish in " +
-                                     std::to_string(seconds) + " s; killed");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  Child(std::string name, pid_t pid, int fd) : name_(std::move(name)), pid_(pid), fd_(fd) {}
-
-  void Copy() {
-    std::string pending;
-    char buffer[4096];
-    ssize_t got = 0;
-    while ((got = read(fd_, buffer, sizeof(buffer))) > 0) {
-      pending.append(buffer, got);
-      size_t newline = 0;
-      while ((newline = pending.find('\n')) != std::string::npos) {
-        const std::string line = pending.substr(0, newline);
-        pending.erase(0, newline + 1);
-        std::printf("[%s] %s\n", name_.c_str(), line.c_str());
-        std::fflush(stdout);
-        std::lock_guard<std::mutex> lock(mu_);
-        lines_.push_back(line);
-        cv_.notify_all();
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    eof_ = true;
-    cv_.notify_all();
-  }
-
-  std::string name_;
-  pid_t pid_;
-  int fd_;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> lines_;
-  bool eof_ = false;
-};
+using internal::Child;
 
 double Metric(const PartyModel& m, const std::string& key) {
   for (const auto& [name, value] : m.metrics)
@@ -233,11 +117,12 @@ StatusOr<VerticalSummary> SimulateVertical(const VerticalSimulateOptions& option
   };
   std::printf("simulate: starting party b, then party a, on 127.0.0.1\n");
   std::fflush(stdout);
-  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Child> b,
-                          Child::Spawn("b", command("b", "--listen", "127.0.0.1:0", b_out)));
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<Child> b,
+      Child::Spawn("b", "party b", command("b", "--listen", "127.0.0.1:0", b_out)));
   COLONY_ASSIGN_OR_RETURN(std::string b_address, b->AwaitLine("party b listening on ", 60));
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Child> a,
-                          Child::Spawn("a", command("a", "--peer", b_address, a_out)));
+                          Child::Spawn("a", "party a", command("a", "--peer", b_address, a_out)));
   COLONY_ASSIGN_OR_RETURN(int a_exit, a->Wait(options.timeout_s));
   if (a_exit != 0) {
     return AbortedError("party a exited with status " + std::to_string(a_exit) +

@@ -16,6 +16,23 @@ Status FromGrpcStatus(const grpc::Status& status, const std::string& what) {
   return Status(static_cast<StatusCode>(status.error_code()), message);
 }
 
+StatusOr<StartedServer> StartServer(const std::string& who, const std::string& address,
+                                    grpc::Service* service, MessageTap* tap) {
+  StartedServer started;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &started.port);
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  builder.RegisterService(service);
+  builder.experimental().SetInterceptorCreators(MakeServerTap(tap));
+  started.server = builder.BuildAndStart();
+  if (started.server == nullptr || started.port == 0) {
+    return UnavailableError(who + " cannot listen on '" + address +
+                            "'; is the port in use or the address not local?");
+  }
+  return started;
+}
+
 void MessageTap::Record(const std::string& method, const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   std::string data;

@@ -36,4 +36,13 @@ std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterfac
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> MakeServerTap(
     MessageTap* tap);
 
+// A started server for `service` on `address` (port 0: a free one) with `tap` on every
+// message it sends, and its port. Unavailable naming `who` when the address cannot be bound.
+struct StartedServer {
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+StatusOr<StartedServer> StartServer(const std::string& who, const std::string& address,
+                                    grpc::Service* service, MessageTap* tap);
+
 }  // namespace colony::fl::internal

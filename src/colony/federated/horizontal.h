@@ -1,0 +1,208 @@
+// Horizontal federated learning with a shared encoder (US20210209417A1 / US12229667B2). Each
+// child holds its own samples and serves gRPC; the master drives rounds: it sends a
+// shared-encoder training instruction naming the encoder type, each child gathers its local
+// samples for that type and confirms with its sample count, the master sends the initial
+// encoder parameters, each child trains locally (E epochs, its own optimizer; its task head
+// stays local) and returns its encoder parameters, and the master aggregates them (FedAvg,
+// coordinate-wise median or trimmed mean) into the next round's parameters. Children that
+// fail or time out are left out of that round; the round needs `quorum` answers.
+//   COLONY_ASSIGN_OR_RETURN(HorizontalConfig config, LoadHorizontalConfig("fmnist.yaml"));
+//   COLONY_ASSIGN_OR_RETURN(auto child, HorizontalChild::Start(config, {.index = 0,
+//                                                                       .children = 2}));
+//   COLONY_ASSIGN_OR_RETURN(MasterResult r, RunHorizontalMaster(config, {.children = {...}}));
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "colony/base/status.h"
+#include "colony/federated/vertical.h"  // FlMessage, MessageObserver
+
+namespace colony::fl {
+
+// The YAML `horizontal.data` section.
+struct HorizontalDataOptions {
+  std::string format = "fashion_mnist";
+  std::string dir = "/usr/share/datasets/fashion-mnist";  // Debian's dataset-fashion-mnist.
+  int train_samples = 10000;                              // First N training images (0: all 60000).
+  int test_samples = 2000;                                // First N test images (0: all 10000).
+  std::string split = "iid";                              // "iid" or "dirichlet" (by label).
+  double alpha = 0.5;  // Dirichlet concentration; smaller is more skewed.
+  uint64_t seed = 1;
+};
+
+// The YAML `horizontal.encoder` section: an MLP encoder on the flattened image, followed by a
+// linear softmax head local to each child.
+struct EncoderOptions {
+  std::string type = "mlp";
+  std::vector<int> hidden = {128, 64};  // Widths of the encoder layers (ReLU after each).
+  // "mlp:784-128-64", the name the master's instruction carries.
+  std::string TypeName(int input_dim) const;
+};
+
+// The YAML `horizontal.train` section.
+struct HorizontalTrainOptions {
+  int rounds = 10;
+  int local_epochs = 1;
+  int batch_size = 32;
+  std::string optimizer = "sgd";  // "sgd" (momentum 0.9) or "adam"; each child keeps its own.
+  double learning_rate = 0.02;
+  // "fedavg" (sample-weighted mean), "median" (coordinate-wise) or "trimmed_mean"
+  // (coordinate-wise, dropping the trim_fraction largest and smallest values).
+  std::string aggregation = "fedavg";
+  double trim_fraction = 0.2;
+  int quorum = 0;  // Least answers a round needs; 0: every child.
+  // Pairwise masks (libsodium X25519 + ChaCha20) so the master learns only the sum of the
+  // sample-weighted updates. Needs aggregation fedavg.
+  bool secure_aggregation = false;
+  double round_timeout_s = 60;  // Deadline of each call to a child.
+  uint64_t seed = 1;            // Initial parameters and local shuffles.
+  Status Validate() const;
+};
+
+// The YAML `horizontal.children` section: test and demo behaviour of particular children.
+struct ChildBehaviour {
+  int count = 4;                 // Children `simulate` starts (its --children overrides).
+  std::vector<int> poisoned;     // Indices of children that send poisoned updates.
+  std::string poison = "scale";  // "scale": parameters * poison_scale; "garbage": N(0, 100).
+  double poison_scale = -20;
+  std::vector<int> slow;  // Indices of children that wait slow_delay_s before answering.
+  double slow_delay_s = 5;
+  std::vector<int> slow_rounds;  // Rounds (1-based) in which they are slow; empty: every round.
+};
+
+struct HorizontalConfig {
+  std::string source;  // The config file, for messages.
+  HorizontalDataOptions data;
+  EncoderOptions encoder;
+  HorizontalTrainOptions train;
+  ChildBehaviour children;
+  double child_idle_timeout_s = 300;  // A child gives up after this long without a call.
+};
+
+// Reads the `horizontal:` section of a YAML job. NotFound for a missing file, InvalidArgument
+// for a bad or unknown key (with file and line).
+StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
+                                                const std::vector<std::string>& overrides = {});
+
+// Images as floats in [0, 1], row-major (rows x dim), with labels 0..9.
+struct ImageSet {
+  int dim = 0;
+  std::vector<float> pixels;
+  std::vector<int> labels;
+  int rows() const { return static_cast<int>(labels.size()); }
+};
+
+// Reads the gzipped idx files of Fashion-MNIST from `options.dir` (train or t10k), the first
+// `limit` images (0: all). NotFound names a missing file, InvalidArgument a bad one.
+StatusOr<ImageSet> LoadFashionMnist(const std::string& dir, bool train, int limit);
+ImageSet SelectImages(const ImageSet& set, const std::vector<int>& rows);
+
+// Sample indices of each of `children` children: "iid" deals a seeded shuffle round robin;
+// "dirichlet" draws each label's shares over the children from Dirichlet(alpha).
+StatusOr<std::vector<std::vector<int>>> SplitByChild(const std::vector<int>& labels, int children,
+                                                     const std::string& split, double alpha,
+                                                     uint64_t seed);
+
+// Combines the children's parameter vectors by `rule` (see HorizontalTrainOptions::aggregation).
+// FedAvg weights each by its sample count; median and trimmed mean ignore the weights.
+// InvalidArgument for no update, mismatched lengths or an unknown rule.
+StatusOr<std::vector<float>> Aggregate(const std::string& rule,
+                                       const std::vector<std::vector<float>>& updates,
+                                       const std::vector<double>& weights, double trim_fraction);
+
+struct ChildOptions {
+  int index = 0;                        // This child's share of the split, 0-based.
+  int children = 1;                     // How many shares the data is split into.
+  std::string address = "127.0.0.1:0";  // Port 0 picks a free port.
+  MessageObserver observer;             // Sees every response the child sends (sender "child I").
+};
+
+// A child node: its samples, its own encoder copy, head and optimizer, serving the
+// HorizontalChild service. Thread-safe.
+class HorizontalChild {
+ public:
+  // Loads the data and takes this child's share. InvalidArgument for a bad index, NotFound /
+  // InvalidArgument from the data, Unavailable when the address cannot be bound.
+  static StatusOr<std::unique_ptr<HorizontalChild>> Start(const HorizontalConfig& config,
+                                                          const ChildOptions& options);
+  virtual ~HorizontalChild() = default;
+  virtual int port() const = 0;
+  virtual int64_t sample_count() const = 0;
+  // Blocks until the master finishes the session (OK), `*stop` turns true (Cancelled) or no
+  // call came for child_idle_timeout_s (DeadlineExceeded).
+  virtual Status Wait(const std::atomic<bool>* stop = nullptr) = 0;
+  virtual void Shutdown() = 0;
+};
+
+struct MasterOptions {
+  std::vector<std::string> children;  // Each child's host:port, in index order.
+  bool quiet = false;                 // No progress lines.
+};
+
+struct RoundStats {
+  int round = 0;                  // 1-based.
+  std::vector<int> participants;  // Indices of the children whose update was aggregated.
+  double train_loss = 0;          // Sample-weighted over participants.
+  // Sample-weighted accuracy of this round's aggregated encoder with each child's head, on the
+  // test samples (measured by the children when they receive it).
+  double test_accuracy = 0;
+  // Same, each test class weighted by its share of the child's own samples (personalized).
+  double local_accuracy = 0;
+};
+
+struct MasterResult {
+  std::string encoder_type;
+  std::string aggregation;
+  std::vector<int64_t> sample_counts;  // Per child from its confirmation; -1: did not confirm.
+  std::vector<RoundStats> rounds;
+  double test_accuracy = 0;    // After the last round.
+  double local_accuracy = 0;   // After the last round, on each child's label distribution.
+  std::vector<float> encoder;  // The final shared encoder parameters.
+  double seconds = 0;
+};
+
+// The master: instructs the children, runs train.rounds rounds and evaluates. Unavailable when
+// fewer than quorum children confirm; Aborted when a round gets fewer than quorum answers.
+StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
+                                           const MasterOptions& options);
+std::string MasterResultJson(const MasterResult& result);
+
+struct CentralResult {
+  double accuracy = 0;  // On the test samples.
+  // Per-class test accuracy weighted by the union's label shares: what local_accuracy (summed
+  // over the children by sample count) becomes for a model that serves every child.
+  double local_accuracy = 0;
+};
+// The same encoder and head trained on the union of the children's training samples for
+// rounds x local_epochs epochs with the same optimizer.
+StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config);
+
+struct HorizontalSummary {
+  MasterResult master;
+  int children = 0;
+  std::string split;
+  double alpha = 0;
+  CentralResult central;
+  double seconds = 0;
+};
+
+struct HorizontalSimulateOptions {
+  std::string binary;       // The colony binary, started once per node.
+  std::string config_path;  // Passed to every node with `overrides`.
+  std::vector<std::string> overrides;
+  int children = 0;        // 0: config children.count.
+  std::string out_dir;     // The master's result file goes here; created. Required.
+  double timeout_s = 600;  // Every node is killed after this long.
+  bool central = true;     // Also train the central baseline.
+};
+
+// Starts K children and the master as child processes (`binary fl child|master`) on
+// 127.0.0.1, waits for them and trains the central baseline.
+StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& options);
+std::string HorizontalSummaryJson(const HorizontalSummary& summary);
+
+}  // namespace colony::fl

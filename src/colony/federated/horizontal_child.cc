@@ -1,0 +1,275 @@
+// A horizontal FL child: its share of the samples, its own encoder copy, head and optimizer.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "colony/federated/horizontal.h"
+#include "colony/federated/internal/hfl_model.h"
+#include "colony/federated/internal/rpc_util.h"
+#include "colony/federated/internal/secure_mask.h"
+#include "colony/horizontal.grpc.pb.h"
+
+namespace colony::fl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace rpc = ::colony::fl::hrpc;
+
+bool Contains(const std::vector<int>& list, int value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+class Service final : public rpc::HorizontalChild::Service {
+ public:
+  Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test,
+          internal::MaskKeyPair keys)
+      : config_(config),
+        keys_(std::move(keys)),
+        index_(index),
+        local_(std::move(local)),
+        test_(std::move(test)),
+        model_(internal::EncoderModel::Create(local_.dim, config.encoder, 10, config.train,
+                                              config.train.seed * 1000003 + index + 1)),
+        poisoned_(Contains(config.children.poisoned, index)),
+        slow_(Contains(config.children.slow, index)) {
+    label_share_.assign(10, 0.0);
+    for (int label : local_.labels) label_share_[label] += 1.0 / local_.rows();
+  }
+
+  int64_t sample_count() const { return local_.rows(); }
+
+  grpc::Status Instruct(grpc::ServerContext*, const rpc::InstructRequest* request,
+                        rpc::InstructResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    const std::string mine = config_.encoder.TypeName(local_.dim);
+    const int64_t params = static_cast<int64_t>(model_->EncoderParameters().size());
+    response->set_sample_count(local_.rows());
+    response->set_public_key(keys_.public_key);
+    if (request->encoder_type() != mine) {
+      response->set_reason("child " + std::to_string(index_) + " has no samples for encoder '" +
+                           request->encoder_type() + "' (it holds images for '" + mine + "')");
+    } else if (request->num_parameters() != params) {
+      response->set_reason("child " + std::to_string(index_) + "'s encoder has " +
+                           std::to_string(params) + " parameters, the master's " +
+                           std::to_string(request->num_parameters()));
+    } else if (local_.rows() == 0) {
+      response->set_reason("child " + std::to_string(index_) + " holds no samples");
+    } else {
+      response->set_confirmed(true);
+    }
+    std::printf("child %d: instructed to train '%s': %s (%d samples)\n", index_,
+                request->encoder_type().c_str(),
+                response->confirmed() ? "confirmed" : response->reason().c_str(), local_.rows());
+    std::fflush(stdout);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Train(grpc::ServerContext* context, const rpc::TrainRequest* request,
+                     rpc::TrainResponse* response) override {
+    const std::vector<int>& slow_rounds = config_.children.slow_rounds;
+    if (slow_ && (slow_rounds.empty() || Contains(slow_rounds, request->round()))) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    // The master gave up on this call (its round went on without us): skip the work.
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          "round " + std::to_string(request->round()) + " is over");
+    }
+    const std::vector<float> received(request->parameters().begin(), request->parameters().end());
+    Status set = model_->SetEncoderParameters(received);
+    if (!set.ok())
+      return internal::ToGrpcStatus(set.WithContext("round " + std::to_string(request->round())));
+    response->set_round(request->round());
+    response->set_eval_accuracy(model_->Accuracy(test_));
+    response->set_eval_local_accuracy(LocalAccuracy());
+    const double loss = model_->Train(local_, std::max(1, request->local_epochs()),
+                                      config_.train.seed * 7919 + request->round() * 131 + index_);
+    response->set_train_loss(loss);
+    response->set_sample_count(local_.rows());
+    std::vector<float> update = model_->EncoderParameters();
+    if (poisoned_) Poison(request->round(), &update);
+    if (request->secure()) {
+      std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
+      StatusOr<std::vector<uint64_t>> mask =
+          PeerMask(request->round(), request->peers(), request->peer_keys(), update.size());
+      if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
+      for (size_t i = 0; i < masked.size(); ++i) masked[i] += (*mask)[i];
+      response->mutable_masked()->Assign(masked.begin(), masked.end());
+    } else {
+      response->mutable_parameters()->Assign(update.begin(), update.end());
+    }
+    std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
+                index_, request->round(), response->eval_accuracy(), loss,
+                poisoned_ ? " (sending a poisoned update)" : "");
+    std::fflush(stdout);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Unmask(grpc::ServerContext*, const rpc::UnmaskRequest* request,
+                      rpc::UnmaskResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    StatusOr<std::vector<uint64_t>> mask =
+        PeerMask(request->round(), request->dropped(), request->dropped_keys(),
+                 model_->EncoderParameters().size());
+    if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
+    response->mutable_mask()->Assign(mask->begin(), mask->end());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Evaluate(grpc::ServerContext*, const rpc::EvaluateRequest* request,
+                        rpc::EvaluateResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Touch();
+    const std::vector<float> received(request->parameters().begin(), request->parameters().end());
+    Status set = model_->SetEncoderParameters(received);
+    if (!set.ok()) return internal::ToGrpcStatus(set.WithContext("evaluate"));
+    response->set_accuracy(model_->Accuracy(test_));
+    response->set_local_accuracy(LocalAccuracy());
+    response->set_test_samples(test_.rows());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Finish(grpc::ServerContext*, const rpc::FinishRequest*,
+                      rpc::FinishResponse*) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    done_.notify_all();
+    return grpc::Status::OK;
+  }
+
+  Status Wait(const std::atomic<bool>* stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto idle = std::chrono::duration<double>(config_.child_idle_timeout_s);
+    while (!finished_) {
+      if (stop != nullptr && *stop)
+        return CancelledError("child stopped before the master finished");
+      if (Clock::now() - last_call_ > idle) {
+        return DeadlineExceededError("child " + std::to_string(index_) +
+                                     ": no call from the master for " +
+                                     std::to_string(config_.child_idle_timeout_s) +
+                                     " s (horizontal.children.idle_timeout_s)");
+      }
+      done_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    return OkStatus();
+  }
+
+ private:
+  void Touch() { last_call_ = Clock::now(); }
+
+  template <typename Ids, typename Keys>
+  StatusOr<std::vector<uint64_t>> PeerMask(int round, const Ids& ids, const Keys& keys,
+                                           size_t dim) const {
+    if (keys_.secret_key.empty()) {
+      return FailedPreconditionError("child " + std::to_string(index_) +
+                                     " has no mask keys: horizontal.train.secure_aggregation "
+                                     "is off in its config");
+    }
+    if (ids.size() != keys.size()) {
+      return InvalidArgumentError("got " + std::to_string(ids.size()) + " peers but " +
+                                  std::to_string(keys.size()) + " public keys");
+    }
+    std::vector<std::pair<int, std::string>> peers;
+    for (int i = 0; i < ids.size(); ++i) peers.emplace_back(ids[i], keys[i]);
+    return internal::PairwiseMask(keys_, index_, peers, round, dim);
+  }
+
+  // Test accuracy with each class weighted by its share of this child's samples.
+  double LocalAccuracy() {
+    const std::vector<double> per_class = model_->ClassAccuracy(test_);
+    double sum = 0;
+    for (size_t c = 0; c < per_class.size(); ++c) sum += label_share_[c] * per_class[c];
+    return sum;
+  }
+
+  void Poison(int round, std::vector<float>* update) const {
+    if (config_.children.poison == "scale") {
+      for (float& v : *update) v = static_cast<float>(v * config_.children.poison_scale);
+      return;
+    }
+    std::mt19937_64 rng(config_.train.seed + 17 * round + index_);
+    std::normal_distribution<float> noise(0.0f, 100.0f);
+    for (float& v : *update) v = noise(rng);
+  }
+
+  const HorizontalConfig config_;
+  const internal::MaskKeyPair keys_;  // Empty without secure aggregation.
+  const int index_;
+  const ImageSet local_;
+  const ImageSet test_;
+  std::unique_ptr<internal::EncoderModel> model_;
+  const bool poisoned_;
+  const bool slow_;
+  std::vector<double> label_share_;
+  std::mutex mu_;
+  std::condition_variable done_;
+  Clock::time_point last_call_ = Clock::now();
+  bool finished_ = false;
+};
+
+class GrpcChild final : public HorizontalChild {
+ public:
+  GrpcChild(std::unique_ptr<internal::MessageTap> tap, std::unique_ptr<Service> service,
+            std::unique_ptr<grpc::Server> server, int port)
+      : tap_(std::move(tap)),
+        service_(std::move(service)),
+        server_(std::move(server)),
+        port_(port) {}
+  ~GrpcChild() override { Shutdown(); }
+  int port() const override { return port_; }
+  int64_t sample_count() const override { return service_->sample_count(); }
+  Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
+  void Shutdown() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
+
+ private:
+  std::unique_ptr<internal::MessageTap> tap_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const HorizontalConfig& config,
+                                                                  const ChildOptions& options) {
+  if (options.children <= 0) return InvalidArgumentError("--children must be > 0");
+  if (options.index < 0 || options.index >= options.children) {
+    return InvalidArgumentError("--index " + std::to_string(options.index) + " is not in [0, " +
+                                std::to_string(options.children) + ") (--children " +
+                                std::to_string(options.children) + ")");
+  }
+  internal::UseOneTorchThread();
+  const HorizontalDataOptions& d = config.data;
+  COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
+  COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));
+  COLONY_ASSIGN_OR_RETURN(std::vector<std::vector<int>> parts,
+                          SplitByChild(train.labels, options.children, d.split, d.alpha, d.seed));
+  internal::MaskKeyPair keys;
+  if (config.train.secure_aggregation) {
+    COLONY_ASSIGN_OR_RETURN(keys, internal::GenerateMaskKeys());
+  }
+  auto service =
+      std::make_unique<Service>(config, options.index, SelectImages(train, parts[options.index]),
+                                std::move(test), std::move(keys));
+  auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
+                                                    options.observer);
+  COLONY_ASSIGN_OR_RETURN(internal::StartedServer started,
+                          internal::StartServer("child " + std::to_string(options.index),
+                                                options.address, service.get(), tap.get()));
+  return std::unique_ptr<HorizontalChild>(
+      new GrpcChild(std::move(tap), std::move(service), std::move(started.server), started.port));
+}
+
+}  // namespace colony::fl

@@ -1,0 +1,124 @@
+// The horizontal job's YAML.
+#include "colony/base/config.h"
+#include "colony/federated/horizontal.h"
+
+namespace colony::fl {
+namespace {
+
+Status Invalid(const ConfigSection& s, std::string_view key, const std::string& what) {
+  return InvalidArgumentError(s.Where(key) + ": " + what);
+}
+
+}  // namespace
+
+std::string EncoderOptions::TypeName(int input_dim) const {
+  std::string name = type;
+  name.append(":").append(std::to_string(input_dim));
+  for (int h : hidden) name.append("-").append(std::to_string(h));
+  return name;
+}
+
+Status HorizontalTrainOptions::Validate() const {
+  if (rounds <= 0) return InvalidArgumentError("train.rounds must be > 0");
+  if (local_epochs <= 0) return InvalidArgumentError("train.local_epochs must be > 0");
+  if (batch_size <= 0) return InvalidArgumentError("train.batch_size must be > 0");
+  if (optimizer != "sgd" && optimizer != "adam") {
+    return InvalidArgumentError("train.optimizer '" + optimizer + "' is unknown; use sgd or adam");
+  }
+  if (!(learning_rate > 0)) return InvalidArgumentError("train.learning_rate must be > 0");
+  if (aggregation != "fedavg" && aggregation != "median" && aggregation != "trimmed_mean") {
+    return InvalidArgumentError("train.aggregation '" + aggregation +
+                                "' is unknown; use fedavg, median or trimmed_mean");
+  }
+  if (!(trim_fraction >= 0 && trim_fraction < 0.5)) {
+    return InvalidArgumentError("train.trim_fraction must be in [0, 0.5)");
+  }
+  if (quorum < 0) return InvalidArgumentError("train.quorum must be >= 0 (0: every child)");
+  if (secure_aggregation && aggregation != "fedavg") {
+    return InvalidArgumentError(
+        "train.secure_aggregation needs aggregation fedavg (the master "
+        "sees only the sum, so no median or trimmed mean)");
+  }
+  if (!(round_timeout_s > 0)) return InvalidArgumentError("train.round_timeout_s must be > 0");
+  return OkStatus();
+}
+
+StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
+                                                const std::vector<std::string>& overrides) {
+  COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(path, overrides));
+  HorizontalConfig out;
+  out.source = path;
+  const ConfigSection root = config.Root();
+  if (!root.Has("horizontal")) {
+    return InvalidArgumentError(path + ": no 'horizontal:' section; see examples/federated/");
+  }
+  const ConfigSection h = root.Section("horizontal");
+
+  const ConfigSection data = h.Section("data");
+  HorizontalDataOptions& d = out.data;
+  COLONY_RETURN_IF_ERROR(data.Read("format", &d.format));
+  COLONY_RETURN_IF_ERROR(data.Read("dir", &d.dir));
+  COLONY_RETURN_IF_ERROR(data.Read("train_samples", &d.train_samples));
+  COLONY_RETURN_IF_ERROR(data.Read("test_samples", &d.test_samples));
+  COLONY_RETURN_IF_ERROR(data.Read("split", &d.split));
+  COLONY_RETURN_IF_ERROR(data.Read("alpha", &d.alpha));
+  COLONY_RETURN_IF_ERROR(data.Read("seed", &d.seed));
+  if (d.format != "fashion_mnist") {
+    return Invalid(data, "format", "'" + d.format + "' is unknown; use fashion_mnist");
+  }
+  if (d.train_samples < 0) return Invalid(data, "train_samples", "must be >= 0 (0: all)");
+  if (d.test_samples < 0) return Invalid(data, "test_samples", "must be >= 0 (0: all)");
+  if (d.split != "iid" && d.split != "dirichlet") {
+    return Invalid(data, "split", "'" + d.split + "' is unknown; use iid or dirichlet");
+  }
+  if (!(d.alpha > 0)) return Invalid(data, "alpha", "must be > 0");
+
+  const ConfigSection encoder = h.Section("encoder");
+  COLONY_RETURN_IF_ERROR(encoder.Read("type", &out.encoder.type));
+  COLONY_RETURN_IF_ERROR(encoder.Read("hidden", &out.encoder.hidden));
+  if (out.encoder.type != "mlp") {
+    return Invalid(encoder, "type", "'" + out.encoder.type + "' is unknown; use mlp");
+  }
+  if (out.encoder.hidden.empty()) return Invalid(encoder, "hidden", "needs at least one layer");
+  for (int w : out.encoder.hidden) {
+    if (w <= 0) return Invalid(encoder, "hidden", "widths must be > 0");
+  }
+
+  const ConfigSection train = h.Section("train");
+  HorizontalTrainOptions& t = out.train;
+  COLONY_RETURN_IF_ERROR(train.Read("rounds", &t.rounds));
+  COLONY_RETURN_IF_ERROR(train.Read("local_epochs", &t.local_epochs));
+  COLONY_RETURN_IF_ERROR(train.Read("batch_size", &t.batch_size));
+  COLONY_RETURN_IF_ERROR(train.Read("optimizer", &t.optimizer));
+  COLONY_RETURN_IF_ERROR(train.Read("learning_rate", &t.learning_rate));
+  COLONY_RETURN_IF_ERROR(train.Read("aggregation", &t.aggregation));
+  COLONY_RETURN_IF_ERROR(train.Read("trim_fraction", &t.trim_fraction));
+  COLONY_RETURN_IF_ERROR(train.Read("quorum", &t.quorum));
+  COLONY_RETURN_IF_ERROR(train.Read("secure_aggregation", &t.secure_aggregation));
+  COLONY_RETURN_IF_ERROR(train.Read("round_timeout_s", &t.round_timeout_s));
+  COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));
+  const Status valid = t.Validate();
+  if (!valid.ok())
+    return InvalidArgumentError(train.Where("") + ": " + std::string(valid.message()));
+
+  const ConfigSection children = h.Section("children");
+  ChildBehaviour& c = out.children;
+  COLONY_RETURN_IF_ERROR(children.Read("count", &c.count));
+  COLONY_RETURN_IF_ERROR(children.Read("poisoned", &c.poisoned));
+  COLONY_RETURN_IF_ERROR(children.Read("poison", &c.poison));
+  COLONY_RETURN_IF_ERROR(children.Read("poison_scale", &c.poison_scale));
+  COLONY_RETURN_IF_ERROR(children.Read("slow", &c.slow));
+  COLONY_RETURN_IF_ERROR(children.Read("slow_delay_s", &c.slow_delay_s));
+  COLONY_RETURN_IF_ERROR(children.Read("slow_rounds", &c.slow_rounds));
+  COLONY_RETURN_IF_ERROR(children.Read("idle_timeout_s", &out.child_idle_timeout_s));
+  if (c.count <= 0) return Invalid(children, "count", "must be > 0");
+  if (c.poison != "scale" && c.poison != "garbage") {
+    return Invalid(children, "poison", "'" + c.poison + "' is unknown; use scale or garbage");
+  }
+  if (!(c.slow_delay_s >= 0)) return Invalid(children, "slow_delay_s", "must be >= 0");
+  if (!(out.child_idle_timeout_s > 0)) return Invalid(children, "idle_timeout_s", "must be > 0");
+  COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
+  return out;
+}
+
+}  // namespace colony::fl

@@ -1,0 +1,307 @@
+// The horizontal FL master: instruction, confirmations, rounds of local training and
+// aggregation, with children that fail or time out left out of the round.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "colony/federated/horizontal.h"
+#include "colony/federated/internal/hfl_model.h"
+#include "colony/federated/internal/secure_mask.h"
+#include "colony/horizontal.grpc.pb.h"
+
+namespace colony::fl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace rpc = ::colony::fl::hrpc;
+
+constexpr int kFashionMnistDim = 28 * 28;
+constexpr int kClasses = 10;
+
+Status FromGrpc(const grpc::Status& status, const std::string& what) {
+  if (status.ok()) return OkStatus();
+  return Status(static_cast<StatusCode>(status.error_code()), what + ": " + status.error_message());
+}
+
+// Runs `call(i)` for each child index in `who` on its own thread and waits for all.
+void ForEachChild(const std::vector<int>& who, const std::function<void(int)>& call) {
+  std::vector<std::thread> threads;
+  for (int i : who) threads.emplace_back([&call, i] { call(i); });
+  for (std::thread& t : threads) t.join();
+}
+
+std::string Join(const std::vector<int>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(std::to_string(values[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
+                                           const MasterOptions& options) {
+  const auto start = Clock::now();
+  const int k = static_cast<int>(options.children.size());
+  if (k == 0) return InvalidArgumentError("the master needs at least one child address (--child)");
+  const HorizontalTrainOptions& train = config.train;
+  const int quorum = train.quorum == 0 ? k : train.quorum;
+  if (quorum > k) {
+    return InvalidArgumentError("train.quorum " + std::to_string(quorum) + " exceeds the " +
+                                std::to_string(k) + " children given");
+  }
+  auto log = [&](const std::string& line) {
+    if (options.quiet) return;
+    std::printf("master: %s\n", line.c_str());
+    std::fflush(stdout);
+  };
+  internal::UseOneTorchThread();
+  // The initial shared encoder; its head is not used.
+  std::unique_ptr<internal::EncoderModel> initial =
+      internal::EncoderModel::Create(kFashionMnistDim, config.encoder, kClasses, train, 0);
+  std::vector<float> encoder = initial->EncoderParameters();
+  initial.reset();
+
+  MasterResult result;
+  result.encoder_type = config.encoder.TypeName(kFashionMnistDim);
+  result.aggregation = train.aggregation;
+  result.sample_counts.assign(k, -1);
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxSendMessageSize(256 << 20);
+  std::vector<std::unique_ptr<rpc::HorizontalChild::Stub>> stubs;
+  for (const std::string& address : options.children) {
+    stubs.push_back(rpc::HorizontalChild::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
+  auto deadline_context = [&](grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::duration<double>(train.round_timeout_s)));
+  };
+  auto what = [&](int i) { return "child " + std::to_string(i) + " at " + options.children[i]; };
+
+  // Instruction and confirmations.
+  std::vector<int> all(k);
+  for (int i = 0; i < k; ++i) all[i] = i;
+  std::vector<std::string> refusals(k);
+  std::vector<std::string> public_keys(k);
+  log("instructing " + std::to_string(k) + " children to train shared encoder '" +
+      result.encoder_type + "'");
+  ForEachChild(all, [&](int i) {
+    rpc::InstructRequest request;
+    request.set_encoder_type(result.encoder_type);
+    request.set_num_parameters(static_cast<int32_t>(encoder.size()));
+    rpc::InstructResponse response;
+    grpc::ClientContext context;
+    deadline_context(&context);
+    context.set_wait_for_ready(true);
+    const Status status = FromGrpc(stubs[i]->Instruct(&context, request, &response), what(i));
+    if (!status.ok()) {
+      refusals[i] = status.ToString();
+    } else if (!response.confirmed()) {
+      refusals[i] = what(i) + ": " + response.reason();
+    } else {
+      result.sample_counts[i] = response.sample_count();
+      public_keys[i] = response.public_key();
+    }
+  });
+  std::vector<int> confirmed;
+  for (int i = 0; i < k; ++i) {
+    if (result.sample_counts[i] >= 0) {
+      confirmed.push_back(i);
+    } else {
+      log("left out: " + refusals[i]);
+    }
+  }
+  if (static_cast<int>(confirmed.size()) < quorum) {
+    std::string first;
+    for (const std::string& r : refusals)
+      if (!r.empty() && first.empty()) first = r;
+    return UnavailableError(std::to_string(confirmed.size()) + " of " + std::to_string(k) +
+                            " children confirmed, quorum is " + std::to_string(quorum) +
+                            "; first refusal: " + first);
+  }
+  log(std::to_string(confirmed.size()) + " children confirmed; sending the initial parameters (" +
+      std::to_string(encoder.size()) + " values)");
+
+  // Secure aggregation: the sum of the responders' masked fixed-point updates, with the masks
+  // toward children that did not answer removed by asking the responders for them, divided by
+  // the responders' samples. The master never sees one child's update unmasked.
+  auto SecureSum = [&](int round, const std::vector<int>& asked, const std::vector<int>& answered,
+                       const std::vector<rpc::TrainResponse>& responses,
+                       size_t dim) -> StatusOr<std::vector<float>> {
+    std::vector<uint64_t> sum(dim, 0);
+    double weight = 0;
+    for (int i : answered) {
+      if (static_cast<size_t>(responses[i].masked_size()) != dim) {
+        return InvalidArgumentError(what(i) + " sent " +
+                                    std::to_string(responses[i].masked_size()) +
+                                    " masked values, the encoder has " + std::to_string(dim));
+      }
+      for (size_t j = 0; j < dim; ++j) sum[j] += responses[i].masked(j);
+      weight += static_cast<double>(responses[i].sample_count());
+    }
+    rpc::UnmaskRequest request;
+    request.set_round(round);
+    for (int i : asked) {
+      if (std::find(answered.begin(), answered.end(), i) != answered.end()) continue;
+      request.add_dropped(i);
+      request.add_dropped_keys(public_keys[i]);
+    }
+    if (request.dropped_size() > 0) {
+      std::vector<rpc::UnmaskResponse> masks(k);
+      std::vector<Status> statuses(k);
+      ForEachChild(answered, [&](int i) {
+        grpc::ClientContext context;
+        deadline_context(&context);
+        statuses[i] = FromGrpc(stubs[i]->Unmask(&context, request, &masks[i]), what(i));
+      });
+      for (int i : answered) {
+        if (!statuses[i].ok() || static_cast<size_t>(masks[i].mask_size()) != dim) {
+          return AbortedError("cannot remove the masks toward the children that did not answer: " +
+                              (statuses[i].ok() ? what(i) + " sent a mask of the wrong size"
+                                                : statuses[i].ToString()));
+        }
+        for (size_t j = 0; j < dim; ++j) sum[j] -= masks[i].mask(j);
+      }
+    }
+    return internal::DecodeFixed(sum, weight);
+  };
+  for (int round = 1; round <= train.rounds; ++round) {
+    std::vector<rpc::TrainResponse> responses(k);
+    std::vector<Status> statuses(k);
+    ForEachChild(confirmed, [&](int i) {
+      rpc::TrainRequest request;
+      request.set_round(round);
+      request.set_local_epochs(train.local_epochs);
+      request.mutable_parameters()->Assign(encoder.begin(), encoder.end());
+      if (train.secure_aggregation) {
+        request.set_secure(true);
+        for (int j : confirmed) {
+          request.add_peers(j);
+          request.add_peer_keys(public_keys[j]);
+        }
+      }
+      grpc::ClientContext context;
+      deadline_context(&context);
+      statuses[i] = FromGrpc(stubs[i]->Train(&context, request, &responses[i]), what(i));
+    });
+    RoundStats stats;
+    stats.round = round;
+    std::vector<std::vector<float>> updates;
+    std::vector<double> weights;
+    double previous_accuracy = 0, previous_local = 0, loss = 0;
+    for (int i : confirmed) {
+      if (!statuses[i].ok()) {
+        log("round " + std::to_string(round) + ": left out " + statuses[i].ToString());
+        continue;
+      }
+      const rpc::TrainResponse& r = responses[i];
+      stats.participants.push_back(i);
+      if (train.secure_aggregation) {
+        updates.emplace_back();  // The masked update stays in `r`.
+      } else {
+        updates.emplace_back(r.parameters().begin(), r.parameters().end());
+      }
+      weights.push_back(static_cast<double>(r.sample_count()));
+      previous_accuracy += r.eval_accuracy() * static_cast<double>(r.sample_count());
+      previous_local += r.eval_local_accuracy() * static_cast<double>(r.sample_count());
+      loss += r.train_loss() * static_cast<double>(r.sample_count());
+    }
+    if (static_cast<int>(stats.participants.size()) < quorum) {
+      return AbortedError("round " + std::to_string(round) + " got " +
+                          std::to_string(stats.participants.size()) + " of " +
+                          std::to_string(confirmed.size()) + " updates, quorum is " +
+                          std::to_string(quorum) + " (train.quorum)");
+    }
+    double total = 0;
+    for (double w : weights) total += w;
+    stats.train_loss = total > 0 ? loss / total : 0;
+    if (round > 1 && total > 0) {
+      result.rounds.back().test_accuracy = previous_accuracy / total;
+      result.rounds.back().local_accuracy = previous_local / total;
+    }
+    StatusOr<std::vector<float>> next =
+        train.secure_aggregation
+            ? SecureSum(round, confirmed, stats.participants, responses, encoder.size())
+            : Aggregate(train.aggregation, updates, weights, train.trim_fraction);
+    if (!next.ok()) return next.status().WithContext("round " + std::to_string(round));
+    encoder = std::move(next).value();
+    log("round " + std::to_string(round) + ": aggregated " + std::to_string(updates.size()) +
+        " updates (children " + Join(stats.participants) + ") by " + train.aggregation +
+        ", local loss " + std::to_string(stats.train_loss));
+    result.rounds.push_back(stats);
+  }
+
+  // The final encoder, evaluated by every confirmed child with its own head.
+  std::vector<rpc::EvaluateResponse> evaluations(k);
+  std::vector<Status> statuses(k);
+  ForEachChild(confirmed, [&](int i) {
+    rpc::EvaluateRequest request;
+    request.mutable_parameters()->Assign(encoder.begin(), encoder.end());
+    grpc::ClientContext context;
+    deadline_context(&context);
+    statuses[i] = FromGrpc(stubs[i]->Evaluate(&context, request, &evaluations[i]), what(i));
+  });
+  double accuracy = 0, local = 0, total = 0;
+  for (int i : confirmed) {
+    if (!statuses[i].ok()) {
+      log("evaluation: left out " + statuses[i].ToString());
+      continue;
+    }
+    accuracy += evaluations[i].accuracy() * static_cast<double>(result.sample_counts[i]);
+    local += evaluations[i].local_accuracy() * static_cast<double>(result.sample_counts[i]);
+    total += static_cast<double>(result.sample_counts[i]);
+  }
+  if (!(total > 0)) return AbortedError("no child answered the final evaluation");
+  result.test_accuracy = accuracy / total;
+  result.local_accuracy = local / total;
+  result.rounds.back().test_accuracy = result.test_accuracy;
+  result.rounds.back().local_accuracy = result.local_accuracy;
+  ForEachChild(all, [&](int i) {
+    rpc::FinishResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    (void)stubs[i]->Finish(&context, rpc::FinishRequest(), &response);
+  });
+  result.encoder = std::move(encoder);
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  log("done after " + std::to_string(train.rounds) + " rounds: test accuracy " +
+      std::to_string(result.test_accuracy));
+  return result;
+}
+
+std::string MasterResultJson(const MasterResult& r) {
+  std::ostringstream json;
+  json.precision(10);
+  // "key": [per-round values]
+  auto per_round = [&](const char* key, double RoundStats::*field) {
+    json << ",\n  \"" << key << "\": [";
+    for (size_t i = 0; i < r.rounds.size(); ++i) json << (i ? ", " : "") << r.rounds[i].*field;
+    json << "]";
+  };
+  json << "{\n  \"encoder_type\": \"" << r.encoder_type << "\",\n  \"aggregation\": \""
+       << r.aggregation << "\",\n  \"sample_counts\": [";
+  for (size_t i = 0; i < r.sample_counts.size(); ++i) json << (i ? ", " : "") << r.sample_counts[i];
+  json << "],\n  \"rounds\": " << r.rounds.size() << ",\n  \"test_accuracy\": " << r.test_accuracy
+       << ",\n  \"local_accuracy\": " << r.local_accuracy;
+  per_round("round_accuracy", &RoundStats::test_accuracy);
+  per_round("round_local_accuracy", &RoundStats::local_accuracy);
+  per_round("round_train_loss", &RoundStats::train_loss);
+  json << ",\n  \"round_participants\": [";
+  for (size_t i = 0; i < r.rounds.size(); ++i) {
+    json << (i ? ", " : "") << "[" << Join(r.rounds[i].participants) << "]";
+  }
+  json << "],\n  \"master_seconds\": " << r.seconds << "\n}\n";
+  return json.str();
+}
+
+}  // namespace colony::fl

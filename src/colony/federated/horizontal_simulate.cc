@@ -1,0 +1,188 @@
+// `colony fl simulate`: K children and the master as child processes on 127.0.0.1, then the
+// same model trained centrally on the union of the children's samples.
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "colony/base/file_util.h"
+#include "colony/federated/horizontal.h"
+#include "colony/federated/internal/child_process.h"
+#include "colony/federated/internal/hfl_model.h"
+
+namespace colony::fl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using internal::Child;
+
+template <typename T>
+std::string JsonList(const std::vector<T>& values) {
+  std::ostringstream out;
+  out.precision(10);
+  out << "[";
+  for (size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
+  out << "]";
+  return out.str();
+}
+
+// Reads the master's --out file back.
+StatusOr<MasterResult> ReadMasterResult(const std::string& path) {
+  YAML::Node json;
+  try {
+    json = YAML::LoadFile(path);
+    MasterResult r;
+    r.encoder_type = json["encoder_type"].as<std::string>();
+    r.aggregation = json["aggregation"].as<std::string>();
+    r.sample_counts = json["sample_counts"].as<std::vector<int64_t>>();
+    r.test_accuracy = json["test_accuracy"].as<double>();
+    r.local_accuracy = json["local_accuracy"].as<double>();
+    r.seconds = json["master_seconds"].as<double>();
+    const auto accuracy = json["round_accuracy"].as<std::vector<double>>();
+    const auto loss = json["round_train_loss"].as<std::vector<double>>();
+    const auto local = json["round_local_accuracy"].as<std::vector<double>>();
+    const YAML::Node participants = json["round_participants"];
+    for (size_t i = 0; i < accuracy.size(); ++i) {
+      RoundStats s;
+      s.round = static_cast<int>(i) + 1;
+      s.test_accuracy = accuracy[i];
+      s.train_loss = i < loss.size() ? loss[i] : 0;
+      s.local_accuracy = i < local.size() ? local[i] : 0;
+      if (participants && i < participants.size())
+        s.participants = participants[i].as<std::vector<int>>();
+      r.rounds.push_back(s);
+    }
+    return r;
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(path + ": not a master result file: " + e.what());
+  }
+}
+
+}  // namespace
+
+StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config) {
+  internal::UseOneTorchThread();
+  const HorizontalDataOptions& d = config.data;
+  COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
+  COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));
+  std::unique_ptr<internal::EncoderModel> model =
+      internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train, 0);
+  const int epochs = config.train.rounds * config.train.local_epochs;
+  for (int e = 0; e < epochs; ++e) {
+    const double loss = model->Train(train, 1, config.train.seed * 7919 + e);
+    std::printf("central: epoch %d/%d on %d samples, loss %.4f\n", e + 1, epochs, train.rows(),
+                loss);
+    std::fflush(stdout);
+  }
+  CentralResult result;
+  result.accuracy = model->Accuracy(test);
+  const std::vector<double> per_class = model->ClassAccuracy(test);
+  for (int label : train.labels) result.local_accuracy += per_class[label] / train.rows();
+  return result;
+}
+
+StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& options) {
+  const auto start = Clock::now();
+  if (options.out_dir.empty()) return InvalidArgumentError("simulate needs an output folder");
+  COLONY_ASSIGN_OR_RETURN(HorizontalConfig config,
+                          LoadHorizontalConfig(options.config_path, options.overrides));
+  const int k = options.children > 0 ? options.children : config.children.count;
+  COLONY_RETURN_IF_ERROR(MakeDirs(options.out_dir));
+  auto command = [&](const std::vector<std::string>& head) {
+    // `fl child|master CONFIG` first: --child and --set take every value that follows.
+    std::vector<std::string> argv = {options.binary, "fl", head[0], options.config_path};
+    argv.insert(argv.end(), head.begin() + 1, head.end());
+    for (const std::string& o : options.overrides) {
+      argv.push_back("--set");
+      argv.push_back(o);
+    }
+    return argv;
+  };
+  std::printf("simulate: starting %d children, then the master, on 127.0.0.1\n", k);
+  std::fflush(stdout);
+  std::vector<std::unique_ptr<Child>> children;
+  std::vector<std::string> addresses;
+  for (int i = 0; i < k; ++i) {
+    const std::string name = "child " + std::to_string(i);
+    COLONY_ASSIGN_OR_RETURN(
+        std::unique_ptr<Child> child,
+        Child::Spawn(name, name,
+                     command({"child", "--index", std::to_string(i), "--children",
+                              std::to_string(k), "--listen", "127.0.0.1:0"})));
+    children.push_back(std::move(child));
+  }
+  for (int i = 0; i < k; ++i) {
+    COLONY_ASSIGN_OR_RETURN(
+        std::string address,
+        children[i]->AwaitLine("child " + std::to_string(i) + " listening on ", 120));
+    addresses.push_back(address);
+  }
+  const std::string out = options.out_dir + "/master.json";
+  std::vector<std::string> master_args = {"master", "--out", out};
+  for (const std::string& a : addresses) {
+    master_args.push_back("--child");
+    master_args.push_back(a);
+  }
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Child> master,
+                          Child::Spawn("master", "the master", command(master_args)));
+  COLONY_ASSIGN_OR_RETURN(int master_exit, master->Wait(options.timeout_s));
+  if (master_exit != 0) {
+    return AbortedError("the master exited with status " + std::to_string(master_exit) +
+                        "; its output is above, prefixed [master]");
+  }
+  for (int i = 0; i < k; ++i) {
+    // A child the master left out may still be busy; it has no result to give.
+    StatusOr<int> exit = children[i]->Wait(30);
+    if (exit.ok() && *exit != 0) {
+      std::printf("simulate: child %d exited with status %d\n", i, *exit);
+    }
+  }
+  HorizontalSummary summary;
+  COLONY_ASSIGN_OR_RETURN(summary.master, ReadMasterResult(out));
+  summary.children = k;
+  summary.split = config.data.split;
+  summary.alpha = config.data.alpha;
+  if (options.central) {
+    std::printf("simulate: training the same model centrally on the union of the samples\n");
+    std::fflush(stdout);
+    COLONY_ASSIGN_OR_RETURN(summary.central, TrainCentral(config));
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf(
+      "simulate: after %zu rounds: federated accuracy %.4f (central %.4f); on each child's label "
+      "distribution %.4f (central %.4f)\n",
+      summary.master.rounds.size(), summary.master.test_accuracy, summary.central.accuracy,
+      summary.master.local_accuracy, summary.central.local_accuracy);
+  std::fflush(stdout);
+  return summary;
+}
+
+std::string HorizontalSummaryJson(const HorizontalSummary& s) {
+  const MasterResult& m = s.master;
+  std::vector<double> accuracy, local, loss;
+  std::vector<size_t> participants;
+  for (const RoundStats& r : m.rounds) {
+    accuracy.push_back(r.test_accuracy);
+    local.push_back(r.local_accuracy);
+    loss.push_back(r.train_loss);
+    participants.push_back(r.participants.size());
+  }
+  std::ostringstream json;
+  json.precision(10);
+  json << "{\n  \"encoder_type\": \"" << m.encoder_type << "\",\n  \"aggregation\": \""
+       << m.aggregation << "\",\n  \"children\": " << s.children << ",\n  \"split\": \"" << s.split
+       << "\",\n  \"alpha\": " << s.alpha << ",\n  \"sample_counts\": " << JsonList(m.sample_counts)
+       << ",\n  \"rounds\": " << m.rounds.size() << ",\n  \"test_accuracy\": " << m.test_accuracy
+       << ",\n  \"central_accuracy\": " << s.central.accuracy
+       << ",\n  \"central_local_accuracy\": " << s.central.local_accuracy
+       << ",\n  \"local_accuracy\": " << m.local_accuracy
+       << ",\n  \"round_accuracy\": " << JsonList(accuracy)
+       << ",\n  \"round_local_accuracy\": " << JsonList(local)
+       << ",\n  \"round_train_loss\": " << JsonList(loss)
+       << ",\n  \"round_participants\": " << JsonList(participants)
+       << ",\n  \"master_seconds\": " << m.seconds << ",\n  \"seconds\": " << s.seconds << "\n}\n";
+  return json.str();
+}
+
+}  // namespace colony::fl

@@ -1,0 +1,71 @@
+// The real `colony fl simulate|master|child` binary: simulate starts the children and the
+// master as child processes on 127.0.0.1.
+#include <yaml-cpp/yaml.h>
+
+#include "federated/test_util.h"
+#include "testing/run_command.h"
+#include "testing/status_matchers.h"
+
+namespace colony::fl {
+namespace {
+
+using ::colony::fl::testing::WriteTemp;
+using ::testing::HasSubstr;
+
+using Result = ::colony::testing::CommandResult;
+
+Result RunColony(const std::string& args) {
+  return ::colony::testing::RunCommand(std::string(COLONY_BINARY) + " " + args);
+}
+
+const char kSmall[] =
+    " --set horizontal.data.train_samples=600 --set horizontal.data.test_samples=300"
+    " --set horizontal.encoder.hidden=[32] --set horizontal.train.rounds=2"
+    " --set horizontal.train.local_epochs=3 --set horizontal.train.learning_rate=0.05";
+
+TEST(HorizontalCliTest, SimulateWritesTheSummary) {
+  const std::string summary = WriteTemp("h_summary.json", "");
+  const Result r = RunColony(
+      "fl simulate --children 2 examples/federated/horizontal_fmnist.yaml"
+      " --summary-json " +
+      summary + kSmall + " --set horizontal.data.split=dirichlet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("[child 1] child 1 listening on 127.0.0.1:"));
+  EXPECT_THAT(r.output, HasSubstr("[master] master: round 2: aggregated 2 updates"));
+  const YAML::Node json = YAML::LoadFile(summary);
+  EXPECT_EQ(json["rounds"].as<int>(), 2);
+  EXPECT_EQ(json["children"].as<int>(), 2);
+  EXPECT_EQ(json["split"].as<std::string>(), "dirichlet");
+  EXPECT_EQ(json["round_accuracy"].size(), 2u);
+  EXPECT_GT(json["test_accuracy"].as<double>(), 0.3);
+  EXPECT_GT(json["central_accuracy"].as<double>(), 0.5);
+  EXPECT_GT(json["central_local_accuracy"].as<double>(), 0.5);
+  EXPECT_GT(json["local_accuracy"].as<double>(), 0.3);
+  EXPECT_EQ(json["round_local_accuracy"].size(), 2u);
+  const auto counts = json["sample_counts"].as<std::vector<int>>();
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0] + counts[1], 600);
+}
+
+TEST(HorizontalCliTest, BadFlagsAndConfigsGiveClearErrors) {
+  const std::string example = " examples/federated/horizontal_fmnist.yaml";
+  struct Case {
+    std::string args, message;
+  } cases[] = {
+      {"fl simulate --children 0" + example, "--children"},
+      {"fl simulate --children 2 no_such.yaml", "no_such.yaml"},
+      {"fl simulate" + example + " --set horizontal.train.aggregation=mean",
+       "'mean' is unknown; use fedavg, median or trimmed_mean"},
+      {"fl child" + example, "--index is required"},
+      {"fl child --index 5 --children 2" + example, "--index 5 is not in [0, 2)"},
+      {"fl master" + example, "--child is required"},
+  };
+  for (const Case& c : cases) {
+    const Result r = RunColony(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args << "\n" << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace colony::fl
