@@ -115,6 +115,12 @@ TEST_F(LaunchTest, AFailingWorkerStopsTheJobNamingIt) {
   const Result local =
       RunColony("launch --servers 1 --workers 2 " + Job() + " --run-dir " + *root_ + "/run_local");
   EXPECT_THAT(local.output, HasSubstr("strategy 'local' trains one worker, not 2"));
+  const Result no_servers = RunColony("launch --servers 0 --workers 2 " + Job());
+  EXPECT_EQ(no_servers.exit_code, 2);
+  EXPECT_THAT(no_servers.output, HasSubstr("--servers and --workers must be >= 1, got 0 and 2"));
+  const Result no_config = RunColony("launch --servers 1 --workers 1 nowhere.yaml");
+  EXPECT_EQ(no_config.exit_code, 2);
+  EXPECT_THAT(no_config.output, HasSubstr("config 'nowhere.yaml' not found"));
   const Result no_rank = RunColony("serve --role worker " + Job());
   EXPECT_EQ(no_rank.exit_code, 2);
   EXPECT_THAT(no_rank.output, HasSubstr("no rank"));
