@@ -3,16 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "colony/ps/internal/row_math.h"
+
 namespace colony::ps {
 namespace {
 
 // splitmix64: a counter-based generator, so value j of row id needs no generator state.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+uint64_t Mix(uint64_t x) { return internal::Mix64(x + internal::kGoldenGamma); }
 
 // Uniform in (0, 1), never 0 so that log() below is finite.
 double Unit(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }

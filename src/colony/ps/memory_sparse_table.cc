@@ -7,6 +7,7 @@
 
 #include "colony/ps/internal/id_index.h"
 #include "colony/ps/internal/row_arena.h"
+#include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/sparse_table_file.h"
 #include "colony/ps/internal/tiered_sparse_table.h"
 #include "colony/ps/sparse_table.h"
@@ -65,11 +66,7 @@ class MemorySparseTable final : public SparseTable {
   Status Pull(const PullOptions& options, std::span<const uint64_t> ids,
               std::span<float> out) override {
     const size_t dim = options_.dim;
-    if (out.size() != ids.size() * dim) {
-      return InvalidArgumentError(
-          "pull: out has " + std::to_string(out.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
-    }
+    COLONY_RETURN_IF_ERROR(internal::CheckRowFloats("pull: out", out.size(), ids.size(), dim));
     ForEachShard(ids, [&](Shard& shard, size_t i) {
       float* row = options.create_missing ? FindOrCreate(shard, ids[i]) : Find(shard, ids[i]);
       if (row != nullptr) {
@@ -83,11 +80,7 @@ class MemorySparseTable final : public SparseTable {
 
   Status Push(std::span<const uint64_t> ids, std::span<const float> grads) override {
     const size_t dim = options_.dim;
-    if (grads.size() != ids.size() * dim) {
-      return InvalidArgumentError(
-          "push: grads has " + std::to_string(grads.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
-    }
+    COLONY_RETURN_IF_ERROR(internal::CheckRowFloats("push: grads", grads.size(), ids.size(), dim));
     // Sum duplicates first so each row takes exactly one optimizer step. Strictly
     // increasing ids (what trainers send) cannot repeat, so they skip this.
     std::vector<uint64_t> unique_ids;
@@ -124,11 +117,7 @@ class MemorySparseTable final : public SparseTable {
 
   Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) override {
     const size_t dim = options_.dim;
-    if (deltas.size() != ids.size() * dim) {
-      return InvalidArgumentError(
-          "add: deltas has " + std::to_string(deltas.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
-    }
+    COLONY_RETURN_IF_ERROR(internal::CheckRowFloats("add: deltas", deltas.size(), ids.size(), dim));
     ForEachShard(ids, [&](Shard& shard, size_t i) {
       float* row = FindOrCreate(shard, ids[i]);
       const float* delta = deltas.data() + i * dim;

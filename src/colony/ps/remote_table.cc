@@ -10,6 +10,7 @@
 
 #include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
+#include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/rpc_convert.h"
 
 namespace colony::ps {
@@ -371,10 +372,7 @@ class RemoteWorkerBarrier final : public WorkerBarrier {
 }  // namespace
 
 int ShardOfId(uint64_t id, int num_servers) {
-  uint64_t x = id + 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
+  const uint64_t x = internal::Mix64(id + internal::kGoldenGamma);
   return static_cast<int>(x % static_cast<uint64_t>(num_servers));
 }
 

@@ -16,6 +16,7 @@
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/dense_table.h"
 #include "colony/ps/internal/barrier.h"
+#include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/rpc_convert.h"
 #include "colony/ps/internal/sync_accumulator.h"
 #include "colony/ps/sparse_table.h"
@@ -122,11 +123,8 @@ class Service final : public rpc::ParameterServer::Service {
           return InvalidArgumentError("Push: assign is for dense tables; '" + request->table() +
                                       "' is sparse");
         }
-        if (grads.size() != ids.size() * size_t(table->sparse->dim())) {
-          return InvalidArgumentError(
-              "Push: grads has " + std::to_string(grads.size()) +
-              " floats, expected ids * dim = " + std::to_string(ids.size() * table->sparse->dim()));
-        }
+        COLONY_RETURN_IF_ERROR(internal::CheckRowFloats("Push: grads", grads.size(), ids.size(),
+                                                        table->sparse->dim()));
       }
       if (request->add()) {
         if (request->assign() || request->sync_workers() > 0) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "colony/ps/initializer.h"
+#include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/sparse_table_file.h"
 
 namespace colony::ps::internal {
@@ -33,10 +34,7 @@ uint64_t IdOfKey(const rocksdb::Slice& key) {
 
 // A uniform number in [0, 1) from (seed, id, n): admission by chance is reproducible.
 double Uniform(uint64_t seed, uint64_t id, uint64_t n) {
-  uint64_t x = seed ^ (id * 0x9E3779B97F4A7C15ull) ^ (n * 0xD1B54A32D192ED03ull);
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  x ^= x >> 31;
+  const uint64_t x = Mix64(seed ^ (id * kGoldenGamma) ^ (n * 0xD1B54A32D192ED03ull));
   return static_cast<double>(x >> 11) * 0x1.0p-53;
 }
 
@@ -74,11 +72,7 @@ class TieredSparseTable final : public SparseTable {
   Status Pull(const PullOptions& options, std::span<const uint64_t> ids,
               std::span<float> out) override {
     const size_t dim = options_.dim;
-    if (out.size() != ids.size() * dim) {
-      return InvalidArgumentError(
-          "pull: out has " + std::to_string(out.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
-    }
+    COLONY_RETURN_IF_ERROR(CheckRowFloats("pull: out", out.size(), ids.size(), dim));
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<float> ssd_row;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -104,11 +98,7 @@ class TieredSparseTable final : public SparseTable {
 
   Status Push(std::span<const uint64_t> ids, std::span<const float> grads) override {
     const size_t dim = options_.dim;
-    if (grads.size() != ids.size() * dim) {
-      return InvalidArgumentError(
-          "push: grads has " + std::to_string(grads.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
-    }
+    COLONY_RETURN_IF_ERROR(CheckRowFloats("push: grads", grads.size(), ids.size(), dim));
     // Duplicates summed in order of first appearance, as the in-memory table does.
     std::unordered_map<uint64_t, size_t> first;
     std::vector<uint64_t> unique_ids;
@@ -139,11 +129,7 @@ class TieredSparseTable final : public SparseTable {
 
   Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) override {
     const size_t dim = options_.dim;
-    if (deltas.size() != ids.size() * dim) {
-      return InvalidArgumentError(
-          "add: deltas has " + std::to_string(deltas.size()) +
-          " floats, expected ids * dim = " + std::to_string(ids.size() * dim));
-    }
+    COLONY_RETURN_IF_ERROR(CheckRowFloats("add: deltas", deltas.size(), ids.size(), dim));
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < ids.size(); ++i) {
       // A worker's delta means the id was admitted where it trained.
