@@ -1,18 +1,17 @@
 // A node of a simulation (a party or child started from the colony binary) as a child process
-// whose stdout and stderr a thread copies to ours, each line prefixed with "[name] ".
+// (cluster::ChildProcess) whose output lines are copied to our stdout prefixed with "[name] "
+// and kept, so that the simulation can wait for a line such as the port a node listens on.
 // Private to federated.
 #pragma once
-
-#include <sys/types.h>
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/cluster/child_process.h"
 
 namespace colony::fl::internal {
 
@@ -21,7 +20,6 @@ class Child {
   // `what` names the node in messages ("party b", "child 2"). NotFound when argv[0] cannot run.
   static StatusOr<std::unique_ptr<Child>> Spawn(const std::string& name, const std::string& what,
                                                 const std::vector<std::string>& argv);
-  ~Child();  // Kills the process if it still runs.
 
   // The first output line that starts with `prefix`, without it; Unavailable when the child
   // ends first, DeadlineExceeded when `seconds` pass first.
@@ -30,19 +28,17 @@ class Child {
   StatusOr<int> Wait(double seconds);
 
  private:
-  Child(std::string name, std::string what, pid_t pid, int fd)
-      : name_(std::move(name)), what_(std::move(what)), pid_(pid), fd_(fd) {}
-  void Copy();
+  Child(std::string name, std::string what) : name_(std::move(name)), what_(std::move(what)) {}
+  // The line after `prefix` if one arrived. REQUIRES: mu_ held.
+  bool FindLine(const std::string& prefix, std::string* rest) const;
 
-  std::string name_;
-  std::string what_;
-  pid_t pid_;
-  int fd_;
-  std::thread reader_;
+  const std::string name_;
+  const std::string what_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> lines_;
-  bool eof_ = false;
+  // Last: destroyed (killed and its reader joined) before the members its reader uses.
+  std::unique_ptr<cluster::ChildProcess> process_;
 };
 
 }  // namespace colony::fl::internal
