@@ -57,6 +57,10 @@ TEST(TrainOptionsTest, BadConfigsNameTheKey) {
       {"data:\n  csv: {delimiter: ';;'}\n", StatusCode::kInvalidArgument, "one character"},
       {"checkpoint:\n  every_steps: 5\n", StatusCode::kInvalidArgument, "checkpoint.dir is empty"},
       {"train:\n  epochs: 0\n", StatusCode::kInvalidArgument, "train.epochs must be > 0"},
+      {"train:\n  target_loss: low\n", StatusCode::kInvalidArgument,
+       "key 'train.target_loss' must be a number"},
+      {"ps:\n  candidate_max_stale: 0\n", StatusCode::kInvalidArgument,
+       "ps.candidate_max_stale must be >= 1"},
   };
   for (const BadCase& c : cases) {
     EXPECT_THAT(Parse(c.yaml), StatusIs(c.code, HasSubstr(c.fragment))) << c.yaml;

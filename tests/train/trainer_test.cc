@@ -476,6 +476,37 @@ TEST_F(TrainerTest, CandidateWorkerTrainsOnWhileTheServerIsLate) {
   EXPECT_NEAR(fixed.test_auc, waited.test_auc, 0.02);
 }
 
+TEST_F(TrainerTest, CandidateStalenessBoundOfOneStepWaitsLikeAWaitingWorker) {
+  // Allowed no step ahead, the worker waits for every pull however late the server is: the
+  // same run as a worker that waits.
+  auto [wait, candidate] = WaitingAndCandidate(Options("dnn", ""));
+  wait.loop.epochs = candidate.loop.epochs = 1;
+  candidate.ps.candidate_wait_ms = 1;
+  candidate.ps.candidate_max_stale = 1;
+  auto wait_server = StartServer(wait, 0);
+  auto late_server = StartServer(candidate, 5);
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(candidate));
+  EXPECT_EQ(s.candidate_steps, 0);
+  EXPECT_EQ(s.train_loss, waited.train_loss);
+  EXPECT_EQ(s.test_auc, waited.test_auc);
+}
+
+TEST_F(TrainerTest, TargetLossStopsAWorkerOnceItsRecentLossIsLowEnough) {
+  TrainOptions o = Options("lr", "");
+  o.loop.target_loss = 100;  // Any loss: reached as soon as the window is full.
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary reached, Train(o));
+  EXPECT_TRUE(reached.reached_target_loss);
+  EXPECT_EQ(reached.steps, LoopOptions::kTargetLossWindow);
+  EXPECT_GT(reached.test_samples, 0);  // The model is still tested.
+  EXPECT_THAT(SummaryJson(reached), HasSubstr("\"reached_target_loss\": true"));
+
+  o.loop.target_loss = 1e-6;  // Out of reach: every epoch runs.
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary missed, Train(o));
+  EXPECT_FALSE(missed.reached_target_loss);
+  EXPECT_EQ(missed.steps, 86);
+}
+
 TEST_F(TrainerTest, SyncCandidateWorkersShareTheBatchesOfAPass) {
   TrainOptions o = Options("lr", "");
   o.loop.epochs = 1;
@@ -509,6 +540,18 @@ TEST_F(TrainerTest, LateParamsConfigErrorsAreClear) {
   o.ps.late_params = "candidate";
   o.ps.candidate_wait_ms = -1;
   EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("ps.candidate_wait_ms")));
+  o.ps.candidate_wait_ms = 0;
+  o.ps.candidate_max_stale = 0;
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument,
+                                 HasSubstr("ps.candidate_max_stale must be >= 1")));
+  o.ps.candidate_max_stale = 8;
+  o.loop.target_loss = -1;
+  EXPECT_THAT(Train(o),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("train.target_loss must be >= 0")));
+  o.loop.target_loss = 0.4;
+  o.strategy = "sync";
+  EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument,
+                                 HasSubstr("train.target_loss is not for strategy 'sync'")));
   ps::PsServerOptions server;
   server.inject_delay_ms = -5;
   EXPECT_THAT(ps::PsServer::Start(server),

@@ -133,6 +133,12 @@ Status TrainOptions::Validate() const {
         "got " +
         std::to_string(ps.candidate_wait_ms));
   }
+  if (ps.candidate_max_stale < 1) {
+    return InvalidArgumentError(
+        "ps.candidate_max_stale must be >= 1 (steps ahead of the "
+        "global parameters), got " +
+        std::to_string(ps.candidate_max_stale));
+  }
   if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
     return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
@@ -155,6 +161,15 @@ Status TrainOptions::Validate() const {
     return InvalidArgumentError(
         "train.threads, train.max_steps and checkpoint.every_steps must be >= 0");
   }
+  if (loop.target_loss < 0) {
+    return InvalidArgumentError("train.target_loss must be >= 0 (0: off), got " +
+                                std::to_string(loop.target_loss));
+  }
+  if (loop.target_loss > 0 && strategy == "sync") {
+    return InvalidArgumentError(
+        "train.target_loss is not for strategy 'sync' (a worker that stops alone would leave "
+        "the others at the step barrier)");
+  }
   if (loop.log_every_seconds <= 0) {
     return InvalidArgumentError("train.log_every_seconds must be > 0");
   }
@@ -174,6 +189,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("sparse"), &o.sparse_optimizer));
   COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("dense"), &o.dense_optimizer));
   COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
+  COLONY_RETURN_IF_ERROR(root.Section("train").Read("target_loss", &o.loop.target_loss));
   const ConfigSection ps = root.Section("ps");
   COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
   COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
@@ -183,6 +199,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("geo_steps", &o.ps.geo_steps));
   COLONY_RETURN_IF_ERROR(ps.Read("late_params", &o.ps.late_params));
   COLONY_RETURN_IF_ERROR(ps.Read("candidate_wait_ms", &o.ps.candidate_wait_ms));
+  COLONY_RETURN_IF_ERROR(ps.Read("candidate_max_stale", &o.ps.candidate_max_stale));
   COLONY_RETURN_IF_ERROR(ps.Read("admit_count", &o.ps.admit_count));
   COLONY_RETURN_IF_ERROR(ps.Read("admit_probability", &o.ps.admit_probability));
   COLONY_RETURN_IF_ERROR(ps.Read("ttl_passes", &o.ps.ttl_passes));

@@ -35,6 +35,10 @@ struct LoopOptions {
   int threads = 1;
   int64_t max_steps = 0;           // Stop after this many steps in all; 0: no limit. Default: 0.
   double log_every_seconds = 5.0;  // Progress line period. Default: 5.
+  // Stop once the mean training loss of this worker's last kTargetLossWindow steps is at
+  // most this; 0: off. For time-to-loss comparisons. Default: 0.
+  double target_loss = 0;
+  static constexpr int kTargetLossWindow = 20;
 };
 
 struct CheckpointOptions {
@@ -75,6 +79,11 @@ struct PsOptions {
   // With late_params candidate: how long to wait for the global parameters; 0 = the moving
   // average of this worker's step time. Default: 0.
   int candidate_wait_ms = 0;
+  // With late_params candidate: how many steps a candidate model may run ahead of the
+  // global parameters (pulls in flight); past it the worker waits for the oldest. Lower
+  // keeps several workers' models closer (accuracy), higher hides longer delays (speed).
+  // Default: 8.
+  int candidate_max_stale = 8;
   int admit_count = 1;
   float admit_probability = 1.0f;
   int ttl_passes = 0;

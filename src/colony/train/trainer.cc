@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -114,7 +115,7 @@ StatusOr<std::unique_ptr<Model>> MakeModel(graph::ProgramDesc program, const Tra
       model->parameters,
       ParameterSet::Create(program, SparseTableDefaults(o), o.dense_optimizer, o.loop.seed, remote,
                            o.strategy == "geo" ? o.ps.geo_steps : 0,
-                           o.ps.late_params == "candidate"));
+                           o.ps.late_params == "candidate" ? o.ps.candidate_max_stale : 0));
   model->program = std::move(program);
   return model;
 }
@@ -265,6 +266,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
 
   AucAccumulator train_auc;
   double loss_sum = 0;
+  std::deque<double> recent_losses;  // The last kTargetLossWindow, for train.target_loss.
+  double recent_loss_sum = 0;
   data::Batch batch, others_batch;
   exec::Scope scope;
   const Clock::time_point start = Clock::now();
@@ -327,6 +330,17 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
       prob = prob.detach().contiguous();
       train_auc.Add(std::span<const float>(prob.data_ptr<float>(), batch.size), batch.labels);
       loss_sum += step_loss;
+      if (o.loop.target_loss > 0) {
+        recent_losses.push_back(step_loss);
+        recent_loss_sum += step_loss;
+        if (recent_losses.size() > LoopOptions::kTargetLossWindow) {
+          recent_loss_sum -= recent_losses.front();
+          recent_losses.pop_front();
+        }
+        summary.reached_target_loss =
+            recent_losses.size() == LoopOptions::kTargetLossWindow &&
+            recent_loss_sum / LoopOptions::kTargetLossWindow <= o.loop.target_loss;
+      }
       ++summary.steps;
       summary.samples += batch.size;
       ++state.global_step;
@@ -336,6 +350,12 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
                       train_auc);
       if (o.checkpoint.every_steps > 0 && state.global_step % o.checkpoint.every_steps == 0) {
         COLONY_RETURN_IF_ERROR(checkpoint());
+      }
+      if (summary.reached_target_loss) {
+        COLONY_LOG_INFO("train.target_loss {} reached at step {}", o.loop.target_loss,
+                        state.global_step);
+        stop = true;
+        break;
       }
     }
     if (!stop) {
@@ -438,6 +458,7 @@ std::string SummaryLine(const TrainSummary& s) {
   if (!s.first_bad_lines.empty()) line += ")";
   if (s.candidate_steps > 0)
     line += fmt::format(" | {} steps on a candidate model", s.candidate_steps);
+  if (s.reached_target_loss) line += " | stopped at train.target_loss";
   return line;
 }
 
@@ -457,10 +478,10 @@ std::string SummaryJson(const TrainSummary& s) {
       "\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}, \"test_samples\": {}, \"bad_lines\": {}, "
       "\"first_bad_lines\": {}, \"steps\": {}, \"global_step\": {}, \"samples\": {}, "
       "\"seconds\": {:.3f}, \"torch_threads\": {}, \"sparse_rows\": {}, \"ssd_rows\": {}, "
-      "\"candidate_steps\": {}}}\n",
+      "\"candidate_steps\": {}, \"reached_target_loss\": {}}}\n",
       s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc, s.test_logloss, s.test_samples,
       s.bad_lines, bad, s.steps, s.global_step, s.samples, s.seconds, s.torch_threads,
-      s.sparse_rows, s.ssd_rows, s.candidate_steps);
+      s.sparse_rows, s.ssd_rows, s.candidate_steps, s.reached_target_loss);
 }
 
 }  // namespace colony::train

@@ -32,7 +32,8 @@ struct TrainSummary {
   // ps.late_params candidate: steps trained on a candidate model (the global parameters
   // were late).
   int64_t candidate_steps = 0;
-  std::string checkpoint;  // Last checkpoint written, "" if none.
+  bool reached_target_loss = false;  // Stopped because train.target_loss was reached.
+  std::string checkpoint;            // Last checkpoint written, "" if none.
 };
 
 // Trains on options.data and, if a test file is set, evaluates on it. Progress goes to stderr.

@@ -23,23 +23,23 @@ ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::ProgramDesc& program,
-                                                             const ps::SparseTableOptions& sparse,
-                                                             const ps::OptimizerOptions& dense,
-                                                             uint64_t seed,
-                                                             const ps::RemoteTableOptions& remote,
-                                                             int geo_steps, bool candidate) {
+StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
+    const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
+    const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
+    int geo_steps, int candidate_max_stale) {
   auto set = std::make_unique<ParameterSet>();
   const bool on_servers = !remote.servers.empty();
   if (geo_steps < 0 || (geo_steps > 0 && !on_servers)) {
     return InvalidArgumentError("geo_steps needs parameter servers and must be >= 0");
   }
+  const bool candidate = candidate_max_stale > 0;
   if (candidate && (!on_servers || geo_steps > 0)) {
     return InvalidArgumentError("a candidate model needs parameter servers and no geo_steps");
   }
   set->geo_steps_ = geo_steps;
   set->on_servers_ = on_servers;
   set->candidate_ = candidate;
+  set->candidate_max_stale_ = static_cast<size_t>(std::max(candidate_max_stale, 0));
   if (geo_steps > 0 || candidate) {
     COLONY_ASSIGN_OR_RETURN(set->sparse_optimizer_, ps::Optimizer::Create(sparse.optimizer));
     COLONY_ASSIGN_OR_RETURN(set->dense_optimizer_, ps::Optimizer::Create(dense));
@@ -266,11 +266,11 @@ StatusOr<bool> ParameterSet::AwaitGlobal(std::span<const uint64_t> unique_ids,
       InitCopy(s.local[id], row.data(), s.dim, *sparse_optimizer_);
     }
   }
-  while (pending_.size() >= kMaxPullsInFlight) {
+  while (pending_.size() >= candidate_max_stale_) {
     COLONY_RETURN_IF_ERROR(MergePull(*pending_.front()));
     pending_.pop_front();
   }
-  return true;
+  return !pending_.empty();
 }
 
 Status ParameterSet::MergeAllPulls() {

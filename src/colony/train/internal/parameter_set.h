@@ -33,16 +33,15 @@ class ParameterSet {
   // With `geo_steps` > 0 (servers only) training reads and updates local copies of the rows
   // and dense values this worker uses, and every geo_steps pushes merges them into the
   // servers: it adds the local change since the last merge, then takes the servers' values.
-  // With `candidate` (servers only, not with geo) training also reads local copies, and
-  // PushGradients pushes the gradients to the servers and applies them to the copies too
-  // (the servers' optimizers, locally): the candidate model of ps.late_params candidate.
-  // StartPull and AwaitGlobal bring the global values into the copies.
-  static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
-                                                        const ps::SparseTableOptions& sparse,
-                                                        const ps::OptimizerOptions& dense,
-                                                        uint64_t seed,
-                                                        const ps::RemoteTableOptions& remote,
-                                                        int geo_steps = 0, bool candidate = false);
+  // With `candidate_max_stale` > 0 (servers only, not with geo) training also reads local
+  // copies, and PushGradients pushes the gradients to the servers and applies them to the
+  // copies too (the servers' optimizers, locally): the candidate model of ps.late_params
+  // candidate, at most candidate_max_stale steps ahead of the global parameters. StartPull
+  // and AwaitGlobal bring the global values into the copies.
+  static StatusOr<std::unique_ptr<ParameterSet>> Create(
+      const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
+      const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
+      int geo_steps = 0, int candidate_max_stale = 0);
   ~ParameterSet();
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
@@ -61,10 +60,9 @@ class ParameterSet {
   // updates since the pull started. A pull still out is merged by a later call. A row of
   // `unique_ids` this worker has no copy of yet starts from the table's initializer (the
   // value the table gives a new row). Waits for every pull before the first dense values
-  // arrived, and for the oldest while kMaxPullsInFlight are out. Returns true when a pull is
-  // still out: the next step trains on the candidate model.
+  // arrived, and for the oldest while candidate_max_stale are out. Returns true when a pull
+  // is still out: the next step trains on the candidate model.
   StatusOr<bool> AwaitGlobal(std::span<const uint64_t> unique_ids, std::chrono::microseconds wait);
-  static constexpr size_t kMaxPullsInFlight = 64;
 
   // Geo: merges what the local copies learned since the last merge into the servers now.
   // Candidate: waits for the pulls still out and merges them. Otherwise nothing to do.
@@ -124,6 +122,7 @@ class ParameterSet {
   bool on_servers_ = false;
   int geo_steps_ = 0;
   bool candidate_ = false;
+  size_t candidate_max_stale_ = 0;
   int64_t pushes_ = 0;
   std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;  // Geo and candidate.
   std::deque<std::unique_ptr<PendingPull>> pending_;  // Candidate; after the tables it reads.
