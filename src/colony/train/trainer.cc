@@ -19,6 +19,7 @@
 #include "colony/train/internal/checkpoint.h"
 #include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
+#include "colony/train/internal/remote_options.h"
 #include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
@@ -56,13 +57,7 @@ data::ReaderOptions MakeReaderOptions(const TrainOptions& o, const std::string& 
 }
 
 ps::RemoteTableOptions MakeRemoteOptions(const TrainOptions& o) {
-  ps::RemoteTableOptions remote;
-  remote.servers = o.ps.servers;
-  remote.token = o.ps.token;
-  remote.tls_ca_file = o.ps.tls_ca;
-  remote.deadline_ms = o.ps.deadline_ms;
-  if (o.strategy == "sync") remote.sync_workers = o.worker.count;
-  return remote;
+  return internal::MakeRemoteOptions(o.ps, o.strategy, o.worker.count);
 }
 
 // The optimizer and row policies of the job's sparse tables.
