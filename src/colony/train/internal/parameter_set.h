@@ -37,12 +37,15 @@ class ParameterSet {
   // PushGradients pushes the gradients to the servers and applies them to the copies too
   // (the servers' optimizers, locally): the candidate model of ps.late_params candidate.
   // StartPull and AwaitGlobal bring the global values into the copies.
-  static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
-                                                        const ps::SparseTableOptions& sparse,
-                                                        const ps::OptimizerOptions& dense,
-                                                        uint64_t seed,
-                                                        const ps::RemoteTableOptions& remote,
-                                                        int geo_steps = 0, bool candidate = false);
+  // `row_sharded` names dense parameters of shape [rows, dim] (an item embedding matrix the
+  // program uses whole) that live, on servers, as sparse tables with one row per index,
+  // spread over all servers by ShardOfId; their rows start from the table's initializer (a
+  // function of seed and row) and update with the `dense` optimizer. PullDense pulls every
+  // row, PushGradients pushes every row's gradient. Servers only, not with geo or candidate.
+  static StatusOr<std::unique_ptr<ParameterSet>> Create(
+      const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
+      const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
+      int geo_steps = 0, bool candidate = false, const std::vector<std::string>& row_sharded = {});
   ~ParameterSet();
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
@@ -110,6 +113,13 @@ class ParameterSet {
     std::unique_ptr<ps::DenseTable> table;
     LocalCopy local;  // Geo and candidate.
   };
+  // A dense parameter held row by row in a sparse table on the servers (`row_sharded`).
+  struct RowSharded {
+    std::string name;
+    std::vector<int64_t> shape;  // [rows, dim]
+    std::unique_ptr<ps::SparseTable> table;
+    std::vector<uint64_t> ids;  // 0..rows-1
+  };
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
   // Makes `copy` a local copy of weights `w` with fresh optimizer state.
   void InitCopy(LocalCopy& copy, const float* w, size_t size, const ps::Optimizer& optimizer);
@@ -121,6 +131,7 @@ class ParameterSet {
 
   std::vector<Sparse> sparse_;
   std::vector<Dense> dense_;
+  std::vector<RowSharded> row_sharded_;
   bool on_servers_ = false;
   int geo_steps_ = 0;
   bool candidate_ = false;
