@@ -49,19 +49,19 @@ std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::Launc
     workers += (i ? ", " : "") + trimmed;
   }
   const std::string& first = r.worker_summaries.at(0);
-  // Session models: worker 0's P@20 and MRR@20 on the test sessions.
-  const std::string session_metrics =
-      IsSessionSummary(first) ? fmt::format("\"p20\": {:.6f}, \"mrr20\": {:.6f}, ",
-                                            JsonNumber(first, "p20"), JsonNumber(first, "mrr20"))
-                              : "";
+  // Worker 0 tests the shared model: AUC and log loss, or P@20 and MRR@20 (session models).
+  const std::string test =
+      IsSessionSummary(first)
+          ? fmt::format("\"p20\": {:.6f}, \"mrr20\": {:.6f}", JsonNumber(first, "p20"),
+                        JsonNumber(first, "mrr20"))
+          : fmt::format("\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}",
+                        JsonNumber(first, "test_auc"), JsonNumber(first, "test_logloss"));
   return fmt::format(
       "{{\"servers\": {}, \"workers\": {}, \"seconds\": {:.3f}, \"samples\": {:.0f}, "
-      "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, \"test_auc\": {:.6f}, "
-      "\"test_logloss\": {:.6f}, \"test_samples\": {:.0f}, \"bad_lines\": {:.0f}, {}"
-      "\"worker_summaries\": [{}]}}\n",
-      o.servers, o.workers, r.seconds, samples, rate, loss, JsonNumber(first, "test_auc"),
-      JsonNumber(first, "test_logloss"), JsonNumber(first, "test_samples"),
-      JsonNumber(first, "bad_lines"), session_metrics, workers);
+      "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, {}, \"test_samples\": {:.0f}, "
+      "\"bad_lines\": {:.0f}, \"worker_summaries\": [{}]}}\n",
+      o.servers, o.workers, r.seconds, samples, rate, loss, test, JsonNumber(first, "test_samples"),
+      JsonNumber(first, "bad_lines"), workers);
 }
 
 std::string SelfPath() {
