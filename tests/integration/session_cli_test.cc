@@ -1,5 +1,6 @@
 // The session recommenders through the real `colony` binary: generate sessions, train SR-GNN
 // with a checkpoint, evaluate, predict top-k, and the errors for bad sessions and flags.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -131,9 +132,16 @@ TEST(SessionCliTest, LaunchTrainsAndJobsResume) {
   EXPECT_THAT(resumed, HasSubstr("\"steps\": 3, \"global_step\": 7"));
   EXPECT_NE(resumed.find("\"global_step\": 7"), resumed.rfind("\"global_step\": 7"))
       << "both workers";
+  // Worker 0's last checkpoint holds a copy of the servers' parameters; worker 1's none.
   const Result eval = RunColony("eval --checkpoint " + r + "/workers/worker-0");
-  EXPECT_NE(eval.exit_code, 0);
-  EXPECT_THAT(eval.output, HasSubstr("tables are the servers'"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_THAT(eval.output, HasSubstr(fmt::format("P@20 {:.4f}", JsonNumber(resumed, "p20"))));
+  const Result predict =
+      RunColony("predict --checkpoint " + r + "/workers/worker-0 --session \"3 5\" --k 2");
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  const Result no_tables = RunColony("eval --checkpoint " + r + "/workers/worker-1");
+  EXPECT_EQ(no_tables.exit_code, 1);
+  EXPECT_THAT(no_tables.output, HasSubstr("tables are the servers'"));
   const Result geo =
       RunColony("train " + job + " --set strategy=geo --set ps.servers=[127.0.0.1:1]");
   EXPECT_EQ(geo.exit_code, 2);

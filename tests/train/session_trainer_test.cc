@@ -250,12 +250,18 @@ TEST_F(SessionServersTest, ItemEmbeddingRowsAreSpreadOverTheServers) {
     }
   }
   EXPECT_EQ(rows, 81);  // Items 1..80 and the padding row 0.
+  // The last checkpoint holds a copy of the servers' parameters: eval and predict read it
+  // after the servers are gone.
   o.checkpoint.dir = Fresh("on_servers");
-  o.loop.max_steps = 2;
+  o.loop.max_steps = 20;
   o.config_text += fmt::format("ps:\n  servers: [\"{}\"]\n", fmt::join(o.ps.servers, "\", \""));
-  COLONY_ASSERT_OK(TrainSessions(o).status());
-  EXPECT_THAT(EvaluateSessions(o.checkpoint.dir, ""),
-              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("tables are the servers'")));
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary short_run, TrainSessions(o));
+  servers_.clear();
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionEval eval, EvaluateSessions(o.checkpoint.dir, ""));
+  EXPECT_EQ(eval.p20, short_run.p20);
+  EXPECT_EQ(eval.mrr20, short_run.mrr20);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto top, PredictSessions(o.checkpoint.dir, {{3, 5}}, 4));
+  EXPECT_EQ(top[0].size(), 4u);
 }
 
 TEST_F(SessionServersTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
@@ -305,6 +311,8 @@ TEST_F(SessionServersTest, AsyncWorkersShareAndResumeTheirBatches) {
   o.loop.max_steps = 10;
   COLONY_ASSERT_OK(RunPair(o).status());
   EXPECT_TRUE(fs::exists(o.checkpoint.dir + "/worker-1/LATEST"));
+  EXPECT_THAT(EvaluateSessions(o.checkpoint.dir + "/worker-1", ""),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("tables are the servers'")));
   o.loop.max_steps = 0;
   o.resume_dir = o.checkpoint.dir;
   COLONY_ASSERT_OK_AND_ASSIGN(auto rest, RunPair(o));

@@ -118,6 +118,25 @@ StatusOr<SessionEval> EvaluateOn(SessionModel& m, const SessionTrainOptions& o,
   return eval;
 }
 
+// Rewrites the checkpoint of `state` with the servers' current parameters in embedded
+// tables (optimizer state fresh).
+Status ExportFromServers(SessionModel& m, const SessionTrainOptions& o,
+                         const internal::CheckpointState& state, SessionTrainSummary& summary) {
+  exec::Scope scope;
+  COLONY_RETURN_IF_ERROR(m.parameters->PullDense(scope, /*training=*/false));
+  SessionTrainOptions local = o;
+  local.ps.servers.clear();
+  local.strategy = "local";
+  local.worker = {};
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> copy, MakeSessionModel(m.program, local));
+  COLONY_RETURN_IF_ERROR(copy->parameters->AssignDense(scope));
+  COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
+                          internal::WriteCheckpoint(o.checkpoint.dir, state, m.program,
+                                                    o.config_text, *copy->parameters));
+  COLONY_LOG_INFO("checkpoint {} written with the servers' parameters", summary.checkpoint);
+  return OkStatus();
+}
+
 StatusOr<data::SessionFile> ReadData(const std::string& path, const std::string& key) {
   if (!PathExists(path)) {
     return NotFoundError("session file '" + path + "' does not exist (data.dir and " + key +
@@ -383,6 +402,11 @@ StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& options) 
                               options.checkpoint.dir));
   }
   if (barrier != nullptr) COLONY_RETURN_IF_ERROR(barrier->Wait("end"));
+  // On servers, worker 0's last checkpoint also gets a copy of the trained parameters, so
+  // that eval and predict can read it without the servers.
+  if (!o.ps.servers.empty() && rank == 0 && !o.checkpoint.dir.empty()) {
+    COLONY_RETURN_IF_ERROR(ExportFromServers(*model, o, state, summary));
+  }
   // In a job of several workers the first one tests the model all of them trained.
   if (!test.sessions.empty() && rank == 0) {
     COLONY_ASSIGN_OR_RETURN(SessionEval eval, EvaluateOn(*model, o, test.sessions));
@@ -420,13 +444,18 @@ StatusOr<std::pair<std::unique_ptr<SessionModel>, SessionTrainOptions>> LoadSess
   COLONY_ASSIGN_OR_RETURN(Config config,
                           Config::Parse(info.config_text, info.path + "/config.yaml"));
   COLONY_ASSIGN_OR_RETURN(SessionTrainOptions options, ParseSessionTrainOptions(config));
-  if (!options.ps.servers.empty()) {
+  // A worker's checkpoint of a job on servers holds no tables; worker 0's last one holds a
+  // copy of the trained parameters in embedded tables.
+  if (!PathExists(info.path + "/dense")) {
     return FailedPreconditionError(
         "checkpoint '" + info.path +
         "' was written by a worker of a job on parameter servers, whose tables are the "
-        "servers' (colony launch --checkpoint-dir); eval and predict read checkpoints of local "
-        "training");
+        "servers' (colony launch --checkpoint-dir); eval and predict read worker 0's last "
+        "checkpoint, which holds a copy of the trained parameters");
   }
+  options.ps.servers.clear();
+  options.strategy = "local";
+  options.worker = {};
   internal::SetUpCompute(options.loop.threads);
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> model,
                           MakeSessionModel(info.program, options));

@@ -398,6 +398,19 @@ Status ParameterSet::MergeGeo() {
   return OkStatus();
 }
 
+Status ParameterSet::AssignDense(const exec::Scope& scope) {
+  if (on_servers_ || !sparse_.empty()) {
+    return FailedPreconditionError("AssignDense is for embedded dense tables only");
+  }
+  for (Dense& d : dense_) {
+    COLONY_ASSIGN_OR_RETURN(at::Tensor t, scope.Get(d.name));
+    t = t.detach().to(at::kFloat).contiguous();
+    COLONY_RETURN_IF_ERROR(
+        d.table->Init(std::span<const float>(t.data_ptr<float>(), t.numel())).WithContext(d.name));
+  }
+  return OkStatus();
+}
+
 Status ParameterSet::Save(const std::string& dir) const {
   if (on_servers_) return OkStatus();  // The servers checkpoint their tables themselves.
   for (const Sparse& s : sparse_) {

@@ -73,6 +73,11 @@ class ParameterSet {
   // Candidate: waits for the pulls still out and merges them. Otherwise nothing to do.
   Status Flush();
 
+  // Embedded tables only: sets every dense table to the tensor of its name in `scope` (as
+  // another set's PullDense left it), optimizer state fresh. How a model trained on servers
+  // becomes one that Save can write. FailedPrecondition on servers or with sparse tables.
+  Status AssignDense(const exec::Scope& scope);
+
   // Writes every table under `dir` (sparse/<name>, dense/<name>). Tables on servers are
   // the servers' to save and load (`colony serve --checkpoint-dir`): nothing to do here.
   Status Save(const std::string& dir) const;
