@@ -220,16 +220,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
 
   CheckpointState state;
   if (!o.resume_dir.empty()) {
-    COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(o.resume_dir));
-    if (graph::ToText(info.program) != graph::ToText(model->program)) {
-      return FailedPreconditionError("checkpoint '" + info.path +
-                                     "' holds a different model than the config; resume with "
-                                     "the config the job started with");
-    }
-    COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
-    state = info.state;
-    COLONY_LOG_INFO("resumed from {} at step {} (epoch {}, batch {})", info.path, state.global_step,
-                    state.epoch + 1, state.batches_in_epoch);
+    COLONY_ASSIGN_OR_RETURN(state,
+                            internal::ResumeFrom(o.resume_dir, model->program, *model->parameters));
   }
 
   const std::string train_file = JoinPath(o.data.dir, o.data.train);
