@@ -286,9 +286,11 @@ TEST_F(SessionServersTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   StartServers(one);
   COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary single, TrainSessions(one));
   EXPECT_GT(single.test_samples, 0);
-  EXPECT_NEAR(pair.first.p20, single.p20, 0.01);
-  EXPECT_NEAR(pair.first.mrr20, single.mrr20, 0.01);
-  EXPECT_NEAR((pair.first.train_loss + pair.second.train_loss) / 2, single.train_loss, 1e-3);
+  // Up to float rounding: the losses within 1e-5, the test metrics within one test sample
+  // of 567.
+  EXPECT_NEAR(pair.first.p20, single.p20, 2e-3);
+  EXPECT_NEAR(pair.first.mrr20, single.mrr20, 2e-3);
+  EXPECT_NEAR((pair.first.train_loss + pair.second.train_loss) / 2, single.train_loss, 1e-5);
 }
 
 TEST_F(SessionServersTest, AsyncWorkersShareAndResumeTheirBatches) {
