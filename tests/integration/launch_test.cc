@@ -147,9 +147,17 @@ TEST_F(LaunchTest, JobSurvivesAServerKilledAndRestartedFromItsCheckpoint) {
                                  "127.0.0.1:" + port + "] --summary-json " + r + "/kill.json",
                              worker_log);
   WaitForLog(worker_log, "train epoch");
-  // Once the server has written a checkpoint, kill it without warning mid-job.
-  for (int i = 0; i < 200 && !fs::exists(ckpt + "/MANIFEST"); ++i) usleep(50 * 1000);
-  ASSERT_TRUE(fs::exists(ckpt + "/MANIFEST"));
+  // Once the server has written a checkpoint after the worker made its tables (one written
+  // before, while a loaded machine was still starting the worker, holds none), kill it
+  // without warning mid-job.
+  const auto training = fs::file_time_type::clock::now();
+  auto written_since = [&] {
+    std::error_code ec;
+    const auto at = fs::last_write_time(ckpt + "/MANIFEST", ec);
+    return !ec && at > training;
+  };
+  for (int i = 0; i < 200 && !written_since(); ++i) usleep(50 * 1000);
+  ASSERT_TRUE(written_since());
   kill(server, SIGKILL);
   waitpid(server, nullptr, 0);
   usleep(500 * 1000);  // The worker's calls now wait for the server.

@@ -1,8 +1,10 @@
 // The session recommenders through the real `colony` binary: generate sessions, train SR-GNN
 // with a checkpoint, evaluate, predict top-k, and the errors for bad sessions and flags.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "colony/base/file_util.h"
 #include "run_colony.h"
@@ -67,9 +69,6 @@ TEST(SessionCliTest, GenTrainEvalPredictAndErrors) {
   const Result bad_prep = RunColony("prep sessions --log " + r + "/none.csv --out " + r + "/p");
   EXPECT_EQ(bad_prep.exit_code, 2);
   EXPECT_THAT(bad_prep.output, HasSubstr("none.csv"));
-  const Result resume = RunColony("train examples/session/srgnn.yaml --resume " + r + "/ckpt");
-  EXPECT_EQ(resume.exit_code, 2);
-  EXPECT_THAT(resume.output, HasSubstr("--resume is not available for session models"));
   const Result dump =
       RunColony("program dump examples/session/attention.yaml --set model.num_items=9");
   EXPECT_EQ(dump.exit_code, 0) << dump.output;
@@ -77,6 +76,96 @@ TEST(SessionCliTest, GenTrainEvalPredictAndErrors) {
   const Result no_items = RunColony("program dump examples/session/srgnn.yaml");
   EXPECT_EQ(no_items.exit_code, 2);
   EXPECT_THAT(no_items.output, HasSubstr("model.num_items"));
+  fs::remove_all(r);
+}
+
+// The number after "key": in a summary JSON; -1 when absent.
+double JsonNumber(const std::string& json, const std::string& key) {
+  std::smatch match;
+  const std::regex pattern("\"" + key + "\": (-?[0-9.]+)");
+  return std::regex_search(json, match, pattern) ? std::stod(match[1]) : -1;
+}
+
+// Distributed training of the session models with real processes (colony launch: parameter
+// servers and workers on 127.0.0.1), checkpoints and --resume, locally and under launch.
+TEST(SessionCliTest, LaunchTrainsAndJobsResume) {
+  const std::string r = ::testing::TempDir() + "/colony_session_launch_" + std::to_string(getpid());
+  fs::remove_all(r);
+  const Result gen = RunColony("gen sessions --sessions 500 --items 40 --out " + r + "/data");
+  ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  const std::string job = "examples/session/srgnn.yaml --set data.dir=" + r +
+                          "/data --set model.embedding_dim=8 --set train.epochs=1";
+
+  // Async: the workers share the epoch's batches; worker 0 tests the shared model.
+  const Result async =
+      RunColony("launch --servers 2 --workers 2 " + job + " --set strategy=async --run-dir " + r +
+                "/run_async " + "--summary-json " + r + "/async.json");
+  ASSERT_EQ(async.exit_code, 0) << async.output;
+  EXPECT_THAT(async.output, HasSubstr("[server 1] pserver listening on 127.0.0.1:"));
+  EXPECT_THAT(async.output, HasSubstr("worker 1 of 2: async training of srgnn on 2 parameter"));
+  EXPECT_THAT(async.output, HasSubstr("launch summary: 2 servers, 2 workers"));
+  EXPECT_THAT(async.output, HasSubstr("test P@20"));
+  std::smatch samples;
+  ASSERT_TRUE(std::regex_search(async.output, samples, std::regex("sessions \\(([0-9]+) samples")))
+      << async.output;
+  const std::string json = ReadFile(r + "/async.json").value_or("");
+  EXPECT_EQ(JsonNumber(json, "samples"), std::stod(samples[1])) << json;  // Each sample once.
+  EXPECT_GT(JsonNumber(json, "p20"), 0.1) << json;
+  EXPECT_GE(JsonNumber(json, "mrr20"), 0) << json;
+  EXPECT_GT(JsonNumber(json, "test_samples"), 0) << json;
+
+  // Sync, stopped at step 4 and resumed from the workers' and servers' checkpoints.
+  const std::string sync = "launch --servers 2 --workers 2 " + job +
+                           " --set strategy=sync --set checkpoint.dir=" + r +
+                           "/workers --checkpoint-dir " + r + "/servers";
+  const Result first = RunColony(sync + " --set train.max_steps=4 --run-dir " + r + "/run1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(fs::exists(r + "/workers/worker-1/ckpt-000000004/state.yaml"));
+  const Result second =
+      RunColony(sync + " --set train.max_steps=7 --resume " + r + "/workers --run-dir " + r +
+                "/run2 --summary-json " + r + "/sync.json");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("[server 1] pserver restored 1 tables"));  // item_emb
+  EXPECT_THAT(second.output, HasSubstr("[worker 1] [colony I"));
+  EXPECT_THAT(second.output, HasSubstr("resumed from"));
+  const std::string resumed = ReadFile(r + "/sync.json").value_or("");
+  EXPECT_THAT(resumed, HasSubstr("\"steps\": 3, \"global_step\": 7"));
+  EXPECT_NE(resumed.find("\"global_step\": 7"), resumed.rfind("\"global_step\": 7"))
+      << "both workers";
+  // Worker 0's last checkpoint holds a copy of the servers' parameters; worker 1's none.
+  const Result eval = RunColony("eval --checkpoint " + r + "/workers/worker-0");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_THAT(eval.output, HasSubstr(fmt::format("P@20 {:.4f}", JsonNumber(resumed, "p20"))));
+  const Result predict =
+      RunColony("predict --checkpoint " + r + "/workers/worker-0 --session \"3 5\" --k 2");
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  const Result no_tables = RunColony("eval --checkpoint " + r + "/workers/worker-1");
+  EXPECT_EQ(no_tables.exit_code, 1);
+  EXPECT_THAT(no_tables.output, HasSubstr("tables are the servers'"));
+  const Result geo =
+      RunColony("train " + job + " --set strategy=geo --set ps.servers=[127.0.0.1:1]");
+  EXPECT_EQ(geo.exit_code, 2);
+  EXPECT_THAT(geo.output, HasSubstr("'local', 'async' or 'sync', got 'geo'"));
+
+  // Locally: a run stopped at step 5 continues to step 9.
+  const std::string local = "train " + job + " --set checkpoint.dir=" + r + "/local";
+  const Result part = RunColony(local + " --set train.max_steps=5");
+  ASSERT_EQ(part.exit_code, 0) << part.output;
+  const Result rest = RunColony(local + " --set train.max_steps=9 --resume " + r +
+                                "/local --summary-json " + r + "/local.json");
+  ASSERT_EQ(rest.exit_code, 0) << rest.output;
+  EXPECT_THAT(rest.output, HasSubstr("resumed from"));
+  EXPECT_THAT(ReadFile(r + "/local.json").value_or(""),
+              HasSubstr("\"steps\": 4, \"global_step\": 9"));
+  const Result other = RunColony(local + " --set model.embedding_dim=4 --resume " + r + "/local");
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.output, HasSubstr("holds a different model than the config"));
+  const Result missing = RunColony(local + " --resume " + r + "/nowhere");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.output, HasSubstr("no checkpoint in"));
+  const Result every = RunColony("train " + job + " --set checkpoint.every_steps=-2");
+  EXPECT_EQ(every.exit_code, 2);
+  EXPECT_THAT(every.output, HasSubstr("checkpoint.every_steps must be >= 0"));
   fs::remove_all(r);
 }
 

@@ -1,11 +1,17 @@
 #include "colony/train/session_trainer.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
 
 #include "colony/data/session_generator.h"
+#include "colony/ps/remote_table.h"
+#include "colony/ps/server.h"
 #include "colony/train/internal/session_feeder.h"
 #include "testing/status_matchers.h"
 
@@ -150,6 +156,182 @@ TEST_F(SessionTrainerTest, CheckpointEvaluatesAndPredictsTopK) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("k must be >= 1")));
 }
 
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TEST_F(SessionTrainerTest, ResumedRunsMatchAnUninterruptedOne) {
+  // 2 epochs; the interrupted run stops at step 130 (inside epoch 2) with checkpoints every
+  // 60 steps. Resuming from step 60 or from step 130 must end exactly where one run ends:
+  // same data order, same parameters and optimizer state.
+  SessionTrainOptions whole = Options("srgnn");
+  whole.loop.epochs = 2;
+  whole.checkpoint.dir = Fresh("resume_whole");
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary uninterrupted, TrainSessions(whole));
+  ASSERT_GT(uninterrupted.global_step, 130) << "the stop must fall before the end";
+
+  SessionTrainOptions first = whole;
+  first.checkpoint.dir = Fresh("resume_parts");
+  first.checkpoint.every_steps = 60;
+  first.loop.max_steps = 130;
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary part, TrainSessions(first));
+  EXPECT_EQ(part.global_step, 130);
+  ASSERT_TRUE(fs::exists(first.checkpoint.dir + "/ckpt-000000060/state.yaml"));
+  const std::string dense = "/ckpt-" + fmt::format("{:09d}", uninterrupted.global_step) +
+                            "/dense/" + models::kItemEmbedding + ".bin";
+  for (const std::string from : {"/ckpt-000000060", ""}) {
+    SessionTrainOptions resumed = whole;
+    resumed.checkpoint.dir = Fresh("resume_rest");
+    resumed.resume_dir = first.checkpoint.dir + from;
+    COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary rest, TrainSessions(resumed));
+    EXPECT_EQ(rest.global_step, uninterrupted.global_step) << from;
+    EXPECT_EQ(rest.steps, uninterrupted.global_step - (from.empty() ? 130 : 60)) << from;
+    EXPECT_EQ(rest.p20, uninterrupted.p20) << from;
+    EXPECT_EQ(rest.mrr20, uninterrupted.mrr20) << from;
+    const std::string mine = FileBytes(resumed.checkpoint.dir + dense);
+    EXPECT_FALSE(mine.empty()) << resumed.checkpoint.dir + dense;
+    EXPECT_TRUE(mine == FileBytes(whole.checkpoint.dir + dense)) << "item embeddings " << from;
+  }
+
+  SessionTrainOptions other = whole;  // Another model cannot continue this checkpoint.
+  other.model.embedding_dim = 8;
+  other.resume_dir = first.checkpoint.dir;
+  EXPECT_THAT(TrainSessions(other),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("holds a different model")));
+  other = whole;
+  other.resume_dir = Fresh("no_checkpoint");
+  EXPECT_THAT(TrainSessions(other), StatusIs(StatusCode::kNotFound, HasSubstr("no checkpoint in")));
+}
+
+class SessionServersTest : public SessionTrainerTest {
+ protected:
+  // Two real parameter servers on 127.0.0.1 for `o`; replaces any servers before.
+  void StartServers(SessionTrainOptions& o) {
+    servers_.clear();
+    o.ps.servers.clear();
+    for (int i = 0; i < 2; ++i) {
+      servers_.push_back(std::move(ps::PsServer::Start({})).value());
+      o.ps.servers.push_back("127.0.0.1:" + std::to_string(servers_.back()->port()));
+    }
+  }
+  // Worker 0 and worker 1 of `first`'s job, the second in a thread; worker 0's summary.
+  static StatusOr<std::pair<SessionTrainSummary, SessionTrainSummary>> RunPair(
+      const SessionTrainOptions& first) {
+    SessionTrainOptions second = first;
+    second.worker.rank = 1;
+    auto other = std::async(std::launch::async, [&] { return TrainSessions(second); });
+    StatusOr<SessionTrainSummary> mine = TrainSessions(first);
+    StatusOr<SessionTrainSummary> theirs = other.get();
+    COLONY_RETURN_IF_ERROR(mine.status());
+    COLONY_RETURN_IF_ERROR(theirs.status());
+    return std::make_pair(*mine, *theirs);
+  }
+  std::vector<std::unique_ptr<ps::PsServer>> servers_;
+};
+
+TEST_F(SessionServersTest, ItemEmbeddingRowsAreSpreadOverTheServers) {
+  SessionTrainOptions o = Options("srgnn");
+  o.loop.epochs = 1;
+  StartServers(o);
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary s, TrainSessions(o));
+  EXPECT_GT(s.p20, 0.2);
+  int64_t rows = 0;
+  for (const std::string& server : o.ps.servers) {
+    COLONY_ASSERT_OK_AND_ASSIGN(ps::ServerStats stats, ps::QueryServerStats(server, ""));
+    for (const ps::ServerStats::Table& t : stats.tables) {
+      if (t.name != models::kItemEmbedding) continue;
+      EXPECT_TRUE(t.sparse);
+      EXPECT_EQ(t.dim, 16);
+      EXPECT_GT(t.rows, 20) << server << ": a share of the 81 rows";
+      rows += t.rows;
+    }
+  }
+  EXPECT_EQ(rows, 81);  // Items 1..80 and the padding row 0.
+  // The last checkpoint holds a copy of the servers' parameters: eval and predict read it
+  // after the servers are gone.
+  o.checkpoint.dir = Fresh("on_servers");
+  o.loop.max_steps = 20;
+  o.config_text += fmt::format("ps:\n  servers: [\"{}\"]\n", fmt::join(o.ps.servers, "\", \""));
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary short_run, TrainSessions(o));
+  servers_.clear();
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionEval eval, EvaluateSessions(o.checkpoint.dir, ""));
+  EXPECT_EQ(eval.p20, short_run.p20);
+  EXPECT_EQ(eval.mrr20, short_run.mrr20);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto top, PredictSessions(o.checkpoint.dir, {{3, 5}}, 4));
+  EXPECT_EQ(top[0].size(), 4u);
+}
+
+TEST_F(SessionServersTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
+  // Both on servers (the same initial rows): two sync workers on batches of 25 apply the
+  // mean gradient of the 50 samples one worker trains at once.
+  SessionTrainOptions sync = Options("srgnn");
+  sync.loop.epochs = 1;
+  sync.loop.max_steps = 30;
+  sync.data.batch_size = 25;
+  sync.strategy = "sync";
+  sync.worker.count = 2;
+  StartServers(sync);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto pair, RunPair(sync));
+  EXPECT_EQ(pair.first.steps, 30);
+  EXPECT_EQ(pair.second.steps, 30);
+  EXPECT_EQ(pair.second.test_samples, 0) << "only worker 0 tests";
+
+  SessionTrainOptions one = sync;
+  one.strategy = "local";
+  one.worker = {};
+  one.data.batch_size = 50;
+  StartServers(one);
+  COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary single, TrainSessions(one));
+  EXPECT_GT(single.test_samples, 0);
+  // Up to float rounding: the losses within 1e-5, the test metrics within one test sample
+  // of 567.
+  EXPECT_NEAR(pair.first.p20, single.p20, 2e-3);
+  EXPECT_NEAR(pair.first.mrr20, single.mrr20, 2e-3);
+  EXPECT_NEAR((pair.first.train_loss + pair.second.train_loss) / 2, single.train_loss, 1e-5);
+}
+
+TEST_F(SessionServersTest, AsyncWorkersShareAndResumeTheirBatches) {
+  SessionTrainOptions o = Options("attention_graph");
+  o.loop.epochs = 1;
+  o.strategy = "async";
+  o.worker.count = 2;
+  StartServers(o);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto whole, RunPair(o));
+  const int64_t batches = whole.first.steps + whole.second.steps;
+  EXPECT_LE(whole.second.steps, whole.first.steps);
+  EXPECT_GE(whole.second.steps + 1, whole.first.steps);
+  EXPECT_GT(whole.first.p20, 0.2);
+  EXPECT_GT(whole.first.test_samples, 0);
+
+  // Stopped after 10 steps each, then resumed against the same servers: every batch of the
+  // epoch is trained once.
+  StartServers(o);
+  o.checkpoint.dir = Fresh("async_resume");
+  o.loop.max_steps = 10;
+  COLONY_ASSERT_OK(RunPair(o).status());
+  EXPECT_TRUE(fs::exists(o.checkpoint.dir + "/worker-1/LATEST"));
+  EXPECT_THAT(EvaluateSessions(o.checkpoint.dir + "/worker-1", ""),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("tables are the servers'")));
+  o.loop.max_steps = 0;
+  o.resume_dir = o.checkpoint.dir;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto rest, RunPair(o));
+  EXPECT_EQ(rest.first.steps + rest.second.steps, batches - 20);
+  EXPECT_EQ(rest.first.global_step, whole.first.steps);
+  EXPECT_EQ(rest.second.global_step, whole.second.steps);
+  EXPECT_EQ(rest.first.samples + rest.second.samples + 20 * o.data.batch_size,
+            whole.first.samples + whole.second.samples);
+  EXPECT_GT(rest.first.p20, 0.2);
+
+  SessionTrainOptions lost = o;  // Its partner never comes: the start barrier gives up.
+  lost.resume_dir.clear();
+  lost.ps.barrier_timeout_ms = 300;
+  EXPECT_THAT(TrainSessions(lost),
+              StatusIs(StatusCode::kDeadlineExceeded, HasSubstr("1 of 2 workers")));
+}
+
 TEST(SessionTextTest, BadSessionsText) {
   EXPECT_THAT(ParseSessionsText("3 x 5", "--session"),
               StatusIs(StatusCode::kInvalidArgument,
@@ -193,7 +375,15 @@ TEST(SessionOptionsTest, ConfigKeysAndErrors) {
       {"model: {name: srgnn, position: left}\n", "model.position must be"},
       {"model: {name: srgnn}\ndata: {batch_size: 0}\n", "data.batch_size must be > 0"},
       {"model: {name: srgnn}\ndata: {max_length: 0}\n", "data.max_length"},
-      {"model: {name: srgnn}\nstrategy: sync\n", "strategy 'local'"},
+      {"model: {name: srgnn}\nstrategy: sync\n", "trains on parameter servers"},
+      {"model: {name: srgnn}\nstrategy: geo\nps: {servers: [\"127.0.0.1:1\"]}\n",
+       "'local', 'async' or 'sync', got 'geo'"},
+      {"model: {name: srgnn}\nps: {servers: [\"10.1.2.3:7001\"]}\n", "not on loopback"},
+      {"model: {name: srgnn}\nps: {geo_steps: 3}\n", "ps.geo_steps"},
+      {"model: {name: srgnn}\nps: {deadline_ms: 0}\n", "ps.deadline_ms"},
+      {"model: {name: srgnn}\ncheckpoint: {every_steps: 5}\n", "checkpoint.dir is empty"},
+      {"model: {name: srgnn}\ncheckpoint: {dir: c, every_steps: -1}\n",
+       "checkpoint.every_steps must be >= 0"},
       {"model: {name: srgnn}\noptimizer: {name: sgdx}\n", "sgdx"},
   };
   for (const auto& [yaml, message] : bad) {

@@ -30,6 +30,10 @@ double JsonNumber(const std::string& json, const std::string& key) {
   return std::regex_search(json, match, pattern) ? std::stod(match[1]) : 0.0;
 }
 
+bool IsSessionSummary(const std::string& json) {
+  return json.find("\"p20\": ") != std::string::npos;
+}
+
 // One summary for the job: worker 0's test metrics (it tests the shared model), the
 // workers' samples and throughput added up, their mean training loss.
 std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::LaunchResult& r) {
@@ -45,13 +49,18 @@ std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::Launc
     workers += (i ? ", " : "") + trimmed;
   }
   const std::string& first = r.worker_summaries.at(0);
+  // Worker 0 tests the shared model: AUC and log loss, or P@20 and MRR@20 (session models).
+  const std::string test =
+      IsSessionSummary(first)
+          ? fmt::format("\"p20\": {:.6f}, \"mrr20\": {:.6f}", JsonNumber(first, "p20"),
+                        JsonNumber(first, "mrr20"))
+          : fmt::format("\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}",
+                        JsonNumber(first, "test_auc"), JsonNumber(first, "test_logloss"));
   return fmt::format(
       "{{\"servers\": {}, \"workers\": {}, \"seconds\": {:.3f}, \"samples\": {:.0f}, "
-      "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, \"test_auc\": {:.6f}, "
-      "\"test_logloss\": {:.6f}, \"test_samples\": {:.0f}, \"bad_lines\": {:.0f}, "
-      "\"worker_summaries\": [{}]}}\n",
-      o.servers, o.workers, r.seconds, samples, rate, loss, JsonNumber(first, "test_auc"),
-      JsonNumber(first, "test_logloss"), JsonNumber(first, "test_samples"),
+      "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, {}, \"test_samples\": {:.0f}, "
+      "\"bad_lines\": {:.0f}, \"worker_summaries\": [{}]}}\n",
+      o.servers, o.workers, r.seconds, samples, rate, loss, test, JsonNumber(first, "test_samples"),
       JsonNumber(first, "bad_lines"), workers);
 }
 
@@ -76,12 +85,17 @@ Status RunLaunch(LaunchFlags& flags) {
   };
   COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, print));
   const std::string json = JobSummaryJson(o, result);
+  const std::string test =
+      IsSessionSummary(json)
+          ? fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", JsonNumber(json, "p20"),
+                        JsonNumber(json, "mrr20"))
+          : fmt::format("test auc {:.4f} logloss {:.4f}", JsonNumber(json, "test_auc"),
+                        JsonNumber(json, "test_logloss"));
   std::printf(
       "launch summary: %d servers, %d workers, %.1fs | %.0f samples, %.0f samples/s | train "
-      "loss %.4f | test auc %.4f logloss %.4f\n",
+      "loss %.4f | %s\n",
       o.servers, o.workers, result.seconds, JsonNumber(json, "samples"),
-      JsonNumber(json, "samples_per_sec"), JsonNumber(json, "train_loss"),
-      JsonNumber(json, "test_auc"), JsonNumber(json, "test_logloss"));
+      JsonNumber(json, "samples_per_sec"), JsonNumber(json, "train_loss"), test.c_str());
   return WriteSummaryJson(flags.summary_json, json);
 }
 

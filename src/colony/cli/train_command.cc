@@ -23,14 +23,26 @@ void RequestStop(int signal) {
   std::signal(signal, SIG_DFL);
 }
 
-// Session recommenders (model.name srgnn / attention_graph) have their own trainer.
-Status RunSessionTrain(const TrainJobFlags& flags, const Config& config) {
-  if (!flags.resume.empty()) {
-    return InvalidArgumentError("--resume is not available for session models yet");
+// What the command line and the launcher say of a job, on top of its config: the worker's
+// rank and count, the checkpoint to resume from, the stop flag.
+template <typename Options>
+Status ApplyJobFlags(const TrainJobFlags& flags, const cluster::WorkerEnv* worker,
+                     Options& options) {
+  if (worker != nullptr && worker->rank) {
+    options.worker = {*worker->rank, *worker->count};
+    COLONY_RETURN_IF_ERROR(options.Validate().WithContext(worker->source));
   }
+  options.resume_dir = flags.resume;
+  options.stop_requested = &g_stop_requested;
+  return OkStatus();
+}
+
+// Session recommenders (model.name srgnn / attention_graph) have their own trainer.
+Status RunSessionTrain(const TrainJobFlags& flags, const Config& config,
+                       const cluster::WorkerEnv* worker) {
   COLONY_ASSIGN_OR_RETURN(train::SessionTrainOptions options,
                           train::ParseSessionTrainOptions(config));
-  options.stop_requested = &g_stop_requested;
+  COLONY_RETURN_IF_ERROR(ApplyJobFlags(flags, worker, options));
   COLONY_ASSIGN_OR_RETURN(train::SessionTrainSummary summary, train::TrainSessions(options));
   std::printf("%s\n", train::SessionSummaryLine(summary).c_str());
   return WriteSummaryJson(flags.summary_json, train::SessionSummaryJson(summary));
@@ -49,19 +61,9 @@ Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker)
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, overrides));
   std::signal(SIGINT, RequestStop);
   std::signal(SIGTERM, RequestStop);
-  if (train::IsSessionConfig(config)) {
-    if (worker != nullptr) {
-      return InvalidArgumentError("session models train in one process: use colony train");
-    }
-    return RunSessionTrain(flags, config);
-  }
+  if (train::IsSessionConfig(config)) return RunSessionTrain(flags, config, worker);
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
-  if (worker != nullptr && worker->rank) {
-    options.worker = {*worker->rank, *worker->count};
-    COLONY_RETURN_IF_ERROR(options.Validate().WithContext(worker->source));
-  }
-  options.resume_dir = flags.resume;
-  options.stop_requested = &g_stop_requested;
+  COLONY_RETURN_IF_ERROR(ApplyJobFlags(flags, worker, options));
   COLONY_ASSIGN_OR_RETURN(train::TrainSummary summary, train::Train(options));
   std::printf("%s\n", train::SummaryLine(summary).c_str());
   return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary));

@@ -18,6 +18,7 @@
 #include "colony/train/internal/checkpoint.h"
 #include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
+#include "colony/train/internal/remote_options.h"
 #include "colony/train/internal/session_feeder.h"
 #include "colony/train/internal/torch_setup.h"
 
@@ -57,8 +58,14 @@ StatusOr<std::unique_ptr<SessionModel>> MakeSessionModel(graph::ProgramDesc prog
   m->num_items = items->shape(0) - 1;
   COLONY_ASSIGN_OR_RETURN(m->executor, exec::Executor::Create(program, {.seed = o.loop.seed}));
   ps::SparseTableOptions unused_sparse;  // Session programs have dense parameters only.
+  ps::RemoteTableOptions remote;
+  if (!o.ps.servers.empty()) {
+    remote = internal::MakeRemoteOptions(o.ps, o.strategy, o.worker.count);
+  }
   COLONY_ASSIGN_OR_RETURN(
-      m->parameters, ParameterSet::Create(program, unused_sparse, o.optimizer, o.loop.seed, {}));
+      m->parameters,
+      ParameterSet::Create(program, unused_sparse, o.optimizer, o.loop.seed, remote,
+                           /*geo_steps=*/0, /*candidate_max_stale=*/0, {models::kItemEmbedding}));
   m->program = std::move(program);
   return m;
 }
@@ -111,6 +118,25 @@ StatusOr<SessionEval> EvaluateOn(SessionModel& m, const SessionTrainOptions& o,
   return eval;
 }
 
+// Rewrites the checkpoint of `state` with the servers' current parameters in embedded
+// tables (optimizer state fresh).
+Status ExportFromServers(SessionModel& m, const SessionTrainOptions& o,
+                         const internal::CheckpointState& state, SessionTrainSummary& summary) {
+  exec::Scope scope;
+  COLONY_RETURN_IF_ERROR(m.parameters->PullDense(scope, /*training=*/false));
+  SessionTrainOptions local = o;
+  local.ps.servers.clear();
+  local.strategy = "local";
+  local.worker = {};
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> copy, MakeSessionModel(m.program, local));
+  COLONY_RETURN_IF_ERROR(copy->parameters->AssignDense(scope));
+  COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
+                          internal::WriteCheckpoint(o.checkpoint.dir, state, m.program,
+                                                    o.config_text, *copy->parameters));
+  COLONY_LOG_INFO("checkpoint {} written with the servers' parameters", summary.checkpoint);
+  return OkStatus();
+}
+
 StatusOr<data::SessionFile> ReadData(const std::string& path, const std::string& key) {
   if (!PathExists(path)) {
     return NotFoundError("session file '" + path + "' does not exist (data.dir and " + key +
@@ -136,6 +162,14 @@ SessionTrainOptions::SessionTrainOptions() {
 }
 
 Status SessionTrainOptions::Validate() const {
+  COLONY_RETURN_IF_ERROR(ValidateJobPlacement(strategy, {"local", "async", "sync"}, ps, worker));
+  if (checkpoint.every_steps < 0) {
+    return InvalidArgumentError("checkpoint.every_steps must be >= 0, got " +
+                                std::to_string(checkpoint.every_steps));
+  }
+  if (checkpoint.every_steps > 0 && checkpoint.dir.empty()) {
+    return InvalidArgumentError("checkpoint.every_steps is set but checkpoint.dir is empty");
+  }
   if (data.batch_size <= 0) {
     return InvalidArgumentError("data.batch_size must be > 0, got " +
                                 std::to_string(data.batch_size));
@@ -170,13 +204,7 @@ bool IsSessionConfig(const Config& config) {
 StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   SessionTrainOptions o;
   const ConfigSection root = config.Root();
-  std::string strategy = "local";
-  COLONY_RETURN_IF_ERROR(root.Read("strategy", &strategy));
-  if (strategy != "local") {
-    return InvalidArgumentError(root.Where("strategy") +
-                                ": session models train only with strategy 'local', got '" +
-                                strategy + "'");
-  }
+  COLONY_RETURN_IF_ERROR(root.Read("strategy", &o.strategy));
   const ConfigSection model = root.Section("model");
   COLONY_RETURN_IF_ERROR(model.Read("name", &o.model.name));
   COLONY_RETURN_IF_ERROR(model.Read("num_items", &o.model.num_items));
@@ -193,7 +221,10 @@ StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(data.Read("max_length", &o.data.max_length));
   COLONY_RETURN_IF_ERROR(ReadOptimizer(root.Section("optimizer"), &o.optimizer));
   COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
-  COLONY_RETURN_IF_ERROR(root.Section("checkpoint").Read("dir", &o.checkpoint.dir));
+  const ConfigSection checkpoint = root.Section("checkpoint");
+  COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
+  COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));
+  COLONY_RETURN_IF_ERROR(ReadPsConnection(root.Section("ps"), &o.ps));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   Status valid = o.Validate();
   if (!valid.ok()) return valid.WithContext(config.source());
@@ -201,8 +232,16 @@ StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   return o;
 }
 
-StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& o) {
-  COLONY_RETURN_IF_ERROR(o.Validate());
+StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& options) {
+  COLONY_RETURN_IF_ERROR(options.Validate());
+  // Each worker of a job keeps its own data position: under <dir>/worker-<rank>.
+  SessionTrainOptions o = options;
+  const int rank = o.worker.rank, workers = o.worker.count;
+  if (workers > 1) {
+    const std::string sub = "/worker-" + std::to_string(rank);
+    if (!o.checkpoint.dir.empty()) o.checkpoint.dir += sub;
+    if (!o.resume_dir.empty()) o.resume_dir += sub;
+  }
   SessionTrainSummary summary;
   const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
   summary.torch_threads = compute.torch_threads;
@@ -234,26 +273,62 @@ StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& o) {
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> model,
                           MakeSessionModel(std::move(program), o));
 
+  // Workers meet at barriers on the first server: at the start (after the first one
+  // initialized the dense tables), after each sync step, and at the end.
+  std::unique_ptr<ps::WorkerBarrier> barrier;
+  if (o.strategy != "local") {
+    COLONY_ASSIGN_OR_RETURN(
+        barrier, ps::WorkerBarrier::Connect(internal::MakeRemoteOptions(o.ps, o.strategy, workers),
+                                            workers, o.ps.barrier_timeout_ms));
+    COLONY_RETURN_IF_ERROR(barrier->Wait("start"));
+    COLONY_LOG_INFO("worker {} of {}: {} training of {} on {} parameter servers", rank, workers,
+                    o.strategy, o.model.name, o.ps.servers.size());
+  }
+  const bool sync = o.strategy == "sync";
+
+  internal::CheckpointState state;
+  if (!o.resume_dir.empty()) {
+    COLONY_ASSIGN_OR_RETURN(state,
+                            internal::ResumeFrom(o.resume_dir, model->program, *model->parameters));
+  }
+
   std::vector<data::SessionSample> samples = data::PrefixSamples(train.sessions);
   const int64_t per_epoch = static_cast<int64_t>(samples.size());
-  int64_t total = per_epoch * o.loop.epochs;
+  const int64_t batches = (per_epoch + o.data.batch_size - 1) / o.data.batch_size;
+  // This worker's batches of an epoch: r, r + M, ...; sync: whole rounds of M only.
+  const int64_t my_batches = sync ? batches / workers : (batches - rank + workers - 1) / workers;
+  int64_t total = my_batches * o.data.batch_size * o.loop.epochs;
   if (o.loop.max_steps > 0) total = std::min<int64_t>(total, o.loop.max_steps * o.data.batch_size);
+  total = std::max<int64_t>(1, total - state.samples);
   COLONY_LOG_INFO(
-      "{}: {} items, {} train sessions ({} samples), {} test sessions; {} LibTorch "
-      "threads",
-      o.model.name, summary.num_items, train.sessions.size(), per_epoch, test.sessions.size(),
-      compute.torch_threads);
+      "{}: {} items, {} train sessions ({} samples, {} batches of which {} are this worker's), "
+      "{} test sessions; {} LibTorch threads",
+      o.model.name, summary.num_items, train.sessions.size(), per_epoch, batches, my_batches,
+      test.sessions.size(), compute.torch_threads);
 
+  // The same shuffles on every worker and after a resume: epoch e's order is the e-th
+  // shuffle of one generator seeded with train.seed.
   std::mt19937_64 rng(o.loop.seed);
+  for (int64_t e = 0; e < state.epoch && e < o.loop.epochs; ++e) {
+    std::shuffle(samples.begin(), samples.end(), rng);
+  }
+  auto checkpoint = [&]() -> Status {
+    COLONY_RETURN_IF_ERROR(MakeDirs(o.checkpoint.dir));
+    COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
+                            internal::WriteCheckpoint(o.checkpoint.dir, state, model->program,
+                                                      o.config_text, *model->parameters));
+    COLONY_LOG_INFO("checkpoint {} written", summary.checkpoint);
+    return OkStatus();
+  };
   exec::Scope scope;
   const Clock::time_point start = Clock::now();
   Clock::time_point last_log = start;
   double loss_sum = 0;
   bool stop = false, interrupted = false;
-  for (int epoch = 0; epoch < o.loop.epochs && !stop; ++epoch) {
+  for (; state.epoch < o.loop.epochs && !stop; ++state.epoch, state.batches_in_epoch = 0) {
     std::shuffle(samples.begin(), samples.end(), rng);
-    for (size_t begin = 0; begin < samples.size(); begin += o.data.batch_size) {
-      if (o.loop.max_steps > 0 && summary.steps >= o.loop.max_steps) {
+    for (; state.batches_in_epoch < my_batches; ++state.batches_in_epoch) {
+      if (o.loop.max_steps > 0 && state.global_step >= o.loop.max_steps) {
         stop = true;
         break;
       }
@@ -261,54 +336,71 @@ StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& o) {
         stop = interrupted = true;
         break;
       }
-      const size_t end = std::min(samples.size(), begin + o.data.batch_size);
+      const int64_t begin = (state.batches_in_epoch * workers + rank) * o.data.batch_size;
+      const int64_t end = std::min<int64_t>(per_epoch, begin + o.data.batch_size);
       const std::span<const data::SessionSample> batch(samples.data() + begin, end - begin);
       scope.Clear();
       internal::FeedSessions(train.sessions, batch, FeederOptions(o), scope);
       COLONY_RETURN_IF_ERROR(model->parameters->PullDense(scope, /*training=*/true));
-      COLONY_RETURN_IF_ERROR(model->executor->Forward(scope, true, summary.steps));
+      COLONY_RETURN_IF_ERROR(model->executor->Forward(scope, true, state.global_step));
       COLONY_RETURN_IF_ERROR(model->executor->Backward(scope));
       COLONY_RETURN_IF_ERROR(model->parameters->PushGradients({}, scope));
+      if (sync) COLONY_RETURN_IF_ERROR(barrier->Wait("step"));
       COLONY_ASSIGN_OR_RETURN(at::Tensor loss, scope.Get(model->program.loss()));
       const double step_loss = loss.item<double>();
       if (!std::isfinite(step_loss)) {
-        return InvalidArgumentError(fmt::format(
-            "loss became {} at step {}; lower optimizer.learning_rate", step_loss, summary.steps));
+        return InvalidArgumentError(
+            fmt::format("loss became {} at step {}; lower "
+                        "optimizer.learning_rate",
+                        step_loss, state.global_step));
       }
       loss_sum += step_loss;
       ++summary.steps;
+      ++state.global_step;
       summary.samples += static_cast<int64_t>(batch.size());
+      state.samples += static_cast<int64_t>(batch.size());
       if (SecondsSince(last_log) >= o.loop.log_every_seconds) {
         last_log = Clock::now();
         const double rate = summary.samples / std::max(SecondsSince(start), 1e-9);
         COLONY_LOG_INFO(
             "train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss {:.4f} | "
             "eta {:.0f}s",
-            epoch + 1, summary.steps, summary.samples, 100.0 * summary.samples / total, rate,
-            loss_sum / summary.steps, std::max(0.0, (total - summary.samples) / rate));
+            state.epoch + 1, state.global_step, summary.samples, 100.0 * summary.samples / total,
+            rate, loss_sum / summary.steps, std::max(0.0, (total - summary.samples) / rate));
+      }
+      if (o.checkpoint.every_steps > 0 && state.global_step % o.checkpoint.every_steps == 0) {
+        ++state.batches_in_epoch;  // The position after this step.
+        const Status written = checkpoint();
+        --state.batches_in_epoch;
+        COLONY_RETURN_IF_ERROR(written);
       }
     }
+    if (stop) break;
   }
   summary.seconds = SecondsSince(start);
+  summary.global_step = state.global_step;
   summary.samples_per_sec = summary.samples / std::max(summary.seconds, 1e-9);
   summary.train_loss = summary.steps > 0 ? loss_sum / summary.steps : 0;
-  if (!o.checkpoint.dir.empty()) {
-    COLONY_RETURN_IF_ERROR(MakeDirs(o.checkpoint.dir));
-    internal::CheckpointState state;
-    state.global_step = summary.steps;
-    state.samples = summary.samples;
-    COLONY_ASSIGN_OR_RETURN(summary.checkpoint,
-                            internal::WriteCheckpoint(o.checkpoint.dir, state, model->program,
-                                                      o.config_text, *model->parameters));
-    COLONY_LOG_INFO("checkpoint {} written", summary.checkpoint);
+  if (!o.checkpoint.dir.empty() && !(o.checkpoint.every_steps > 0 && summary.steps > 0 &&
+                                     state.global_step % o.checkpoint.every_steps == 0)) {
+    COLONY_RETURN_IF_ERROR(checkpoint());
   }
   if (interrupted) {
-    return CancelledError(fmt::format("interrupted at step {}{}", summary.steps,
-                                      summary.checkpoint.empty()
-                                          ? std::string("; no checkpoint.dir was set")
-                                          : "; checkpoint " + summary.checkpoint + " written"));
+    return CancelledError(
+        fmt::format("interrupted at step {}; {}", state.global_step,
+                    o.checkpoint.dir.empty()
+                        ? std::string("no checkpoint.dir was set, so the progress is lost")
+                        : "checkpoint " + summary.checkpoint + " written; continue with --resume " +
+                              options.checkpoint.dir));
   }
-  if (!test.sessions.empty()) {
+  if (barrier != nullptr) COLONY_RETURN_IF_ERROR(barrier->Wait("end"));
+  // On servers, worker 0's last checkpoint also gets a copy of the trained parameters, so
+  // that eval and predict can read it without the servers.
+  if (!o.ps.servers.empty() && rank == 0 && !o.checkpoint.dir.empty()) {
+    COLONY_RETURN_IF_ERROR(ExportFromServers(*model, o, state, summary));
+  }
+  // In a job of several workers the first one tests the model all of them trained.
+  if (!test.sessions.empty() && rank == 0) {
     COLONY_ASSIGN_OR_RETURN(SessionEval eval, EvaluateOn(*model, o, test.sessions));
     summary.p20 = eval.p20;
     summary.mrr20 = eval.mrr20;
@@ -330,10 +422,10 @@ std::string SessionSummaryLine(const SessionTrainSummary& s) {
 std::string SessionSummaryJson(const SessionTrainSummary& s) {
   return fmt::format(
       "{{\"p20\": {:.6f}, \"mrr20\": {:.6f}, \"test_samples\": {}, \"samples_per_sec\": {:.3f}, "
-      "\"train_loss\": {:.6f}, \"steps\": {}, \"samples\": {}, \"seconds\": {:.3f}, "
-      "\"num_items\": {}, \"bad_lines\": {}, \"torch_threads\": {}}}\n",
-      s.p20, s.mrr20, s.test_samples, s.samples_per_sec, s.train_loss, s.steps, s.samples,
-      s.seconds, s.num_items, s.bad_lines, s.torch_threads);
+      "\"train_loss\": {:.6f}, \"steps\": {}, \"global_step\": {}, \"samples\": {}, "
+      "\"seconds\": {:.3f}, \"num_items\": {}, \"bad_lines\": {}, \"torch_threads\": {}}}\n",
+      s.p20, s.mrr20, s.test_samples, s.samples_per_sec, s.train_loss, s.steps, s.global_step,
+      s.samples, s.seconds, s.num_items, s.bad_lines, s.torch_threads);
 }
 
 namespace {
@@ -344,6 +436,18 @@ StatusOr<std::pair<std::unique_ptr<SessionModel>, SessionTrainOptions>> LoadSess
   COLONY_ASSIGN_OR_RETURN(Config config,
                           Config::Parse(info.config_text, info.path + "/config.yaml"));
   COLONY_ASSIGN_OR_RETURN(SessionTrainOptions options, ParseSessionTrainOptions(config));
+  // A worker's checkpoint of a job on servers holds no tables; worker 0's last one holds a
+  // copy of the trained parameters in embedded tables.
+  if (!PathExists(info.path + "/dense")) {
+    return FailedPreconditionError(
+        "checkpoint '" + info.path +
+        "' was written by a worker of a job on parameter servers, whose tables are the "
+        "servers' (colony launch --checkpoint-dir); eval and predict read worker 0's last "
+        "checkpoint, which holds a copy of the trained parameters");
+  }
+  options.ps.servers.clear();
+  options.strategy = "local";
+  options.worker = {};
   internal::SetUpCompute(options.loop.threads);
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> model,
                           MakeSessionModel(info.program, options));

@@ -29,13 +29,25 @@ struct SessionDataOptions {
 };
 
 struct SessionTrainOptions {
+  // "local", "async" or "sync", as TrainOptions::strategy. On parameter servers the item
+  // embedding matrix is a sparse table spread over all servers by row (every step pulls and
+  // pushes all its rows: the scores need every item); the other parameters are dense tables
+  // on the first server. Worker r of M trains batches r, r + M, ... of each epoch's shuffled
+  // samples (sync: only whole rounds of M batches). Default: "local".
+  std::string strategy = "local";
   // model.num_items 0 (the default) takes the largest item id in the train and test files.
   models::SessionModelOptions model;
   SessionDataOptions data;
   ps::OptimizerOptions optimizer;  // Key optimizer. Default: adam, lr 0.001.
   LoopOptions loop;                // Key train. Default epochs here: 3.
-  CheckpointOptions checkpoint;    // Only dir is used: one checkpoint at the end.
-  std::string config_text;         // Not from YAML: stored in checkpoints.
+  // dir and every_steps, as TrainOptions::checkpoint (worker r of several: <dir>/worker-<r>;
+  // on servers a checkpoint holds the program, config and data position only).
+  CheckpointOptions checkpoint;
+  PsOptions ps;  // Only the connection keys: servers, token, tls_ca, plaintext, deadlines.
+  // Not from YAML: set by the command line.
+  WorkerOptions worker;
+  std::string resume_dir;   // Continue from the latest checkpoint under this folder.
+  std::string config_text;  // Stored in checkpoints.
   const std::atomic<bool>* stop_requested = nullptr;  // As TrainOptions::stop_requested.
   SessionTrainOptions();
   Status Validate() const;
@@ -47,7 +59,8 @@ bool IsSessionConfig(const Config& config);
 StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config);
 
 struct SessionTrainSummary {
-  int64_t steps = 0, samples = 0;
+  int64_t steps = 0, samples = 0;  // In this process (after a resume: the new ones).
+  int64_t global_step = 0;         // This worker's steps since the job began, across resumes.
   double seconds = 0, samples_per_sec = 0;
   double train_loss = 0;  // Mean over the steps.
   double p20 = 0;         // Share of test samples whose next item is in the top 20.
@@ -60,9 +73,12 @@ struct SessionTrainSummary {
   std::string checkpoint;
 };
 
-// Trains, then evaluates on the test file. Progress goes to stderr. NotFound for a missing
-// data file, InvalidArgument for bad options or items beyond model.num_items, Cancelled when
-// stop_requested was set.
+// Trains (from resume_dir's checkpoint when set), then evaluates on the test file; in a job
+// of several workers worker 0 evaluates the shared model after all have finished, the
+// others report no test metrics. Progress goes to stderr. NotFound for a missing data file
+// or checkpoint, InvalidArgument for bad options or items beyond model.num_items,
+// FailedPrecondition when the checkpoint holds another model, Cancelled when
+// stop_requested was set (after writing a checkpoint if checkpoint.dir is set).
 StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& options);
 
 std::string SessionSummaryLine(const SessionTrainSummary& summary);

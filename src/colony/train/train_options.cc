@@ -1,5 +1,6 @@
 #include "colony/train/train_options.h"
 
+#include <algorithm>
 #include <set>
 
 #include "colony/ps/remote_table.h"
@@ -28,6 +29,52 @@ Status ReadLoop(const ConfigSection& s, LoopOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("threads", &o->threads));
   COLONY_RETURN_IF_ERROR(s.Read("max_steps", &o->max_steps));
   COLONY_RETURN_IF_ERROR(s.Read("log_every_seconds", &o->log_every_seconds));
+  return OkStatus();
+}
+
+Status ReadPsConnection(const ConfigSection& s, PsOptions* o) {
+  COLONY_RETURN_IF_ERROR(s.Read("servers", &o->servers));
+  COLONY_RETURN_IF_ERROR(s.Read("token", &o->token));
+  COLONY_RETURN_IF_ERROR(s.Read("tls_ca", &o->tls_ca));
+  COLONY_RETURN_IF_ERROR(s.Read("plaintext", &o->plaintext));
+  COLONY_RETURN_IF_ERROR(s.Read("deadline_ms", &o->deadline_ms));
+  COLONY_RETURN_IF_ERROR(s.Read("barrier_timeout_ms", &o->barrier_timeout_ms));
+  return OkStatus();
+}
+
+Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::string>& strategies,
+                            const PsOptions& ps, const WorkerOptions& worker) {
+  if (std::find(strategies.begin(), strategies.end(), strategy) == strategies.end()) {
+    std::string known;
+    for (size_t i = 0; i < strategies.size(); ++i) {
+      known += (i == 0 ? "'" : i + 1 == strategies.size() ? " or '" : ", '") + strategies[i] + "'";
+    }
+    return InvalidArgumentError("strategy must be " + known + ", got '" + strategy + "'");
+  }
+  if (strategy != "local" && ps.servers.empty()) {
+    return InvalidArgumentError("strategy '" + strategy +
+                                "' trains on parameter servers: set ps.servers, or start the job "
+                                "with `colony launch --servers N --workers M CONFIG`");
+  }
+  if (worker.count < 1 || worker.rank < 0 || worker.rank >= worker.count) {
+    return InvalidArgumentError("worker rank " + std::to_string(worker.rank) + " of " +
+                                std::to_string(worker.count) + " workers is out of range");
+  }
+  if (strategy == "local" && worker.count > 1) {
+    return InvalidArgumentError("strategy 'local' trains one worker, not " +
+                                std::to_string(worker.count) + "; use 'async' or 'sync'");
+  }
+  for (const std::string& server : ps.servers) {
+    if (ps.tls_ca.empty() && !ps.plaintext && !ps::IsLoopbackAddress(server)) {
+      return InvalidArgumentError(
+          "ps.servers has '" + server +
+          "', which is not on loopback: set ps.tls_ca to the servers' CA (scripts/make-certs.sh) "
+          "or, on a trusted network, ps.plaintext: true");
+    }
+  }
+  if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
+    return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
+  }
   return OkStatus();
 }
 
@@ -75,33 +122,10 @@ TrainOptions::TrainOptions() {
 }
 
 Status TrainOptions::Validate() const {
-  if (strategy != "local" && strategy != "async" && strategy != "sync" && strategy != "geo") {
-    return InvalidArgumentError("strategy must be 'local', 'async', 'sync' or 'geo', got '" +
-                                strategy + "'");
-  }
+  COLONY_RETURN_IF_ERROR(
+      ValidateJobPlacement(strategy, {"local", "async", "sync", "geo"}, ps, worker));
   if (ps.geo_steps < 1) {
     return InvalidArgumentError("ps.geo_steps must be >= 1, got " + std::to_string(ps.geo_steps));
-  }
-  if (strategy != "local" && ps.servers.empty()) {
-    return InvalidArgumentError("strategy '" + strategy +
-                                "' trains on parameter servers: set ps.servers, or start the job "
-                                "with `colony launch --servers N --workers M CONFIG`");
-  }
-  if (worker.count < 1 || worker.rank < 0 || worker.rank >= worker.count) {
-    return InvalidArgumentError("worker rank " + std::to_string(worker.rank) + " of " +
-                                std::to_string(worker.count) + " workers is out of range");
-  }
-  if (strategy == "local" && worker.count > 1) {
-    return InvalidArgumentError("strategy 'local' trains one worker, not " +
-                                std::to_string(worker.count) + "; use 'async' or 'sync'");
-  }
-  for (const std::string& server : ps.servers) {
-    if (ps.tls_ca.empty() && !ps.plaintext && !ps::IsLoopbackAddress(server)) {
-      return InvalidArgumentError(
-          "ps.servers has '" + server +
-          "', which is not on loopback: set ps.tls_ca to the servers' CA (scripts/make-certs.sh) "
-          "or, on a trusted network, ps.plaintext: true");
-    }
   }
   if (!ps.servers.empty() && !ps.ssd_dir.empty()) {
     return InvalidArgumentError(
@@ -138,9 +162,6 @@ Status TrainOptions::Validate() const {
         "ps.candidate_max_stale must be >= 1 (steps ahead of the "
         "global parameters), got " +
         std::to_string(ps.candidate_max_stale));
-  }
-  if (ps.deadline_ms <= 0 || ps.barrier_timeout_ms <= 0) {
-    return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
   static const std::set<std::string> kFormats = {"criteo", "csv", "libsvm"};
   if (!kFormats.count(data.format)) {
@@ -191,11 +212,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
   COLONY_RETURN_IF_ERROR(root.Section("train").Read("target_loss", &o.loop.target_loss));
   const ConfigSection ps = root.Section("ps");
-  COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
-  COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
-  COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
-  COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
-  COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
+  COLONY_RETURN_IF_ERROR(ReadPsConnection(ps, &o.ps));
   COLONY_RETURN_IF_ERROR(ps.Read("geo_steps", &o.ps.geo_steps));
   COLONY_RETURN_IF_ERROR(ps.Read("late_params", &o.ps.late_params));
   COLONY_RETURN_IF_ERROR(ps.Read("candidate_wait_ms", &o.ps.candidate_wait_ms));
@@ -205,7 +222,6 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ps.Read("ttl_passes", &o.ps.ttl_passes));
   COLONY_RETURN_IF_ERROR(ps.Read("memory_rows", &o.ps.memory_rows));
   COLONY_RETURN_IF_ERROR(ps.Read("ssd_dir", &o.ps.ssd_dir));
-  COLONY_RETURN_IF_ERROR(ps.Read("barrier_timeout_ms", &o.ps.barrier_timeout_ms));
   const ConfigSection checkpoint = root.Section("checkpoint");
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));

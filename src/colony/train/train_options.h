@@ -129,6 +129,14 @@ struct TrainOptions {
 Status ReadOptimizer(const ConfigSection& section, ps::OptimizerOptions* options);
 // Reads the `train` section (epochs, seed, threads, max_steps, log_every_seconds).
 Status ReadLoop(const ConfigSection& section, LoopOptions* options);
+// Reads the keys of the `ps` section that say how to reach the servers: servers, token,
+// tls_ca, plaintext, deadline_ms, barrier_timeout_ms.
+Status ReadPsConnection(const ConfigSection& section, PsOptions* options);
+// The checks every job's strategy, servers and worker share: strategy in `strategies`,
+// servers for any strategy but "local", worker rank in range and one worker for "local",
+// TLS (or ps.plaintext) off loopback, positive deadlines. InvalidArgument naming the key.
+Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::string>& strategies,
+                            const PsOptions& ps, const WorkerOptions& worker);
 
 // Reads every section; an unknown key, a wrong type or a bad value is InvalidArgument naming
 // the file, line and key.

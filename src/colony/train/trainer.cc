@@ -20,6 +20,7 @@
 #include "colony/train/internal/checkpoint.h"
 #include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
+#include "colony/train/internal/remote_options.h"
 #include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
@@ -57,13 +58,7 @@ data::ReaderOptions MakeReaderOptions(const TrainOptions& o, const std::string& 
 }
 
 ps::RemoteTableOptions MakeRemoteOptions(const TrainOptions& o) {
-  ps::RemoteTableOptions remote;
-  remote.servers = o.ps.servers;
-  remote.token = o.ps.token;
-  remote.tls_ca_file = o.ps.tls_ca;
-  remote.deadline_ms = o.ps.deadline_ms;
-  if (o.strategy == "sync") remote.sync_workers = o.worker.count;
-  return remote;
+  return internal::MakeRemoteOptions(o.ps, o.strategy, o.worker.count);
 }
 
 // The optimizer and row policies of the job's sparse tables.
@@ -226,16 +221,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
 
   CheckpointState state;
   if (!o.resume_dir.empty()) {
-    COLONY_ASSIGN_OR_RETURN(internal::CheckpointInfo info, internal::ReadCheckpoint(o.resume_dir));
-    if (graph::ToText(info.program) != graph::ToText(model->program)) {
-      return FailedPreconditionError("checkpoint '" + info.path +
-                                     "' holds a different model than the config; resume with "
-                                     "the config the job started with");
-    }
-    COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
-    state = info.state;
-    COLONY_LOG_INFO("resumed from {} at step {} (epoch {}, batch {})", info.path, state.global_step,
-                    state.epoch + 1, state.batches_in_epoch);
+    COLONY_ASSIGN_OR_RETURN(state,
+                            internal::ResumeFrom(o.resume_dir, model->program, *model->parameters));
   }
 
   const std::string train_file = JoinPath(o.data.dir, o.data.train);

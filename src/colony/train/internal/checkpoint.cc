@@ -7,6 +7,7 @@
 
 #include "colony/base/config.h"
 #include "colony/base/file_util.h"
+#include "colony/base/logging.h"
 #include "colony/graph/program.h"
 
 namespace colony::train::internal {
@@ -82,6 +83,21 @@ StatusOr<CheckpointInfo> ReadCheckpoint(const std::string& dir) {
   info.program = *std::move(program);
   COLONY_ASSIGN_OR_RETURN(info.config_text, ReadFile(info.path + "/config.yaml"));
   return info;
+}
+
+StatusOr<CheckpointState> ResumeFrom(const std::string& dir, const graph::ProgramDesc& program,
+                                     ParameterSet& parameters) {
+  COLONY_ASSIGN_OR_RETURN(CheckpointInfo info, ReadCheckpoint(dir));
+  if (graph::ToText(info.program) != graph::ToText(program)) {
+    return FailedPreconditionError("checkpoint '" + info.path +
+                                   "' holds a different model than the config; resume with "
+                                   "the config the job started with");
+  }
+  COLONY_RETURN_IF_ERROR(parameters.Load(info.path));
+  const CheckpointState& state = info.state;
+  COLONY_LOG_INFO("resumed from {} at step {} (epoch {}, batch {})", info.path, state.global_step,
+                  state.epoch + 1, state.batches_in_epoch);
+  return info.state;
 }
 
 }  // namespace colony::train::internal

@@ -41,4 +41,9 @@ struct CheckpointInfo {
 // none, DataLoss when a file is corrupt or of another format.
 StatusOr<CheckpointInfo> ReadCheckpoint(const std::string& dir);
 
+// Loads the checkpoint under `dir` (as ReadCheckpoint) into `parameters` and returns its data
+// position. FailedPrecondition when it holds another program than `program`.
+StatusOr<CheckpointState> ResumeFrom(const std::string& dir, const graph::ProgramDesc& program,
+                                     ParameterSet& parameters);
+
 }  // namespace colony::train::internal

@@ -26,7 +26,7 @@ ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
 StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
     const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
     const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
-    int geo_steps, int candidate_max_stale) {
+    int geo_steps, int candidate_max_stale, const std::vector<std::string>& row_sharded) {
   auto set = std::make_unique<ParameterSet>();
   const bool on_servers = !remote.servers.empty();
   if (geo_steps < 0 || (geo_steps > 0 && !on_servers)) {
@@ -35,6 +35,10 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
   const bool candidate = candidate_max_stale > 0;
   if (candidate && (!on_servers || geo_steps > 0)) {
     return InvalidArgumentError("a candidate model needs parameter servers and no geo_steps");
+  }
+  const bool by_rows = on_servers && !row_sharded.empty();
+  if (by_rows && (geo_steps > 0 || candidate)) {
+    return InvalidArgumentError("row-sharded parameters are not for geo or candidate training");
   }
   set->geo_steps_ = geo_steps;
   set->on_servers_ = on_servers;
@@ -67,6 +71,24 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
                                               ? ps::ConnectSparseTable(remote_for(var.name()), o)
                                               : ps::SparseTable::Create(o));
       set->sparse_.push_back({var.name(), o.dim, std::move(table), {}, o.initializer, o.seed});
+    } else if (by_rows &&
+               std::find(row_sharded.begin(), row_sharded.end(), var.name()) != row_sharded.end()) {
+      if (var.shape_size() != 2 || var.shape(0) <= 0 || var.shape(1) <= 0) {
+        return InvalidArgumentError("row-sharded parameter '" + var.name() +
+                                    "' must have shape [rows, dim]");
+      }
+      ps::SparseTableOptions o;
+      o.dim = static_cast<int>(var.shape(1));
+      o.optimizer = dense;
+      o.initializer = ToTableInitializer(var.initializer());
+      o.seed = seed ^ std::hash<std::string>{}(var.name());
+      o.num_shards = 1;
+      COLONY_ASSIGN_OR_RETURN(auto table, ps::ConnectSparseTable(remote_for(var.name()), o));
+      std::vector<uint64_t> ids(static_cast<size_t>(var.shape(0)));
+      for (size_t i = 0; i < ids.size(); ++i) ids[i] = i;
+      set->row_sharded_.push_back({var.name(),
+                                   std::vector<int64_t>(var.shape().begin(), var.shape().end()),
+                                   std::move(table), std::move(ids)});
     } else {
       COLONY_ASSIGN_OR_RETURN(at::Tensor init, exec::MakeInitialValue(var, seed));
       init = init.to(at::kFloat).contiguous();
@@ -107,6 +129,15 @@ Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
     }
     if (training) t.requires_grad_(true);
     scope.Set(d.name, std::move(t));
+  }
+  ps::PullOptions every_row;
+  every_row.create_missing = true;  // Rows are created at their first pull, eval or not.
+  for (RowSharded& r : row_sharded_) {
+    at::Tensor t = at::empty(r.shape, at::kFloat);
+    COLONY_RETURN_IF_ERROR(
+        r.table->Pull(every_row, r.ids, std::span<float>(t.data_ptr<float>(), t.numel())));
+    if (training) t.requires_grad_(true);
+    scope.Set(r.name, std::move(t));
   }
   return OkStatus();
 }
@@ -157,6 +188,14 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
       if (!candidate_) continue;
     }
     UpdateCopy(d.local, g.data(), static_cast<int>(g.size()), *dense_optimizer_);
+  }
+  for (RowSharded& r : row_sharded_) {
+    COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(r.name));
+    at::Tensor grad = param.grad();
+    if (!grad.defined()) continue;
+    grad = grad.contiguous();
+    COLONY_RETURN_IF_ERROR(
+        r.table->Push(r.ids, std::span<const float>(grad.data_ptr<float>(), grad.numel())));
   }
   if (geo && ++pushes_ % geo_steps_ == 0) return MergeGeo();
   return OkStatus();
@@ -357,6 +396,19 @@ Status ParameterSet::MergeGeo() {
     COLONY_RETURN_IF_ERROR(d.table->Pull(std::span<float>(copy.base.data(), size)));
     std::copy_n(copy.base.begin(), size, copy.values.begin());
     copy.dirty = false;
+  }
+  return OkStatus();
+}
+
+Status ParameterSet::AssignDense(const exec::Scope& scope) {
+  if (on_servers_ || !sparse_.empty()) {
+    return FailedPreconditionError("AssignDense is for embedded dense tables only");
+  }
+  for (Dense& d : dense_) {
+    COLONY_ASSIGN_OR_RETURN(at::Tensor t, scope.Get(d.name));
+    t = t.detach().to(at::kFloat).contiguous();
+    COLONY_RETURN_IF_ERROR(
+        d.table->Init(std::span<const float>(t.data_ptr<float>(), t.numel())).WithContext(d.name));
   }
   return OkStatus();
 }

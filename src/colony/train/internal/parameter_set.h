@@ -38,10 +38,16 @@ class ParameterSet {
   // copies too (the servers' optimizers, locally): the candidate model of ps.late_params
   // candidate, at most candidate_max_stale steps ahead of the global parameters. StartPull
   // and AwaitGlobal bring the global values into the copies.
+  // `row_sharded` names dense parameters of shape [rows, dim] (an item embedding matrix the
+  // program uses whole) that live, on servers, as sparse tables with one row per index,
+  // spread over all servers by ShardOfId; their rows start from the table's initializer (a
+  // function of seed and row) and update with the `dense` optimizer. PullDense pulls every
+  // row, PushGradients pushes every row's gradient. Servers only, not with geo or candidate.
   static StatusOr<std::unique_ptr<ParameterSet>> Create(
       const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
       const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
-      int geo_steps = 0, int candidate_max_stale = 0);
+      int geo_steps = 0, int candidate_max_stale = 0,
+      const std::vector<std::string>& row_sharded = {});
   ~ParameterSet();
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).
@@ -67,6 +73,11 @@ class ParameterSet {
   // Geo: merges what the local copies learned since the last merge into the servers now.
   // Candidate: waits for the pulls still out and merges them. Otherwise nothing to do.
   Status Flush();
+
+  // Embedded tables only: sets every dense table to the tensor of its name in `scope` (as
+  // another set's PullDense left it), optimizer state fresh. How a model trained on servers
+  // becomes one that Save can write. FailedPrecondition on servers or with sparse tables.
+  Status AssignDense(const exec::Scope& scope);
 
   // Writes every table under `dir` (sparse/<name>, dense/<name>). Tables on servers are
   // the servers' to save and load (`colony serve --checkpoint-dir`): nothing to do here.
@@ -108,6 +119,13 @@ class ParameterSet {
     std::unique_ptr<ps::DenseTable> table;
     LocalCopy local;  // Geo and candidate.
   };
+  // A dense parameter held row by row in a sparse table on the servers (`row_sharded`).
+  struct RowSharded {
+    std::string name;
+    std::vector<int64_t> shape;  // [rows, dim]
+    std::unique_ptr<ps::SparseTable> table;
+    std::vector<uint64_t> ids;  // 0..rows-1
+  };
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
   // Makes `copy` a local copy of weights `w` with fresh optimizer state.
   void InitCopy(LocalCopy& copy, const float* w, size_t size, const ps::Optimizer& optimizer);
@@ -119,6 +137,7 @@ class ParameterSet {
 
   std::vector<Sparse> sparse_;
   std::vector<Dense> dense_;
+  std::vector<RowSharded> row_sharded_;
   bool on_servers_ = false;
   int geo_steps_ = 0;
   bool candidate_ = false;
