@@ -3,6 +3,7 @@
 #include <set>
 
 #include "colony/ps/remote_table.h"
+#include "colony/train/internal/heter_options.h"
 
 namespace colony::train {
 
@@ -75,14 +76,16 @@ TrainOptions::TrainOptions() {
 }
 
 Status TrainOptions::Validate() const {
-  if (strategy != "local" && strategy != "async" && strategy != "sync" && strategy != "geo") {
-    return InvalidArgumentError("strategy must be 'local', 'async', 'sync' or 'geo', got '" +
-                                strategy + "'");
+  if (strategy != "local" && strategy != "async" && strategy != "sync" && strategy != "geo" &&
+      strategy != "heter") {
+    return InvalidArgumentError(
+        "strategy must be 'local', 'async', 'sync', 'geo' or 'heter', got '" + strategy + "'");
   }
+  COLONY_RETURN_IF_ERROR(internal::ValidateHeter(*this));
   if (ps.geo_steps < 1) {
     return InvalidArgumentError("ps.geo_steps must be >= 1, got " + std::to_string(ps.geo_steps));
   }
-  if (strategy != "local" && ps.servers.empty()) {
+  if (strategy != "local" && strategy != "heter" && ps.servers.empty()) {
     return InvalidArgumentError("strategy '" + strategy +
                                 "' trains on parameter servers: set ps.servers, or start the job "
                                 "with `colony launch --servers N --workers M CONFIG`");
@@ -192,6 +195,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   const ConfigSection checkpoint = root.Section("checkpoint");
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));
+  COLONY_RETURN_IF_ERROR(internal::ReadHeter(root.Section("heter"), &o.heter));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   // The model's input widths follow the data format.
   if (o.data.format == "csv") {
