@@ -201,7 +201,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
     if (!o.resume_dir.empty()) o.resume_dir += sub;
   }
   TrainSummary summary;
-  const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
+  const internal::ComputeSetup compute =
+      internal::SetUpCompute(o.loop.threads, o.strategy == "heter" ? o.heter.compute_threads : 1);
   summary.torch_threads = compute.torch_threads;
   COLONY_LOG_INFO("compute: {} LibTorch threads; BLAS {} with {} threads", compute.torch_threads,
                   compute.blas, compute.blas_threads);
