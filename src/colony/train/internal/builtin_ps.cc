@@ -9,8 +9,11 @@ namespace colony::train::internal {
 
 StatusOr<std::unique_ptr<BuiltinPs>> BuiltinPs::Create(const ParameterSet& distributed,
                                                        const ps::OptimizerOptions& sparse,
-                                                       const ps::OptimizerOptions& dense) {
+                                                       const ps::OptimizerOptions& dense,
+                                                       int workers) {
+  if (workers < 1) return InvalidArgumentError("workers must be >= 1");
   auto cache = std::make_unique<BuiltinPs>();
+  cache->dense_delta_scale_ = 1.0f / static_cast<float>(workers);
   COLONY_ASSIGN_OR_RETURN(cache->sparse_optimizer_, ps::Optimizer::Create(sparse));
   COLONY_ASSIGN_OR_RETURN(cache->dense_optimizer_, ps::Optimizer::Create(dense));
   for (const ParameterSet::SparseTableRef& t : distributed.sparse_tables()) {
@@ -71,7 +74,9 @@ StatusOr<int64_t> BuiltinPs::PushDeltas() {
   for (auto& d : dense_) {
     if (d->base.empty()) continue;  // Before the first exchange.
     std::vector<float> deltas(d->size);
-    for (int64_t j = 0; j < d->size; ++j) deltas[j] = d->values[j] - d->base[j];
+    for (int64_t j = 0; j < d->size; ++j) {
+      deltas[j] = (d->values[j] - d->base[j]) * dense_delta_scale_;
+    }
     COLONY_RETURN_IF_ERROR(d->table->Add(deltas).WithContext(d->name));
     bytes += d->size * 4;
   }

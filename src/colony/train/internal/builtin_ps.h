@@ -32,10 +32,15 @@ namespace colony::train::internal {
 class BuiltinPs {
  public:
   // A cache in front of `distributed`'s tables (which must outlive it), updated with the
-  // optimizers of `sparse` and `dense`. Empty until the first Exchange.
+  // optimizers of `sparse` and `dense`. Empty until the first Exchange. `workers` caches
+  // (one per worker of a job) share the tables: each adds 1/workers of its dense change,
+  // so that the dense parameters, which every worker trains on every batch, move by the
+  // workers' mean change rather than their sum (geo-SGD's rule). Sparse rows, mostly
+  // trained by one worker in a pass, add their whole change.
   static StatusOr<std::unique_ptr<BuiltinPs>> Create(const ParameterSet& distributed,
                                                      const ps::OptimizerOptions& sparse,
-                                                     const ps::OptimizerOptions& dense);
+                                                     const ps::OptimizerOptions& dense,
+                                                     int workers = 1);
 
   // The rows a coming pass needs that the cache does not hold.
   struct Fetched {
@@ -102,6 +107,7 @@ class BuiltinPs {
   std::vector<std::unique_ptr<DenseCache>> dense_;
   mutable std::array<std::mutex, 64> stripes_;  // Guard the sparse rows, by row.
   std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;
+  float dense_delta_scale_ = 1.0f;  // 1 / workers.
 };
 
 }  // namespace colony::train::internal

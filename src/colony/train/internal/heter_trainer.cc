@@ -236,9 +236,9 @@ std::string PassJson(const HeterPass& p) {
 StatusOr<HeterOutcome> TrainHeter(const HeterJob& job, CheckpointState& state,
                                   TrainSummary& summary, AucAccumulator& train_auc) {
   const TrainOptions& o = *job.options;
-  COLONY_ASSIGN_OR_RETURN(
-      std::unique_ptr<BuiltinPs> cache,
-      BuiltinPs::Create(*job.parameters, o.sparse_optimizer, o.dense_optimizer));
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<BuiltinPs> cache,
+                          BuiltinPs::Create(*job.parameters, o.sparse_optimizer, o.dense_optimizer,
+                                            o.ps.servers.empty() ? 1 : o.worker.count));
   HeterOutcome out;
   PassRunner runner(job, *cache, state, summary, train_auc, out.loss_sum);
   COLONY_RETURN_IF_ERROR(runner.Init());
