@@ -72,7 +72,8 @@ StatusOr<int64_t> BuiltinPs::PushDeltas() {
     bytes += static_cast<int64_t>(ids.size() * sizeof(uint64_t) + deltas.size() * 4);
   }
   for (auto& d : dense_) {
-    if (d->base.empty()) continue;  // Before the first exchange.
+    // Before the first exchange, or not trained.
+    if (d->base.empty() || std::equal(d->base.begin(), d->base.end(), d->values.begin())) continue;
     std::vector<float> deltas(d->size);
     for (int64_t j = 0; j < d->size; ++j) {
       deltas[j] = (d->values[j] - d->base[j]) * dense_delta_scale_;
@@ -88,7 +89,6 @@ StatusOr<BuiltinPs::Exchanged> BuiltinPs::Exchange(Fetched next) {
     return InvalidArgumentError("fetched rows for another model");
   }
   Exchanged out;
-  COLONY_ASSIGN_OR_RETURN(out.pushed_bytes, PushDeltas());
 
   // The keys the cache holds: refreshed from the distributed PS. The others were fetched.
   std::vector<uint64_t> kept;
@@ -104,9 +104,11 @@ StatusOr<BuiltinPs::Exchanged> BuiltinPs::Exchange(Fetched next) {
     }
   }
   if (next_missing != next.missing.size()) {
-    return InvalidArgumentError("fetched rows the built-in PS already holds");
+    return InvalidArgumentError(
+        "rows fetched before another exchange: the built-in PS already holds some of them");
   }
   out.hits = static_cast<int64_t>(kept.size());
+  COLONY_ASSIGN_OR_RETURN(out.pushed_bytes, PushDeltas());
 
   std::unordered_map<uint64_t, uint32_t> slots;
   slots.reserve(next.keys.size());
