@@ -135,20 +135,29 @@ TEST_F(HeterTest, TwoWorkersShareRealServers) {
   EXPECT_GT(ps::QueryServerStats(o.ps.servers[1], "")->requests, 0);
 }
 
-TEST_F(HeterTest, AnInterruptedJobPushesItsWorkAndResumes) {
+TEST_F(HeterTest, CheckpointsKeepTheDataPositionForResume) {
   TrainOptions o = Options();
   o.checkpoint.dir = ::testing::TempDir() + "/colony_heter_ckpt_" + std::to_string(::getpid());
   fs::remove_all(o.checkpoint.dir);
+  // A stop before the first batch: nothing trained, the position stays at the start.
   std::atomic<bool> stop{true};
   o.stop_requested = &stop;
   EXPECT_THAT(Train(o), StatusIs(StatusCode::kCancelled, HasSubstr("--resume")));
   ASSERT_TRUE(fs::exists(o.checkpoint.dir + "/LATEST"));
   stop = false;
-  TrainOptions resumed = o;
-  resumed.resume_dir = o.checkpoint.dir;
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(resumed));
-  EXPECT_EQ(s.samples, 5400) << "the interrupted pass trains again";
-  EXPECT_GT(s.test_auc, 0.6);
+  // 15 steps: a pass of 10 batches and one of 5; the tables hold what they trained.
+  o.resume_dir = o.checkpoint.dir;
+  o.loop.max_steps = 15;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(o));
+  EXPECT_EQ(first.samples, 15 * 64);
+  ASSERT_EQ(first.heter_passes.size(), 2u);
+  EXPECT_EQ(first.heter_passes[1].samples, 5 * 64);
+  // The rest of the two epochs, from batch 15.
+  o.loop.max_steps = 0;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary rest, Train(o));
+  EXPECT_EQ(rest.samples, 5400 - 15 * 64);
+  EXPECT_EQ(rest.global_step, 86);
+  EXPECT_GT(rest.test_auc, 0.6);
 }
 
 // A built-in PS in front of embedded tables of a small DNN.
