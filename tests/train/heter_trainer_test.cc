@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <future>
 
+#include "colony/base/file_util.h"
 #include "colony/data/ctr_generator.h"
 #include "colony/models/ctr_models.h"
 #include "colony/ps/remote_table.h"
@@ -113,6 +114,28 @@ TEST_F(HeterTest, SeveralComputeThreadsTrainEveryBatchOnce) {
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary limited, Train(o));
   EXPECT_EQ(limited.steps, 25);
   EXPECT_EQ(limited.global_step, 25);
+}
+
+TEST_F(HeterTest, FeatureBagsAndTwoSparseTables) {
+  // libsvm lines (keys from feature_ids) into wide & deep, whose wide part is a second sparse
+  // table: label 1 has feature 3, label 0 feature 4, both a noise feature.
+  TrainOptions o = Options();
+  o.data.dir = ::testing::TempDir() + "/colony_heter_bags_" + std::to_string(::getpid());
+  fs::create_directories(o.data.dir);
+  std::string lines;
+  for (int i = 0; i < 1200; ++i) {
+    lines += (i % 2 ? "1 3:1 " : "-1 4:0.5 ") + std::to_string(50 + i % 40) + ":1\n";
+  }
+  ASSERT_TRUE(WriteFileAtomic(o.data.dir + "/train.txt", lines).ok());
+  ASSERT_TRUE(WriteFileAtomic(o.data.dir + "/test.txt", lines).ok());
+  o.data.format = "libsvm";
+  o.model.input = "bag";
+  o.model.name = "wide_deep";
+  o.heter.compute_threads = 2;
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
+  EXPECT_EQ(s.samples, 2400);
+  EXPECT_EQ(s.heter_passes.front().keys, 42);  // 3, 4 and 40 noise features.
+  EXPECT_GT(s.test_auc, 0.99);
 }
 
 TEST_F(HeterTest, TwoWorkersShareRealServers) {
