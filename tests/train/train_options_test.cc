@@ -46,7 +46,7 @@ TEST(TrainOptionsTest, BadConfigsNameTheKey) {
        "job.yaml:2: key 'data.batch_size' must be an integer, got 'many'"},
       {"data:\n  batch_size: 0\n", StatusCode::kInvalidArgument, "data.batch_size must be > 0"},
       {"model:\n  embedding_dim: -1\n", StatusCode::kInvalidArgument, "model.embedding_dim"},
-      {"strategy: gossip\n", StatusCode::kInvalidArgument, "or 'geo', got 'gossip'"},
+      {"strategy: gossip\n", StatusCode::kInvalidArgument, "or 'heter', got 'gossip'"},
       {"ps:\n  geo_steps: 0\n", StatusCode::kInvalidArgument, "ps.geo_steps must be >= 1"},
       {"strategy: async\n", StatusCode::kInvalidArgument, "trains on parameter servers"},
       {"ps:\n  servers: [\"10.1.2.3:7001\"]\n", StatusCode::kInvalidArgument,
@@ -61,10 +61,37 @@ TEST(TrainOptionsTest, BadConfigsNameTheKey) {
        "key 'train.target_loss' must be a number"},
       {"ps:\n  candidate_max_stale: 0\n", StatusCode::kInvalidArgument,
        "ps.candidate_max_stale must be >= 1"},
+      {"strategy: heter\ntrain:\n  target_loss: 0.4\n", StatusCode::kInvalidArgument,
+       "train.target_loss is not for strategy 'heter'"},
+      {"heter:\n  pass_samples: 0\n", StatusCode::kInvalidArgument,
+       "job.yaml: heter.pass_samples must be > 0, got 0"},
+      {"heter:\n  pass_samples: lots\n", StatusCode::kInvalidArgument,
+       "job.yaml:2: key 'heter.pass_samples' must be an integer"},
+      {"heter:\n  compute_threads: 0\n", StatusCode::kInvalidArgument,
+       "heter.compute_threads must be in [1, 64], got 0"},
+      {"heter:\n  compute_threads: 65\n", StatusCode::kInvalidArgument,
+       "heter.compute_threads must be in [1, 64], got 65"},
+      {"heter:\n  threads: 2\n", StatusCode::kInvalidArgument,
+       "job.yaml:2: key 'heter.threads' is not a known setting"},
+      {"strategy: heter\ncheckpoint:\n  dir: ck\n  every_steps: 5\n", StatusCode::kInvalidArgument,
+       "checkpoint.every_steps is not supported with strategy 'heter'"},
   };
   for (const BadCase& c : cases) {
     EXPECT_THAT(Parse(c.yaml), StatusIs(c.code, HasSubstr(c.fragment))) << c.yaml;
   }
+}
+
+TEST(TrainOptionsTest, HeterReadsItsSectionAndNeedsNoServers) {
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      TrainOptions o,
+      Parse("strategy: heter\nheter:\n  pass_samples: 4096\n  compute_threads: 3\n"));
+  EXPECT_EQ(o.strategy, "heter");
+  EXPECT_EQ(o.heter.pass_samples, 4096);
+  EXPECT_EQ(o.heter.compute_threads, 3);
+  o.worker.count = 2;  // Several workers share a distributed PS: servers.
+  EXPECT_THAT(o.Validate(), StatusIs(StatusCode::kInvalidArgument, HasSubstr("needs ps.servers")));
+  o.ps.servers = {"127.0.0.1:7001"};
+  EXPECT_TRUE(o.Validate().ok());
 }
 
 }  // namespace

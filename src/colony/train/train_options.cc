@@ -4,6 +4,7 @@
 #include <set>
 
 #include "colony/ps/remote_table.h"
+#include "colony/train/internal/heter_options.h"
 
 namespace colony::train {
 
@@ -51,7 +52,8 @@ Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::
     }
     return InvalidArgumentError("strategy must be " + known + ", got '" + strategy + "'");
   }
-  if (strategy != "local" && ps.servers.empty()) {
+  // local and heter (one worker) may train on tables embedded in the process.
+  if (strategy != "local" && strategy != "heter" && ps.servers.empty()) {
     return InvalidArgumentError("strategy '" + strategy +
                                 "' trains on parameter servers: set ps.servers, or start the job "
                                 "with `colony launch --servers N --workers M CONFIG`");
@@ -123,7 +125,8 @@ TrainOptions::TrainOptions() {
 
 Status TrainOptions::Validate() const {
   COLONY_RETURN_IF_ERROR(
-      ValidateJobPlacement(strategy, {"local", "async", "sync", "geo"}, ps, worker));
+      ValidateJobPlacement(strategy, {"local", "async", "sync", "geo", "heter"}, ps, worker));
+  COLONY_RETURN_IF_ERROR(internal::ValidateHeter(*this));
   if (ps.geo_steps < 1) {
     return InvalidArgumentError("ps.geo_steps must be >= 1, got " + std::to_string(ps.geo_steps));
   }
@@ -186,10 +189,11 @@ Status TrainOptions::Validate() const {
     return InvalidArgumentError("train.target_loss must be >= 0 (0: off), got " +
                                 std::to_string(loop.target_loss));
   }
-  if (loop.target_loss > 0 && strategy == "sync") {
+  if (loop.target_loss > 0 && (strategy == "sync" || strategy == "heter")) {
     return InvalidArgumentError(
-        "train.target_loss is not for strategy 'sync' (a worker that stops alone would leave "
-        "the others at the step barrier)");
+        "train.target_loss is not for strategy '" + strategy +
+        "' (sync: a worker that stops alone would leave the others at the step barrier; heter: "
+        "its compute trainers do not check it)");
   }
   if (loop.log_every_seconds <= 0) {
     return InvalidArgumentError("train.log_every_seconds must be > 0");
@@ -225,6 +229,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   const ConfigSection checkpoint = root.Section("checkpoint");
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));
+  COLONY_RETURN_IF_ERROR(internal::ReadHeter(root.Section("heter"), &o.heter));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   // The model's input widths follow the data format.
   if (o.data.format == "csv") {

@@ -98,13 +98,22 @@ struct WorkerOptions {
   int count = 1;  // Workers of the job. Worker r trains batches r, r + count, ... of a pass.
 };
 
+// Strategy heter (section `heter`): an IO trainer fetches the rows each pass of pass_samples
+// samples needs from the parameter servers into a built-in PS, compute_threads train on it,
+// and the IO trainer pushes the pass's changes back. See docs/heter.md.
+struct HeterOptions {
+  int64_t pass_samples = 100000;  // Samples of this worker per pass. Default: 100000.
+  int compute_threads = 2;        // Compute trainer threads, in [1, 64]. Default: 2.
+};
+
 struct TrainOptions {
   // "local": one worker (embedded tables, or ps.servers). "async": workers push and pull
   // without waiting for each other. "sync": each step, the servers apply the mean of all
   // workers' gradients once and the workers wait at a barrier; N workers on batches of B
   // equal one on batches of N * B. "geo": workers train local copies of the rows they use
   // and merge them into the servers every ps.geo_steps steps. async, sync and geo need
-  // ps.servers. Default: "local".
+  // ps.servers. "heter": an IO trainer and compute trainers around a built-in PS, on
+  // ps.servers or embedded tables (HeterOptions). Default: "local".
   std::string strategy = "local";
   models::CtrModelOptions model;
   DataOptions data;
@@ -113,6 +122,7 @@ struct TrainOptions {
   LoopOptions loop;                       // Key train.
   CheckpointOptions checkpoint;
   PsOptions ps;
+  HeterOptions heter;
   // Not from YAML: set by the command line.
   WorkerOptions worker;
   std::string resume_dir;   // Continue from the latest checkpoint under this folder.

@@ -18,6 +18,7 @@
 #include "colony/ps/remote_table.h"
 #include "colony/train/internal/batch_feeder.h"
 #include "colony/train/internal/checkpoint.h"
+#include "colony/train/internal/heter_trainer.h"
 #include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/internal/remote_options.h"
@@ -196,7 +197,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
     if (!o.resume_dir.empty()) o.resume_dir += sub;
   }
   TrainSummary summary;
-  const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
+  const internal::ComputeSetup compute =
+      internal::SetUpCompute(o.loop.threads, o.strategy == "heter" ? o.heter.compute_threads : 1);
   summary.torch_threads = compute.torch_threads;
   COLONY_LOG_INFO("compute: {} LibTorch threads; BLAS {} with {} threads", compute.torch_threads,
                   compute.blas, compute.blas_threads);
@@ -207,7 +209,7 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
   // Workers of a job meet at barriers on the first server: at the start (after the first
   // one initialized the dense tables), after each sync step, and at the end.
   std::unique_ptr<ps::WorkerBarrier> barrier;
-  if (o.strategy != "local") {
+  if (o.strategy != "local" && !o.ps.servers.empty()) {
     COLONY_ASSIGN_OR_RETURN(
         barrier,
         ps::WorkerBarrier::Connect(MakeRemoteOptions(o), o.worker.count, o.ps.barrier_timeout_ms));
@@ -263,6 +265,23 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
   // The reader's stats are cumulative over epochs; a bad line is reported once, from the
   // first complete pass over the file.
   std::optional<data::ReaderStats> one_pass;
+  if (o.strategy == "heter") {  // Its own loop, from the same data position.
+    const internal::HeterJob job{
+        &o,
+        &model->program,
+        model->parameters.get(),
+        reader.get(),
+        [&](data::Batch* b) { return NextBatch(*reader, o.worker, false, b, &others_batch); },
+        [&](int64_t epoch, int64_t step, int64_t samples, double loss, const AucAccumulator& auc) {
+          progress.Update(epoch, step, samples, loss, auc);
+        }};
+    COLONY_ASSIGN_OR_RETURN(internal::HeterOutcome heter,
+                            internal::TrainHeter(job, state, summary, train_auc));
+    one_pass = heter.one_pass;
+    loss_sum = heter.loss_sum;
+    stop = true;
+    interrupted = heter.interrupted;
+  }
   while (state.epoch < o.loop.epochs && !stop) {
     COLONY_RETURN_IF_ERROR(reader->Reset(state.epoch));
     for (int64_t skipped = 0; skipped < state.batches_in_epoch; ++skipped) {
@@ -465,10 +484,10 @@ std::string SummaryJson(const TrainSummary& s) {
       "\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}, \"test_samples\": {}, \"bad_lines\": {}, "
       "\"first_bad_lines\": {}, \"steps\": {}, \"global_step\": {}, \"samples\": {}, "
       "\"seconds\": {:.3f}, \"torch_threads\": {}, \"sparse_rows\": {}, \"ssd_rows\": {}, "
-      "\"candidate_steps\": {}, \"reached_target_loss\": {}}}\n",
+      "\"candidate_steps\": {}, \"reached_target_loss\": {}{}}}\n",
       s.samples_per_sec, s.train_loss, s.train_auc, s.test_auc, s.test_logloss, s.test_samples,
       s.bad_lines, bad, s.steps, s.global_step, s.samples, s.seconds, s.torch_threads,
-      s.sparse_rows, s.ssd_rows, s.candidate_steps, s.reached_target_loss);
+      s.sparse_rows, s.ssd_rows, s.candidate_steps, s.reached_target_loss, internal::HeterJson(s));
 }
 
 }  // namespace colony::train

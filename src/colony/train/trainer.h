@@ -6,12 +6,30 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "colony/base/status.h"
 #include "colony/data/reader.h"
 #include "colony/train/train_options.h"
 
 namespace colony::train {
+
+// Strategy heter: one pass of the IO trainer (docs/heter.md).
+struct HeterPass {
+  int64_t samples = 0;  // Trained in the pass.
+  int64_t keys = 0;     // Unique keys of the pass.
+  int64_t hits = 0;     // Of those, keys the built-in PS held from the previous pass.
+  // With the distributed PS: the pass's rows fetched and refreshed, the dense parameters
+  // pulled, and the pass's changes pushed (ids and floats).
+  int64_t bytes = 0;
+  // The exchange that ended the pass (the first pass: and the one that started it); the
+  // compute trainers wait for it.
+  double exchange_seconds = 0;
+  // Reading the pass, collecting its keys and fetching their rows, while the previous pass
+  // trained (the first pass: before any training).
+  double fetch_seconds = 0;
+  double train_seconds = 0;  // The compute trainers' time on the pass.
+};
 
 struct TrainSummary {
   int64_t steps = 0;        // Steps run in this process (after a resume: the new ones).
@@ -32,8 +50,9 @@ struct TrainSummary {
   // ps.late_params candidate: steps trained on a candidate model (the global parameters
   // were late).
   int64_t candidate_steps = 0;
-  bool reached_target_loss = false;  // Stopped because train.target_loss was reached.
-  std::string checkpoint;            // Last checkpoint written, "" if none.
+  bool reached_target_loss = false;     // Stopped because train.target_loss was reached.
+  std::string checkpoint;               // Last checkpoint written, "" if none.
+  std::vector<HeterPass> heter_passes;  // Strategy heter: each pass.
 };
 
 // Trains on options.data and, if a test file is set, evaluates on it. Progress goes to stderr.
@@ -57,7 +76,8 @@ StatusOr<EvalSummary> Predict(const std::string& checkpoint_dir, const std::stri
                               const std::string& out_file);
 
 // One human-readable line, and a JSON object with the keys samples_per_sec, train_loss,
-// test_auc, test_logloss, bad_lines (and more).
+// test_auc, test_logloss, bad_lines (and more; with strategy heter a "heter" object with
+// the passes' totals and each pass).
 std::string SummaryLine(const TrainSummary& summary);
 std::string SummaryJson(const TrainSummary& summary);
 

@@ -451,6 +451,18 @@ StatusOr<int64_t> ParameterSet::EndPass() {
   return evicted;
 }
 
+std::vector<ParameterSet::SparseTableRef> ParameterSet::sparse_tables() const {
+  std::vector<SparseTableRef> refs;
+  for (const Sparse& s : sparse_) refs.push_back({s.name, s.dim, s.table.get()});
+  return refs;
+}
+
+std::vector<ParameterSet::DenseTableRef> ParameterSet::dense_tables() const {
+  std::vector<DenseTableRef> refs;
+  for (const Dense& d : dense_) refs.push_back({d.name, d.shape, d.table.get()});
+  return refs;
+}
+
 int64_t ParameterSet::sparse_rows() const {
   int64_t rows = 0;
   for (const Sparse& s : sparse_) rows += s.table->size();

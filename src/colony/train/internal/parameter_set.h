@@ -88,6 +88,20 @@ class ParameterSet {
   // Ends a pass in every sparse table; returns the rows evicted for their ttl.
   StatusOr<int64_t> EndPass();
 
+  // The tables, for the built-in PS of strategy heter (internal/builtin_ps.h).
+  struct SparseTableRef {
+    std::string name;
+    int dim;
+    ps::SparseTable* table;
+  };
+  struct DenseTableRef {
+    std::string name;
+    std::vector<int64_t> shape;
+    ps::DenseTable* table;
+  };
+  std::vector<SparseTableRef> sparse_tables() const;
+  std::vector<DenseTableRef> dense_tables() const;
+
  private:
   // A geo worker's copy of a row or dense value: weights and optimizer state, and the
   // weights as last taken from the servers.

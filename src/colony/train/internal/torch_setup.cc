@@ -33,7 +33,7 @@ std::string LoadedBlas() {
 
 }  // namespace
 
-ComputeSetup SetUpCompute(int threads) {
+ComputeSetup SetUpCompute(int threads, int callers) {
   ComputeSetup setup;
   // A step allocates and frees the same activation sizes (hundreds of KB) every time; keep
   // them in the heap instead of an mmap + page faults + munmap per tensor.
@@ -48,7 +48,7 @@ ComputeSetup SetUpCompute(int threads) {
   auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
   auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   if (set != nullptr && get != nullptr) {
-    set(setup.torch_threads > 1 ? 1 : cores);
+    set(setup.torch_threads > 1 ? 1 : std::max(1, cores / std::max(1, callers)));
     setup.blas_threads = get();
   } else {
     setup.blas_threads = -1;

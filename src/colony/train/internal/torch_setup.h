@@ -13,6 +13,8 @@ struct ComputeSetup {
 
 // threads = 0 means all cores. OpenBLAS gets one thread whenever LibTorch runs several, so the
 // two pools do not oversubscribe the cores (measured 2.5x slower otherwise on 2 cores).
-ComputeSetup SetUpCompute(int threads);
+// `callers` threads that each run BLAS at once (strategy heter's compute trainers) share the
+// cores: BLAS gets cores / callers threads (at least one) each.
+ComputeSetup SetUpCompute(int threads, int callers = 1);
 
 }  // namespace colony::train::internal
