@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Shared-bottom vs MMoE on `colony gen multitask` data (the MMoE paper's two regression tasks)
+# at task correlations CORRS, each on SEEDS generator+init seeds, after EPOCHS epochs
+# (examples/multitask/*.yaml, learning rate 0.005), and a rare task: task mixes 0.95/0.05
+# and 0.99/0.01 with partly full queues flushed after 50 steps or only at the end of the data.
+#   bench/train/run_multitask_bench.sh [ROWS] [EPOCHS] [SEEDS] [CORRS]   (after scripts/build.sh)
+# Prints the test MSE of each task (mean over seeds), MMoE's over shared-bottom's, and for
+# the mixes each task's samples, batches (partly full), queue depth, staleness and test MSE.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD_DIR=${BUILD_DIR:-build}
+ROWS=${1:-50000}
+EPOCHS=${2:-3}
+SEEDS=${3:-1 2 3}
+CORRS=${4:-1.0 0.5 0.0}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+COLONY="$BUILD_DIR/colony"
+train() {  # MODEL DATA SUMMARY [--set ...]
+  local model=$1 data=$2 summary=$3
+  shift 3
+  "$COLONY" train "examples/multitask/$model.yaml" --set "data.dir=$data" \
+    --set "train.epochs=$EPOCHS" --set train.log_every_seconds=1000 --summary-json "$summary" \
+    "$@" >/dev/null 2>&1
+}
+for corr in $CORRS; do
+  for seed in $SEEDS; do
+    echo "correlation $corr, seed $seed ..." >&2
+    data="$OUT/data-$corr-$seed"
+    "$COLONY" gen multitask --out "$data" --rows "$ROWS" --correlation "$corr" --seed "$seed" \
+      >/dev/null
+    for model in shared_bottom mmoe; do
+      train "$model" "$data" "$OUT/$model-$corr-$seed.json" --set "train.seed=$seed"
+    done
+  done
+  rm -rf "$OUT"/data-*
+done
+for mix in 0.95,0.05 0.99,0.01; do
+  echo "task mix $mix ..." >&2
+  data="$OUT/mix-$mix"
+  "$COLONY" gen multitask --out "$data" --rows "$ROWS" --correlation 0.5 --task-mix "$mix" \
+    >/dev/null
+  for wait in 50 0; do
+    train mmoe "$data" "$OUT/mix-$mix-$wait.json" --set "queues.max_wait_steps=$wait"
+  done
+  cp "$data/truth.json" "$OUT/truth-$mix.json"
+  rm -rf "$data"
+done
+/usr/bin/python3 - "$OUT" "$ROWS" "$EPOCHS" "$SEEDS" "$CORRS" <<'PY'
+import json, sys
+out, rows, epochs, seeds, corrs = sys.argv[1:]
+seeds = seeds.split()
+def load(name):
+    return json.load(open(f"{out}/{name}.json"))
+def mses(model, corr):
+    runs = [load(f"{model}-{corr}-{s}") for s in seeds]
+    per_task = [sum(r["tasks"][t]["test_mse"] for r in runs) / len(runs) for t in ("0", "1")]
+    worst = sum(max(r["tasks"][t]["test_mse"] for t in ("0", "1")) for r in runs) / len(runs)
+    return per_task, worst
+print(f"{rows} samples (90 % train), {epochs} epochs, seeds {' '.join(seeds)}; test MSE per "
+      f"task, mean over seeds (label variance about 9, noise floor 0.01)")
+print(f"{'corr':>5} {'shared-bottom t0 / t1':>22} {'worst':>7} {'MMoE t0 / t1':>16} {'worst':>7} "
+      f"{'MMoE/SB mean':>13} {'MMoE/SB worst':>14}")
+for c in corrs.split():
+    (s0, s1), sw = mses("shared_bottom", c)
+    (m0, m1), mw = mses("mmoe", c)
+    print(f"{c:>5} {f'{s0:.4f} / {s1:.4f}':>22} {sw:>7.4f} {f'{m0:.4f} / {m1:.4f}':>16} "
+          f"{mw:>7.4f} {(m0 + m1) / (s0 + s1):>12.2f}x {mw / sw:>13.2f}x")
+print()
+print("rare task (MMoE, correlation 0.5): per task samples trained, batches (partly full), "
+      "queue depth mean/max, staleness mean/max in steps, test MSE")
+for mix in ("0.95,0.05", "0.99,0.01"):
+    truth = load(f"truth-{mix}")
+    for wait in ("50", "0"):
+        s = load(f"mix-{mix}-{wait}")
+        for t in ("0", "1"):
+            x = s["tasks"][t]
+            print(f"mix {mix} max_wait_steps {wait:>2} task {t}: {x['samples']:>7} samples, "
+                  f"{x['batches']:>5} batches ({x['partial_batches']:>3} partly full), depth "
+                  f"{x['queue_depth_mean']:6.1f}/{x['queue_depth_max']:>3}, staleness "
+                  f"{x['staleness_mean']:6.2f}/{x['staleness_max']:>3}, test MSE "
+                  f"{x['test_mse']:.4f} (train rows {truth['train_task_rows'][int(t)]:.0f})")
+PY
