@@ -30,8 +30,23 @@ double JsonNumber(const std::string& json, const std::string& key) {
   return std::regex_search(json, match, pattern) ? std::stod(match[1]) : 0.0;
 }
 
-// One summary for the job: worker 0's test metrics (it tests the shared model), the
-// workers' samples and throughput added up, their mean training loss.
+// The object after "key": in `json` (braces matched; our summaries hold no braces in
+// strings), or "" when absent.
+std::string JsonObject(const std::string& json, const std::string& key) {
+  const size_t start = json.find("\"" + key + "\": {");
+  if (start == std::string::npos) return "";
+  const size_t open = json.find('{', start);
+  int depth = 0;
+  for (size_t i = open; i < json.size(); ++i) {
+    depth += json[i] == '{' ? 1 : json[i] == '}' ? -1 : 0;
+    if (depth == 0) return json.substr(open, i - open + 1);
+  }
+  return "";
+}
+
+// One summary for the job: worker 0's test metrics (it tests the shared model; a
+// multi-task job's per-task "tasks" too), the workers' samples and throughput added up,
+// their mean training loss.
 std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::LaunchResult& r) {
   double samples = 0, rate = 0, loss = 0;
   std::string workers;
@@ -45,14 +60,15 @@ std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::Launc
     workers += (i ? ", " : "") + trimmed;
   }
   const std::string& first = r.worker_summaries.at(0);
+  const std::string tasks = JsonObject(first, "tasks");
   return fmt::format(
       "{{\"servers\": {}, \"workers\": {}, \"seconds\": {:.3f}, \"samples\": {:.0f}, "
       "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, \"test_auc\": {:.6f}, "
       "\"test_logloss\": {:.6f}, \"test_samples\": {:.0f}, \"bad_lines\": {:.0f}, "
-      "\"worker_summaries\": [{}]}}\n",
+      "{}\"worker_summaries\": [{}]}}\n",
       o.servers, o.workers, r.seconds, samples, rate, loss, JsonNumber(first, "test_auc"),
       JsonNumber(first, "test_logloss"), JsonNumber(first, "test_samples"),
-      JsonNumber(first, "bad_lines"), workers);
+      JsonNumber(first, "bad_lines"), tasks.empty() ? "" : "\"tasks\": " + tasks + ", ", workers);
 }
 
 std::string SelfPath() {
