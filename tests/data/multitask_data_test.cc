@@ -95,8 +95,8 @@ TEST(MultitaskGeneratorTest, ClassificationLabelsSplitAtTheMedian) {
 }
 
 TEST(MultitaskGeneratorTest, BadOptionsNameTheFlag) {
-  const std::vector<std::pair<std::function<void(MultitaskGeneratorOptions&)>, std::string>>
-      cases = {
+  const std::vector<std::pair<std::function<void(MultitaskGeneratorOptions&)>, std::string>> cases =
+      {
           {[](auto& o) { o.out_dir = ""; }, "--out"},
           {[](auto& o) { o.rows = 1; }, "--rows"},
           {[](auto& o) { o.test_fraction = 1; }, "--test-fraction"},
@@ -104,8 +104,14 @@ TEST(MultitaskGeneratorTest, BadOptionsNameTheFlag) {
           {[](auto& o) { o.correlation = 1.5; }, "--correlation"},
           {[](auto& o) { o.correlation = std::nan(""); }, "--correlation"},
           {[](auto& o) { o.task_mix = {1.0}; }, "--task-mix needs 2 shares"},
-          {[](auto& o) { o.task_mix = {0.7, 0.7}; }, "--task-mix shares must sum to 1"},
-          {[](auto& o) { o.task_mix = {1.5, -0.5}; }, "--task-mix shares must be in [0, 1]"},
+          {[](auto& o) {
+             o.task_mix = {0.7, 0.7};
+           },
+           "--task-mix shares must sum to 1"},
+          {[](auto& o) {
+             o.task_mix = {1.5, -0.5};
+           },
+           "--task-mix shares must be in [0, 1]"},
           {[](auto& o) { o.labels = "ranking"; }, "--labels"},
           {[](auto& o) { o.sin_terms = -1; }, "--sin-terms"},
           {[](auto& o) { o.scale = 0; }, "--scale"},
@@ -114,8 +120,7 @@ TEST(MultitaskGeneratorTest, BadOptionsNameTheFlag) {
   for (const auto& [mutate, message] : cases) {
     MultitaskGeneratorOptions o = Small("unused");
     mutate(o);
-    EXPECT_THAT(GenerateMultitask(o),
-                StatusIs(StatusCode::kInvalidArgument, HasSubstr(message)))
+    EXPECT_THAT(GenerateMultitask(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr(message)))
         << message;
   }
 }
@@ -138,15 +143,15 @@ TEST(MultitaskReaderTest, SkipsAndNamesBadLines) {
   fs::create_directories(dir);
   const std::string path = dir + "/f.txt";
   COLONY_ASSERT_OK(WriteFileAtomic(path,
-                                   "0\t1.5\t0.1\t0.2\n"     // ok
-                                   "1\t0\t0.3\t0.4\n"       // ok
-                                   "\n"                     // blank: ignored
-                                   "2\t1\t0.1\t0.2\n"       // task out of range
-                                   "x\t1\t0.1\t0.2\n"       // task not a number
-                                   "0\tabc\t0.1\t0.2\n"     // label not a number
-                                   "0\t1\t0.1\n"            // one feature
-                                   "0\t1\t0.1\tnan?\n"      // feature not a number
-                                   "1\t1\n"));              // no features
+                                   "0\t1.5\t0.1\t0.2\n"  // ok
+                                   "1\t0\t0.3\t0.4\n"    // ok
+                                   "\n"                  // blank: ignored
+                                   "2\t1\t0.1\t0.2\n"    // task out of range
+                                   "x\t1\t0.1\t0.2\n"    // task not a number
+                                   "0\tabc\t0.1\t0.2\n"  // label not a number
+                                   "0\t1\t0.1\n"         // one feature
+                                   "0\t1\t0.1\tnan?\n"   // feature not a number
+                                   "1\t1\n"));           // no features
   COLONY_ASSERT_OK_AND_ASSIGN(MultitaskFile f, ReadMultitaskFile(path, {.num_tasks = 2}));
   EXPECT_EQ(f.size(), 2);
   EXPECT_EQ(f.dim, 2);

@@ -29,8 +29,8 @@ std::vector<double> JsonNumbers(const std::string& json, const std::string& key)
 class MultitaskCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = new std::string(::testing::TempDir() + "/colony_multitask_cli_" +
-                            std::to_string(getpid()));
+    root_ =
+        new std::string(::testing::TempDir() + "/colony_multitask_cli_" + std::to_string(getpid()));
     fs::remove_all(*root_);
     const Result gen = RunColony("gen multitask --rows 6000 --dim 10 --task-mix 0.9,0.1 --out " +
                                  *root_ + "/data");
@@ -62,8 +62,9 @@ TEST_F(MultitaskCliTest, GenWritesTruthAndRejectsBadFlags) {
 TEST_F(MultitaskCliTest, TrainBothModelsWithPerTaskReports) {
   for (const std::string model : {"shared_bottom", "mmoe"}) {
     const std::string summary = *root_ + "/" + model + ".json";
-    const Result run = RunColony("train examples/multitask/" + model + ".yaml --set data.dir=" +
-                                 *root_ + "/data --set train.epochs=2 --summary-json " + summary);
+    const Result run =
+        RunColony("train examples/multitask/" + model + ".yaml --set data.dir=" + *root_ +
+                  "/data --set train.epochs=2 --summary-json " + summary);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_THAT(run.output, HasSubstr("task 1: "));
     EXPECT_THAT(run.output, HasSubstr("queue depth mean"));

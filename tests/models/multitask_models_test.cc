@@ -9,8 +9,8 @@
 namespace colony::models {
 namespace {
 using ::colony::testing::StatusIs;
-using ::testing::HasSubstr;
 using testing::CountOps;
+using ::testing::HasSubstr;
 
 std::set<std::string> Parameters(const graph::ProgramDesc& p) {
   std::set<std::string> names;

@@ -36,8 +36,8 @@ std::string Generate(const std::string& name, std::vector<double> mix, double co
 double LabelVariance(const std::string& dir, int task) {
   const std::string truth = ReadFile(dir + "/truth.json").value_or("");
   std::smatch m;
-  EXPECT_TRUE(std::regex_search(truth, m,
-                                std::regex("\"test_label_variance\": \\[([0-9.e+-]+), ([0-9.e+-]+)")));
+  EXPECT_TRUE(std::regex_search(
+      truth, m, std::regex("\"test_label_variance\": \\[([0-9.e+-]+), ([0-9.e+-]+)")));
   return m.empty() ? 0 : std::stod(m[1 + task]);
 }
 
@@ -85,7 +85,7 @@ TEST(MultitaskTrainerTest, ARareTaskTrainsWithinTheWaitBound) {
   const TaskSummary& rare = bounded.tasks[1];
   EXPECT_GT(rare.samples, 20);  // About 54 rare samples among 5400.
   EXPECT_GT(rare.partial_batches, 0);
-  EXPECT_LE(rare.staleness_max, 10);  // Never waits past the bound.
+  EXPECT_LE(rare.staleness_max, 10);               // Never waits past the bound.
   EXPECT_EQ(bounded.tasks[0].partial_batches, 1);  // Only its end-of-data remainder.
 
   o.queues.max_wait_steps = 0;  // Partly full queues wait for the end of the data.

@@ -1,7 +1,7 @@
 #include "colony/train/internal/task_queues.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace colony::train::internal {
 namespace {

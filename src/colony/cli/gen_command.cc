@@ -61,8 +61,7 @@ void AddGenCommand(CLI::App& app, int* exit_code) {
       "two tasks of tunable correlation as in the MMoE paper, a task id per sample, with "
       "truth.json (label_correlation)");
   multitask->add_option("--out", mo->out_dir, "output folder")->required();
-  multitask->add_option("--rows", mo->rows, "samples in all (train + test)")
-      ->capture_default_str();
+  multitask->add_option("--rows", mo->rows, "samples in all (train + test)")->capture_default_str();
   multitask->add_option("--test-fraction", mo->test_fraction, "share of samples in test.txt")
       ->capture_default_str();
   multitask->add_option("--dim", mo->dim, "features per sample")->capture_default_str();

@@ -60,8 +60,8 @@ Status Bad(const std::string& what) { return InvalidArgumentError("gen multitask
 // to 1.
 Status ValidateTaskMix(const std::vector<double>& task_mix) {
   if (task_mix.size() != kTasks) {
-    return Bad(fmt::format("--task-mix needs {} shares (one per task), got {}", kTasks,
-                           task_mix.size()));
+    return Bad(
+        fmt::format("--task-mix needs {} shares (one per task), got {}", kTasks, task_mix.size()));
   }
   double sum = 0;
   for (double share : task_mix) {
@@ -113,9 +113,9 @@ StatusOr<std::vector<double>> ParseTaskMix(const std::string& text, const std::s
       used = 0;
     }
     if (part.empty() || used != part.size()) {
-      return InvalidArgumentError(fmt::format(
-          "{}: share {} '{}' is not a number; give shares like 0.95,0.05", flag, mix.size() + 1,
-          part));
+      return InvalidArgumentError(
+          fmt::format("{}: share {} '{}' is not a number; give shares like 0.95,0.05", flag,
+                      mix.size() + 1, part));
     }
     mix.push_back(share);
     if (comma == std::string::npos) break;
@@ -150,8 +150,8 @@ Status GenerateMultitask(const MultitaskGeneratorOptions& o) {
     beta[i] = rng.Normal();
   }
 
-  const int64_t test_rows = std::max<int64_t>(
-      1, std::min<int64_t>(o.rows - 1, std::llround(o.rows * o.test_fraction)));
+  const int64_t test_rows =
+      std::max<int64_t>(1, std::min<int64_t>(o.rows - 1, std::llround(o.rows * o.test_fraction)));
   const int64_t train_rows = o.rows - test_rows;
   const std::vector<double> uniform(kTasks, 1.0 / kTasks);
   std::vector<float> x(static_cast<size_t>(o.rows) * o.dim);

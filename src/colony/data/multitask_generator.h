@@ -27,7 +27,7 @@ struct MultitaskGeneratorOptions {
   int dim = 100;                              // Features per sample. Default: 100 (paper).
   double correlation = 0.5;                   // cos(w1, w2), in [-1, 1]. Default: 0.5.
   std::vector<double> task_mix = {0.5, 0.5};  // Share of each task in train.txt; sums to 1.
-  std::string labels = "regression";         // "regression" or "classification".
+  std::string labels = "regression";          // "regression" or "classification".
   int sin_terms = 10;                         // m, the sin terms. Default: 10 (paper). >= 0.
   double scale = 1.0;                         // c. Default: 1 (paper). > 0.
   double noise = 0.1;                         // Label noise std. Default: 0.1 (paper). >= 0.

@@ -60,8 +60,7 @@ StatusOr<MultitaskFile> ReadMultitaskFile(const std::string& path,
     if (line.empty()) continue;
     SplitTabs(line, fields);
     if (fields.size() < 3) {
-      bad(fmt::format("{} fields; want task id, label and features, tab-separated",
-                      fields.size()));
+      bad(fmt::format("{} fields; want task id, label and features, tab-separated", fields.size()));
       continue;
     }
     const int dim = static_cast<int>(fields.size()) - 2;

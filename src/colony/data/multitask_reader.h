@@ -13,17 +13,17 @@
 namespace colony::data {
 
 struct MultitaskReadOptions {
-  int dim = 0;        // Features per sample; 0 takes the first valid line's count.
-  int num_tasks = 0;  // Task ids must be below this; 0 accepts any id >= 0.
+  int dim = 0;                 // Features per sample; 0 takes the first valid line's count.
+  int num_tasks = 0;           // Task ids must be below this; 0 accepts any id >= 0.
   bool binary_labels = false;  // Labels must be 0 or 1 (classification).
 };
 
 struct MultitaskFile {
   int dim = 0;
-  std::vector<int32_t> tasks;   // [n]
-  std::vector<float> labels;    // [n]
-  std::vector<float> features;  // [n * dim], row-major.
-  int64_t bad_lines = 0;        // Malformed lines, skipped.
+  std::vector<int32_t> tasks;                // [n]
+  std::vector<float> labels;                 // [n]
+  std::vector<float> features;               // [n * dim], row-major.
+  int64_t bad_lines = 0;                     // Malformed lines, skipped.
   std::vector<std::string> first_bad_lines;  // "file:line: reason" of the first ten.
   int64_t size() const { return static_cast<int64_t>(tasks.size()); }
 };

@@ -3,19 +3,13 @@
 #include <fmt/format.h>
 
 #include "colony/graph/builder.h"
+#include "colony/models/internal/layers.h"
 
 namespace colony::models {
 namespace {
 
 using graph::ProgramBuilder;
-
-std::string Fc(ProgramBuilder& b, const std::string& x, int64_t in, int64_t out,
-               const std::string& name, const std::string& activation) {
-  const std::string w = b.Parameter(name + ".w", {in, out}, graph::XavierUniform());
-  const std::string bias = b.Parameter(name + ".b", {out}, graph::Zeros());
-  return b.Op1("fc", {{"X", {x}}, {"W", {w}}, {"B", {bias}}},
-               {{"activation", graph::StringAttr(activation)}});
-}
+using internal::Fc;
 
 // ReLU layers of `widths` named <prefix>_<i>; updates *width to the last one's.
 std::string Mlp(ProgramBuilder& b, std::string x, int64_t* width,
@@ -48,11 +42,10 @@ Shared BuildShared(ProgramBuilder& b, const std::string& x, const MultitaskModel
     int64_t width = o.input_dim;
     const std::string h = Mlp(b, x, &width, o.expert_hidden, fmt::format("expert{}", e));
     s.width = width;
-    rows.push_back(
-        b.Op1("reshape", {{"X", {h}}}, {{"shape", graph::IntsAttr({-1, 1, width})}}));
+    rows.push_back(b.Op1("reshape", {{"X", {h}}}, {{"shape", graph::IntsAttr({-1, 1, width})}}));
   }
-  s.stacked = rows.size() == 1 ? rows[0]
-                               : b.Op1("concat", {{"X", rows}}, {{"axis", graph::IntAttr(1)}});
+  s.stacked =
+      rows.size() == 1 ? rows[0] : b.Op1("concat", {{"X", rows}}, {{"axis", graph::IntAttr(1)}});
   return s;
 }
 
@@ -102,7 +95,8 @@ StatusOr<graph::ProgramDesc> BuildProgram(const MultitaskModelOptions& o,
 
 const std::vector<std::pair<std::string, std::string>>& Names() {
   static const auto* names = new std::vector<std::pair<std::string, std::string>>{
-      {"mmoe", "multi-gate mixture of experts: shared experts, a softmax gate and a tower per task"},
+      {"mmoe",
+       "multi-gate mixture of experts: shared experts, a softmax gate and a tower per task"},
       {"shared_bottom", "shared-bottom: one shared MLP under a tower per task"},
   };
   return *names;
@@ -121,9 +115,10 @@ Status CheckWidths(const std::vector<int64_t>& widths, const std::string& key) {
 
 Status MultitaskModelOptions::Validate() const {
   if (!IsMultitaskModel(name)) {
-    return NotFoundError(fmt::format("model.name '{}' is not a multi-task model; known: "
-                                     "mmoe, shared_bottom",
-                                     name));
+    return NotFoundError(
+        fmt::format("model.name '{}' is not a multi-task model; known: "
+                    "mmoe, shared_bottom",
+                    name));
   }
   if (num_tasks < 1) {
     return InvalidArgumentError(fmt::format("model.num_tasks must be >= 1, got {}", num_tasks));
@@ -132,8 +127,8 @@ Status MultitaskModelOptions::Validate() const {
     return InvalidArgumentError(fmt::format("model.input_dim must be >= 1, got {}", input_dim));
   }
   if (task_type != "regression" && task_type != "classification") {
-    return InvalidArgumentError(
-        "model.task_type must be 'regression' or 'classification', got '" + task_type + "'");
+    return InvalidArgumentError("model.task_type must be 'regression' or 'classification', got '" +
+                                task_type + "'");
   }
   if (experts < 1) {
     return InvalidArgumentError(fmt::format("model.experts must be >= 1, got {}", experts));

@@ -24,10 +24,10 @@ inline constexpr char kMultitaskFeaturesFeed[] = "x";
 inline constexpr char kMultitaskLabelFeed[] = "label";
 
 struct MultitaskModelOptions {
-  std::string name = "mmoe";              // "shared_bottom" or "mmoe". Default: "mmoe".
-  int num_tasks = 2;                      // Towers. Default: 2. >= 1.
-  int input_dim = 100;                    // Features per sample. Default: 100. >= 1.
-  std::string task_type = "regression";   // "regression" (MSE) or "classification" (BCE).
+  std::string name = "mmoe";                  // "shared_bottom" or "mmoe". Default: "mmoe".
+  int num_tasks = 2;                          // Towers. Default: 2. >= 1.
+  int input_dim = 100;                        // Features per sample. Default: 100. >= 1.
+  std::string task_type = "regression";       // "regression" (MSE) or "classification" (BCE).
   std::vector<int64_t> bottom_hidden = {64};  // shared_bottom: the shared MLP's widths.
   int experts = 8;                            // mmoe: experts. Default: 8. >= 1.
   std::vector<int64_t> expert_hidden = {16};  // mmoe: each expert's MLP widths.

@@ -128,11 +128,12 @@ std::string TasksProgress(const internal::TaskQueues& queues) {
   std::string line;
   const auto& stats = queues.stats();
   for (size_t k = 0; k < stats.size(); ++k) {
-    line += fmt::format("{}task {}: {} samples {} batches, depth {} (mean {:.1f} max {}), "
-                        "stale {:.1f} (max {})",
-                        k ? " | " : "", k, stats[k].samples, stats[k].batches,
-                        queues.depth(static_cast<int>(k)), stats[k].mean_depth(),
-                        stats[k].depth_max, stats[k].mean_staleness(), stats[k].staleness_max);
+    line += fmt::format(
+        "{}task {}: {} samples {} batches, depth {} (mean {:.1f} max {}), "
+        "stale {:.1f} (max {})",
+        k ? " | " : "", k, stats[k].samples, stats[k].batches, queues.depth(static_cast<int>(k)),
+        stats[k].mean_depth(), stats[k].depth_max, stats[k].mean_staleness(),
+        stats[k].staleness_max);
   }
   return line;
 }
@@ -159,12 +160,12 @@ Status MultitaskTrainOptions::Validate() const {
         "`colony launch --servers N --workers M CONFIG`");
   }
   if (worker.count < 1 || worker.rank < 0 || worker.rank >= worker.count) {
-    return InvalidArgumentError(fmt::format("worker rank {} of {} workers is out of range",
-                                            worker.rank, worker.count));
+    return InvalidArgumentError(
+        fmt::format("worker rank {} of {} workers is out of range", worker.rank, worker.count));
   }
   if (strategy == "local" && worker.count > 1) {
-    return InvalidArgumentError(fmt::format(
-        "strategy 'local' trains one worker, not {}; use 'async'", worker.count));
+    return InvalidArgumentError(
+        fmt::format("strategy 'local' trains one worker, not {}; use 'async'", worker.count));
   }
   for (const std::string& server : ps.servers) {
     if (ps.tls_ca.empty() && !ps.plaintext && !ps::IsLoopbackAddress(server)) {
@@ -176,26 +177,18 @@ Status MultitaskTrainOptions::Validate() const {
     return InvalidArgumentError("ps.deadline_ms and ps.barrier_timeout_ms must be > 0");
   }
   if (data.batch_size <= 0) {
-    return InvalidArgumentError(fmt::format("data.batch_size must be > 0, got {}",
-                                            data.batch_size));
+    return InvalidArgumentError(
+        fmt::format("data.batch_size must be > 0, got {}", data.batch_size));
   }
   if (queues.max_wait_steps < 0) {
-    return InvalidArgumentError(fmt::format(
-        "queues.max_wait_steps must be >= 0 (0: wait for the end of the data), got {}",
-        queues.max_wait_steps));
+    return InvalidArgumentError(
+        fmt::format("queues.max_wait_steps must be >= 0 (0: wait for the end of the data), got {}",
+                    queues.max_wait_steps));
   }
-  if (loop.epochs <= 0) {
-    return InvalidArgumentError(fmt::format("train.epochs must be > 0, got {}", loop.epochs));
-  }
-  if (loop.threads < 0 || loop.max_steps < 0) {
-    return InvalidArgumentError("train.threads and train.max_steps must be >= 0");
-  }
-  if (loop.log_every_seconds <= 0) {
-    return InvalidArgumentError("train.log_every_seconds must be > 0");
-  }
+  COLONY_RETURN_IF_ERROR(ValidateLoop(loop));
   if (model.input_dim < 0) {
-    return InvalidArgumentError(fmt::format(
-        "model.input_dim must be >= 0 (0: from the data), got {}", model.input_dim));
+    return InvalidArgumentError(
+        fmt::format("model.input_dim must be >= 0 (0: from the data), got {}", model.input_dim));
   }
   models::MultitaskModelOptions m = model;
   if (m.input_dim == 0) m.input_dim = 1;  // Filled from the data later.
@@ -230,11 +223,7 @@ StatusOr<MultitaskTrainOptions> ParseMultitaskTrainOptions(const Config& config)
   COLONY_RETURN_IF_ERROR(ReadOptimizer(root.Section("optimizer"), &o.optimizer));
   COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
   const ConfigSection ps = root.Section("ps");
-  COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
-  COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
-  COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
-  COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
-  COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
+  COLONY_RETURN_IF_ERROR(ReadPsConnection(ps, &o.ps));
   COLONY_RETURN_IF_ERROR(ps.Read("barrier_timeout_ms", &o.ps.barrier_timeout_ms));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   Status valid = o.Validate();
@@ -250,16 +239,16 @@ StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& o) {
   const bool classification = o.model.task_type == "classification";
   summary.task_type = o.model.task_type;
 
-  data::MultitaskReadOptions read{.dim = o.model.input_dim,
-                                  .num_tasks = o.model.num_tasks,
-                                  .binary_labels = classification};
+  data::MultitaskReadOptions read{
+      .dim = o.model.input_dim, .num_tasks = o.model.num_tasks, .binary_labels = classification};
   const std::string train_path = JoinPath(o.data.dir, o.data.train);
   COLONY_ASSIGN_OR_RETURN(data::MultitaskFile train, data::ReadMultitaskFile(train_path, read));
   AddBadLines(train, summary);
   if (train.size() == 0) {
     return InvalidArgumentError(fmt::format(
         "training file '{}' holds no valid sample{}", train_path,
-        train.first_bad_lines.empty() ? "" : " (first bad line: " + train.first_bad_lines[0] + ")"));
+        train.first_bad_lines.empty() ? ""
+                                      : " (first bad line: " + train.first_bad_lines[0] + ")"));
   }
   data::MultitaskFile test;
   if (!o.data.test.empty() && o.worker.rank == 0) {
@@ -281,11 +270,11 @@ StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& o) {
   }
   std::vector<int64_t> task_rows(o.model.num_tasks, 0);
   for (int32_t t : train.tasks) ++task_rows[t];
-  COLONY_LOG_INFO("{}: {} tasks ({}), {} train samples ({} per task), {} test samples, dim {}; "
-                  "batch {}, partly full queues train after {} steps; {} LibTorch threads",
-                  o.model.name, o.model.num_tasks, o.model.task_type, train.size(),
-                  fmt::join(task_rows, " / "), test.size(), train.dim, o.data.batch_size,
-                  o.queues.max_wait_steps, compute.torch_threads);
+  COLONY_LOG_INFO(
+      "{}: {} tasks ({}), {} train samples ({} per task), {} test samples, dim {}; "
+      "batch {}, partly full queues train after {} steps; {} LibTorch threads",
+      o.model.name, o.model.num_tasks, o.model.task_type, train.size(), fmt::join(task_rows, " / "),
+      test.size(), train.dim, o.data.batch_size, o.queues.max_wait_steps, compute.torch_threads);
 
   internal::TaskQueues queues(o.model.num_tasks, o.data.batch_size, o.queues.max_wait_steps);
   std::vector<double> task_loss(o.model.num_tasks, 0.0);
@@ -304,13 +293,12 @@ StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& o) {
     COLONY_RETURN_IF_ERROR(executor.Forward(scope, /*training=*/true, summary.steps));
     COLONY_RETURN_IF_ERROR(executor.Backward(scope));
     COLONY_RETURN_IF_ERROR(model->parameters->PushGradients({}, scope));
-    COLONY_ASSIGN_OR_RETURN(at::Tensor loss,
-                            scope.Get(model->programs.tasks[batch.task].loss()));
+    COLONY_ASSIGN_OR_RETURN(at::Tensor loss, scope.Get(model->programs.tasks[batch.task].loss()));
     const double step_loss = loss.item<double>();
     if (!std::isfinite(step_loss)) {
-      return InvalidArgumentError(fmt::format(
-          "loss of task {} became {} at step {}; lower optimizer.learning_rate", batch.task,
-          step_loss, summary.steps));
+      return InvalidArgumentError(
+          fmt::format("loss of task {} became {} at step {}; lower optimizer.learning_rate",
+                      batch.task, step_loss, summary.steps));
     }
     loss_sum += step_loss;
     task_loss[batch.task] += step_loss;
@@ -319,11 +307,12 @@ StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& o) {
     if (SecondsSince(last_log) >= o.loop.log_every_seconds) {
       last_log = Clock::now();
       const double rate = summary.samples / std::max(SecondsSince(start), 1e-9);
-      COLONY_LOG_INFO("train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss "
-                      "{:.4f} | {}",
-                      epoch + 1, summary.steps, summary.samples,
-                      100.0 * summary.samples / std::max<int64_t>(total, 1), rate,
-                      loss_sum / summary.steps, TasksProgress(queues));
+      COLONY_LOG_INFO(
+          "train epoch {} step {} | {} samples ({:.0f}%) | {:.0f} samples/s | loss "
+          "{:.4f} | {}",
+          epoch + 1, summary.steps, summary.samples,
+          100.0 * summary.samples / std::max<int64_t>(total, 1), rate, loss_sum / summary.steps,
+          TasksProgress(queues));
     }
     return OkStatus();
   };
@@ -367,9 +356,10 @@ StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& o) {
     t.staleness_max = s.staleness_max;
   }
   if (interrupted) {
-    return CancelledError(fmt::format("interrupted at step {} (multi-task models write no "
-                                      "checkpoint)",
-                                      summary.steps));
+    return CancelledError(
+        fmt::format("interrupted at step {} (multi-task models write no "
+                    "checkpoint)",
+                    summary.steps));
   }
   if (barrier != nullptr) COLONY_RETURN_IF_ERROR(barrier->Wait("end"));
   if (test.size() > 0) {

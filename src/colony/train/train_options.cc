@@ -31,6 +31,27 @@ Status ReadLoop(const ConfigSection& s, LoopOptions* o) {
   return OkStatus();
 }
 
+Status ValidateLoop(const LoopOptions& loop) {
+  if (loop.epochs <= 0) {
+    return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));
+  }
+  if (loop.threads < 0 || loop.max_steps < 0) {
+    return InvalidArgumentError("train.threads and train.max_steps must be >= 0");
+  }
+  if (loop.log_every_seconds <= 0) {
+    return InvalidArgumentError("train.log_every_seconds must be > 0");
+  }
+  return OkStatus();
+}
+
+Status ReadPsConnection(const ConfigSection& s, PsOptions* o) {
+  COLONY_RETURN_IF_ERROR(s.Read("servers", &o->servers));
+  COLONY_RETURN_IF_ERROR(s.Read("token", &o->token));
+  COLONY_RETURN_IF_ERROR(s.Read("tls_ca", &o->tls_ca));
+  COLONY_RETURN_IF_ERROR(s.Read("plaintext", &o->plaintext));
+  return s.Read("deadline_ms", &o->deadline_ms);
+}
+
 namespace {
 
 Status ReadModel(const ConfigSection& s, models::CtrModelOptions* o) {
@@ -175,11 +196,7 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(ReadOptimizer(optimizer.Section("dense"), &o.dense_optimizer));
   COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
   const ConfigSection ps = root.Section("ps");
-  COLONY_RETURN_IF_ERROR(ps.Read("servers", &o.ps.servers));
-  COLONY_RETURN_IF_ERROR(ps.Read("token", &o.ps.token));
-  COLONY_RETURN_IF_ERROR(ps.Read("tls_ca", &o.ps.tls_ca));
-  COLONY_RETURN_IF_ERROR(ps.Read("plaintext", &o.ps.plaintext));
-  COLONY_RETURN_IF_ERROR(ps.Read("deadline_ms", &o.ps.deadline_ms));
+  COLONY_RETURN_IF_ERROR(ReadPsConnection(ps, &o.ps));
   COLONY_RETURN_IF_ERROR(ps.Read("geo_steps", &o.ps.geo_steps));
   COLONY_RETURN_IF_ERROR(ps.Read("late_params", &o.ps.late_params));
   COLONY_RETURN_IF_ERROR(ps.Read("candidate_wait_ms", &o.ps.candidate_wait_ms));

@@ -120,6 +120,11 @@ struct TrainOptions {
 Status ReadOptimizer(const ConfigSection& section, ps::OptimizerOptions* options);
 // Reads the `train` section (epochs, seed, threads, max_steps, log_every_seconds).
 Status ReadLoop(const ConfigSection& section, LoopOptions* options);
+// InvalidArgument unless epochs > 0, threads and max_steps >= 0 and log_every_seconds > 0.
+Status ValidateLoop(const LoopOptions& loop);
+// Reads how to reach the servers from the `ps` section: servers, token, tls_ca, plaintext,
+// deadline_ms.
+Status ReadPsConnection(const ConfigSection& section, PsOptions* options);
 
 // Reads every section; an unknown key, a wrong type or a bad value is InvalidArgument naming
 // the file, line and key.
