@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Shared-bottom vs MMoE on `colony gen multitask` data (the MMoE paper's two regression tasks)
 # at task correlations CORRS, each on SEEDS generator+init seeds, after EPOCHS epochs
-# (examples/multitask/*.yaml, learning rate 0.005), and a rare task: task mixes 0.95/0.05
-# and 0.99/0.01 with partly full queues flushed after 50 steps or only at the end of the data.
+# (examples/multitask/*.yaml, learning rate 0.005), and a rare task (MMoE): task mixes
+# 0.95/0.05 and 0.99/0.01 at correlation 0.5, and 0.99/0.01 at correlation 1, with partly full
+# queues flushed after 50 steps or only at the end of the data.
 #   bench/train/run_multitask_bench.sh [ROWS] [EPOCHS] [SEEDS] [CORRS]   (after scripts/build.sh)
 # Prints the test MSE of each task (mean over seeds), MMoE's over shared-bottom's, and for
 # the mixes each task's samples, batches (partly full), queue depth, staleness and test MSE.
@@ -35,15 +36,17 @@ for corr in $CORRS; do
   done
   rm -rf "$OUT"/data-*
 done
-for mix in 0.95,0.05 0.99,0.01; do
-  echo "task mix $mix ..." >&2
-  data="$OUT/mix-$mix"
-  "$COLONY" gen multitask --out "$data" --rows "$ROWS" --correlation 0.5 --task-mix "$mix" \
+for rare in 0.95,0.05:0.5 0.99,0.01:0.5 0.99,0.01:1.0; do
+  mix=${rare%:*}
+  corr=${rare#*:}
+  echo "task mix $mix, correlation $corr ..." >&2
+  data="$OUT/rare-$rare"
+  "$COLONY" gen multitask --out "$data" --rows "$ROWS" --correlation "$corr" --task-mix "$mix" \
     >/dev/null
   for wait in 50 0; do
-    train mmoe "$data" "$OUT/mix-$mix-$wait.json" --set "queues.max_wait_steps=$wait"
+    train mmoe "$data" "$OUT/rare-$rare-$wait.json" --set "queues.max_wait_steps=$wait"
   done
-  cp "$data/truth.json" "$OUT/truth-$mix.json"
+  cp "$data/truth.json" "$OUT/truth-$rare.json"
   rm -rf "$data"
 done
 /usr/bin/python3 - "$OUT" "$ROWS" "$EPOCHS" "$SEEDS" "$CORRS" <<'PY'
@@ -67,17 +70,19 @@ for c in corrs.split():
     print(f"{c:>5} {f'{s0:.4f} / {s1:.4f}':>22} {sw:>7.4f} {f'{m0:.4f} / {m1:.4f}':>16} "
           f"{mw:>7.4f} {(m0 + m1) / (s0 + s1):>12.2f}x {mw / sw:>13.2f}x")
 print()
-print("rare task (MMoE, correlation 0.5): per task samples trained, batches (partly full), "
-      "queue depth mean/max, staleness mean/max in steps, test MSE")
-for mix in ("0.95,0.05", "0.99,0.01"):
-    truth = load(f"truth-{mix}")
+print("rare task (MMoE): per task samples trained, batches (partly full), queue depth "
+      "mean/max, staleness mean/max in steps, test MSE (and the task's test label variance)")
+for rare in ("0.95,0.05:0.5", "0.99,0.01:0.5", "0.99,0.01:1.0"):
+    mix, corr = rare.split(":")
+    truth = load(f"truth-{rare}")
     for wait in ("50", "0"):
-        s = load(f"mix-{mix}-{wait}")
+        s = load(f"rare-{rare}-{wait}")
         for t in ("0", "1"):
             x = s["tasks"][t]
-            print(f"mix {mix} max_wait_steps {wait:>2} task {t}: {x['samples']:>7} samples, "
-                  f"{x['batches']:>5} batches ({x['partial_batches']:>3} partly full), depth "
-                  f"{x['queue_depth_mean']:6.1f}/{x['queue_depth_max']:>3}, staleness "
+            print(f"mix {mix} corr {corr} max_wait_steps {wait:>2} task {t}: {x['samples']:>7} "
+                  f"samples, {x['batches']:>5} batches ({x['partial_batches']:>3} partly full), "
+                  f"depth {x['queue_depth_mean']:6.1f}/{x['queue_depth_max']:>3}, staleness "
                   f"{x['staleness_mean']:6.2f}/{x['staleness_max']:>3}, test MSE "
-                  f"{x['test_mse']:.4f} (train rows {truth['train_task_rows'][int(t)]:.0f})")
+                  f"{x['test_mse']:.4f} ({truth['test_label_variance'][int(t)]:.2f}), train "
+                  f"rows {truth['train_task_rows'][int(t)]:.0f}")
 PY
