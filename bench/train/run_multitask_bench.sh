@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Shared-bottom vs MMoE on `colony gen multitask` data (the MMoE paper's two regression tasks)
 # at task correlations CORRS, each on SEEDS generator+init seeds, after EPOCHS epochs
-# (examples/multitask/*.yaml, learning rate 0.005), and a rare task (MMoE): task mixes
+# (examples/multitask/*.yaml) at each learning rate of LRS; each model is reported at its
+# best learning rate (lowest mean test MSE over the seeds), and a rare task (MMoE, the
+# examples' learning rate 0.005): task mixes
 # 0.95/0.05 and 0.99/0.01 at correlation 0.5, and 0.99/0.01 at correlation 1, with partly full
 # queues flushed after 50 steps or only at the end of the data.
-#   bench/train/run_multitask_bench.sh [ROWS] [EPOCHS] [SEEDS] [CORRS]   (after scripts/build.sh)
+#   bench/train/run_multitask_bench.sh [ROWS] [EPOCHS] [SEEDS] [CORRS] [LRS]  (after scripts/build.sh)
 # Prints the test MSE of each task (mean over seeds), MMoE's over shared-bottom's, and for
 # the mixes each task's samples, batches (partly full), queue depth, staleness and test MSE.
 set -euo pipefail
@@ -14,6 +16,7 @@ ROWS=${1:-50000}
 EPOCHS=${2:-3}
 SEEDS=${3:-1 2 3}
 CORRS=${4:-1.0 0.5 0.0}
+LRS=${5:-0.002 0.005 0.01}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 COLONY="$BUILD_DIR/colony"
@@ -31,7 +34,10 @@ for corr in $CORRS; do
     "$COLONY" gen multitask --out "$data" --rows "$ROWS" --correlation "$corr" --seed "$seed" \
       >/dev/null
     for model in shared_bottom mmoe; do
-      train "$model" "$data" "$OUT/$model-$corr-$seed.json" --set "train.seed=$seed"
+      for lr in $LRS; do
+        train "$model" "$data" "$OUT/$model-$corr-$seed-$lr.json" --set "train.seed=$seed" \
+          --set "optimizer.learning_rate=$lr"
+      done
     done
   done
   rm -rf "$OUT"/data-*
@@ -49,26 +55,34 @@ for rare in 0.95,0.05:0.5 0.99,0.01:0.5 0.99,0.01:1.0; do
   cp "$data/truth.json" "$OUT/truth-$rare.json"
   rm -rf "$data"
 done
-/usr/bin/python3 - "$OUT" "$ROWS" "$EPOCHS" "$SEEDS" "$CORRS" <<'PY'
+/usr/bin/python3 - "$OUT" "$ROWS" "$EPOCHS" "$SEEDS" "$CORRS" "$LRS" <<'PY'
 import json, sys
-out, rows, epochs, seeds, corrs = sys.argv[1:]
-seeds = seeds.split()
+out, rows, epochs, seeds, corrs, lrs = sys.argv[1:]
+seeds, lrs = seeds.split(), lrs.split()
 def load(name):
     return json.load(open(f"{out}/{name}.json"))
-def mses(model, corr):
-    runs = [load(f"{model}-{corr}-{s}") for s in seeds]
+def mses(model, corr, lr):
+    runs = [load(f"{model}-{corr}-{s}-{lr}") for s in seeds]
     per_task = [sum(r["tasks"][t]["test_mse"] for r in runs) / len(runs) for t in ("0", "1")]
     worst = sum(max(r["tasks"][t]["test_mse"] for t in ("0", "1")) for r in runs) / len(runs)
     return per_task, worst
-print(f"{rows} samples (90 % train), {epochs} epochs, seeds {' '.join(seeds)}; test MSE per "
-      f"task, mean over seeds (label variance about 9, noise floor 0.01)")
-print(f"{'corr':>5} {'shared-bottom t0 / t1':>22} {'worst':>7} {'MMoE t0 / t1':>16} {'worst':>7} "
-      f"{'MMoE/SB mean':>13} {'MMoE/SB worst':>14}")
+def best(model, corr):
+    return min(((mses(model, corr, lr), lr) for lr in lrs), key=lambda x: sum(x[0][0]))
+print(f"{rows} samples (90 % train), {epochs} epochs, seeds {' '.join(seeds)}, learning rates "
+      f"{' '.join(lrs)}; test MSE per task, mean over seeds, each model at its best learning "
+      f"rate (label variance about 9, noise floor 0.01)")
+print(f"{'corr':>5} {'shared-bottom t0 / t1':>22} {'worst':>7} {'lr':>6} {'MMoE t0 / t1':>16} "
+      f"{'worst':>7} {'lr':>6} {'MMoE/SB mean':>13} {'MMoE/SB worst':>14}")
 for c in corrs.split():
-    (s0, s1), sw = mses("shared_bottom", c)
-    (m0, m1), mw = mses("mmoe", c)
-    print(f"{c:>5} {f'{s0:.4f} / {s1:.4f}':>22} {sw:>7.4f} {f'{m0:.4f} / {m1:.4f}':>16} "
-          f"{mw:>7.4f} {(m0 + m1) / (s0 + s1):>12.2f}x {mw / sw:>13.2f}x")
+    ((s0, s1), sw), slr = best("shared_bottom", c)
+    ((m0, m1), mw), mlr = best("mmoe", c)
+    print(f"{c:>5} {f'{s0:.4f} / {s1:.4f}':>22} {sw:>7.4f} {slr:>6} {f'{m0:.4f} / {m1:.4f}':>16} "
+          f"{mw:>7.4f} {mlr:>6} {(m0 + m1) / (s0 + s1):>12.2f}x {mw / sw:>13.2f}x")
+print("mean test MSE of both tasks at each learning rate:")
+for c in corrs.split():
+    for model in ("shared_bottom", "mmoe"):
+        cells = "  ".join(f"{lr}: {sum(mses(model, c, lr)[0]) / 2:.4f}" for lr in lrs)
+        print(f"  corr {c} {model:>13}  {cells}")
 print()
 print("rare task (MMoE): per task samples trained, batches (partly full), queue depth "
       "mean/max, staleness mean/max in steps, test MSE (and the task's test label variance)")

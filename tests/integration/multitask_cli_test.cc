@@ -75,6 +75,14 @@ TEST_F(MultitaskCliTest, TrainBothModelsWithPerTaskReports) {
     for (double m : mse) EXPECT_GT(m, 0);
     EXPECT_EQ(JsonNumbers(json, "samples")[0], 2 * 5400);
   }
+  const Result dump =
+      RunColony("program dump examples/multitask/mmoe.yaml --set model.input_dim=10");
+  ASSERT_EQ(dump.exit_code, 0) << dump.output;
+  EXPECT_THAT(dump.output, HasSubstr("# task 1: the shared layers and tower 1"));
+  EXPECT_THAT(dump.output, HasSubstr("gate1.w"));
+  const Result no_dim = RunColony("program dump examples/multitask/mmoe.yaml");
+  EXPECT_NE(no_dim.exit_code, 0);
+  EXPECT_THAT(no_dim.output, HasSubstr("--set model.input_dim=N"));
   const Result sync = RunColony("train examples/multitask/mmoe.yaml --set strategy=sync");
   EXPECT_NE(sync.exit_code, 0);
   EXPECT_THAT(sync.output, HasSubstr("'local' or 'async' for multi-task models"));
