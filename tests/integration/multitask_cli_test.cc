@@ -99,6 +99,7 @@ TEST_F(MultitaskCliTest, AsyncJobOfAServerAndTwoWorkers) {
   EXPECT_THAT(run.output, HasSubstr("[server 0] pserver listening on 127.0.0.1:"));
   EXPECT_THAT(run.output, HasSubstr("[worker 1] [colony I"));
   EXPECT_THAT(run.output, HasSubstr("worker 1 of 2: async training"));
+  EXPECT_THAT(run.output, HasSubstr("| per-task test metrics in worker 0's summary"));
   const std::string json = ReadFile(summary).value_or("");
   // Both workers' samples: each trains every other sample of the 5400, twice.
   EXPECT_EQ(JsonNumbers(json, "samples")[0], 2 * 5400) << json;

@@ -92,12 +92,17 @@ Status RunLaunch(LaunchFlags& flags) {
   };
   COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, print));
   const std::string json = JobSummaryJson(o, result);
+  // A multi-task job's test metrics are per task: worker 0's summary lines and "tasks".
+  const std::string test =
+      JsonObject(json, "tasks").empty()
+          ? fmt::format("test auc {:.4f} logloss {:.4f}", JsonNumber(json, "test_auc"),
+                        JsonNumber(json, "test_logloss"))
+          : std::string("per-task test metrics in worker 0's summary and \"tasks\"");
   std::printf(
       "launch summary: %d servers, %d workers, %.1fs | %.0f samples, %.0f samples/s | train "
-      "loss %.4f | test auc %.4f logloss %.4f\n",
+      "loss %.4f | %s\n",
       o.servers, o.workers, result.seconds, JsonNumber(json, "samples"),
-      JsonNumber(json, "samples_per_sec"), JsonNumber(json, "train_loss"),
-      JsonNumber(json, "test_auc"), JsonNumber(json, "test_logloss"));
+      JsonNumber(json, "samples_per_sec"), JsonNumber(json, "train_loss"), test.c_str());
   return WriteSummaryJson(flags.summary_json, json);
 }
 
