@@ -195,11 +195,7 @@ Status MultitaskTrainOptions::Validate() const {
   return m.Validate();
 }
 
-bool IsMultitaskConfig(const Config& config) {
-  std::string name;
-  const ConfigSection model = config.Root().Section("model");
-  return model.Has("name") && model.Read("name", &name).ok() && models::IsMultitaskModel(name);
-}
+bool IsMultitaskConfig(const Config& config) { return models::IsMultitaskModel(ModelName(config)); }
 
 StatusOr<MultitaskTrainOptions> ParseMultitaskTrainOptions(const Config& config) {
   MultitaskTrainOptions o;

@@ -154,11 +154,7 @@ Status SessionTrainOptions::Validate() const {
   return m.Validate();
 }
 
-bool IsSessionConfig(const Config& config) {
-  std::string name;
-  const ConfigSection model = config.Root().Section("model");
-  return model.Has("name") && model.Read("name", &name).ok() && models::IsSessionModel(name);
-}
+bool IsSessionConfig(const Config& config) { return models::IsSessionModel(ModelName(config)); }
 
 StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   SessionTrainOptions o;

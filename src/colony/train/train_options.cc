@@ -31,6 +31,13 @@ Status ReadLoop(const ConfigSection& s, LoopOptions* o) {
   return OkStatus();
 }
 
+std::string ModelName(const Config& config) {
+  std::string name;
+  const ConfigSection model = config.Root().Section("model");
+  if (!model.Has("name") || !model.Read("name", &name).ok()) return "";
+  return name;
+}
+
 Status ValidateLoop(const LoopOptions& loop) {
   if (loop.epochs <= 0) {
     return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));

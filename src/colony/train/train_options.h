@@ -120,6 +120,8 @@ struct TrainOptions {
 Status ReadOptimizer(const ConfigSection& section, ps::OptimizerOptions* options);
 // Reads the `train` section (epochs, seed, threads, max_steps, log_every_seconds).
 Status ReadLoop(const ConfigSection& section, LoopOptions* options);
+// The config's model.name, or "" when it has none (the trainers pick themselves by it).
+std::string ModelName(const Config& config);
 // InvalidArgument unless epochs > 0, threads and max_steps >= 0 and log_every_seconds > 0.
 Status ValidateLoop(const LoopOptions& loop);
 // Reads how to reach the servers from the `ps` section: servers, token, tls_ca, plaintext,
