@@ -3,6 +3,7 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/data/ctr_generator.h"
+#include "colony/data/multitask_generator.h"
 #include "colony/data/session_generator.h"
 
 namespace colony::cli {
@@ -51,6 +52,39 @@ void AddGenCommand(CLI::App& app, int* exit_code) {
   sessions->callback([so, exit_code] {
     Status s = data::GenerateSessions(*so);
     if (s.ok()) std::printf("wrote %s/{train.txt,test.txt,truth.json}\n", so->out_dir.c_str());
+    *exit_code = ExitCode(s);
+  });
+  auto mo = std::make_shared<data::MultitaskGeneratorOptions>();
+  auto mix = std::make_shared<std::string>("0.5,0.5");
+  CLI::App* multitask = gen->add_subcommand(
+      "multitask",
+      "two tasks of tunable correlation as in the MMoE paper, a task id per sample, with "
+      "truth.json (label_correlation)");
+  multitask->add_option("--out", mo->out_dir, "output folder")->required();
+  multitask->add_option("--rows", mo->rows, "samples in all (train + test)")->capture_default_str();
+  multitask->add_option("--test-fraction", mo->test_fraction, "share of samples in test.txt")
+      ->capture_default_str();
+  multitask->add_option("--dim", mo->dim, "features per sample")->capture_default_str();
+  multitask->add_option("--correlation", mo->correlation, "cosine of the two tasks' weights")
+      ->capture_default_str();
+  multitask->add_option("--task-mix", *mix, "share of each task in train.txt, e.g. 0.95,0.05")
+      ->capture_default_str();
+  multitask->add_option("--labels", mo->labels, "regression or classification")
+      ->capture_default_str();
+  multitask->add_option("--sin-terms", mo->sin_terms, "sin terms of each label")
+      ->capture_default_str();
+  multitask->add_option("--scale", mo->scale, "norm of the task weights (c)")
+      ->capture_default_str();
+  multitask->add_option("--noise", mo->noise, "label noise std")->capture_default_str();
+  multitask->add_option("--seed", mo->seed, "random seed")->capture_default_str();
+  multitask->callback([mo, mix, exit_code] {
+    StatusOr<std::vector<double>> shares = data::ParseTaskMix(*mix, "gen multitask: --task-mix");
+    Status s = shares.status();
+    if (s.ok()) {
+      mo->task_mix = *shares;
+      s = data::GenerateMultitask(*mo);
+    }
+    if (s.ok()) std::printf("wrote %s/{train.txt,test.txt,truth.json}\n", mo->out_dir.c_str());
     *exit_code = ExitCode(s);
   });
 }

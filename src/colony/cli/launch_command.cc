@@ -34,8 +34,23 @@ bool IsSessionSummary(const std::string& json) {
   return json.find("\"p20\": ") != std::string::npos;
 }
 
-// One summary for the job: worker 0's test metrics (it tests the shared model), the
-// workers' samples and throughput added up, their mean training loss.
+// The object after "key": in `json` (braces matched; our summaries hold no braces in
+// strings), or "" when absent.
+std::string JsonObject(const std::string& json, const std::string& key) {
+  const size_t start = json.find("\"" + key + "\": {");
+  if (start == std::string::npos) return "";
+  const size_t open = json.find('{', start);
+  int depth = 0;
+  for (size_t i = open; i < json.size(); ++i) {
+    depth += json[i] == '{' ? 1 : json[i] == '}' ? -1 : 0;
+    if (depth == 0) return json.substr(open, i - open + 1);
+  }
+  return "";
+}
+
+// One summary for the job: worker 0's test metrics (it tests the shared model; a
+// multi-task job's per-task "tasks" too), the workers' samples and throughput added up,
+// their mean training loss.
 std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::LaunchResult& r) {
   double samples = 0, rate = 0, loss = 0;
   std::string workers;
@@ -56,12 +71,13 @@ std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::Launc
                         JsonNumber(first, "mrr20"))
           : fmt::format("\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}",
                         JsonNumber(first, "test_auc"), JsonNumber(first, "test_logloss"));
+  const std::string tasks = JsonObject(first, "tasks");
   return fmt::format(
       "{{\"servers\": {}, \"workers\": {}, \"seconds\": {:.3f}, \"samples\": {:.0f}, "
       "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, {}, \"test_samples\": {:.0f}, "
-      "\"bad_lines\": {:.0f}, \"worker_summaries\": [{}]}}\n",
+      "\"bad_lines\": {:.0f}, {}\"worker_summaries\": [{}]}}\n",
       o.servers, o.workers, r.seconds, samples, rate, loss, test, JsonNumber(first, "test_samples"),
-      JsonNumber(first, "bad_lines"), workers);
+      JsonNumber(first, "bad_lines"), tasks.empty() ? "" : "\"tasks\": " + tasks + ", ", workers);
 }
 
 std::string SelfPath() {
@@ -85,12 +101,17 @@ Status RunLaunch(LaunchFlags& flags) {
   };
   COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, print));
   const std::string json = JobSummaryJson(o, result);
-  const std::string test =
-      IsSessionSummary(json)
-          ? fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", JsonNumber(json, "p20"),
-                        JsonNumber(json, "mrr20"))
-          : fmt::format("test auc {:.4f} logloss {:.4f}", JsonNumber(json, "test_auc"),
-                        JsonNumber(json, "test_logloss"));
+  // A multi-task job's test metrics are per task: worker 0's summary lines and "tasks".
+  std::string test;
+  if (IsSessionSummary(json)) {
+    test = fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", JsonNumber(json, "p20"),
+                       JsonNumber(json, "mrr20"));
+  } else if (!JsonObject(json, "tasks").empty()) {
+    test = "per-task test metrics in worker 0's summary and \"tasks\"";
+  } else {
+    test = fmt::format("test auc {:.4f} logloss {:.4f}", JsonNumber(json, "test_auc"),
+                       JsonNumber(json, "test_logloss"));
+  }
   std::printf(
       "launch summary: %d servers, %d workers, %.1fs | %.0f samples, %.0f samples/s | train "
       "loss %.4f | %s\n",

@@ -4,7 +4,9 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/graph/program.h"
+#include "colony/models/multitask_models.h"
 #include "colony/models/session_models.h"
+#include "colony/train/multitask_trainer.h"
 #include "colony/train/session_trainer.h"
 #include "colony/train/train_options.h"
 
@@ -18,6 +20,22 @@ struct ProgramFlags {
 
 Status Dump(const ProgramFlags& flags) {
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, flags.overrides));
+  if (train::IsMultitaskConfig(config)) {
+    COLONY_ASSIGN_OR_RETURN(train::MultitaskTrainOptions options,
+                            train::ParseMultitaskTrainOptions(config));
+    if (options.model.input_dim == 0) {
+      return InvalidArgumentError(
+          "a multi-task model's program depends on its input width: add --set "
+          "model.input_dim=N");
+    }
+    COLONY_ASSIGN_OR_RETURN(models::MultitaskPrograms programs,
+                            models::BuildMultitaskModel(options.model));
+    for (size_t k = 0; k < programs.tasks.size(); ++k) {
+      std::printf("# task %zu: the shared layers and tower %zu\n%s", k, k,
+                  graph::ToText(programs.tasks[k]).c_str());
+    }
+    return OkStatus();
+  }
   if (train::IsSessionConfig(config)) {
     COLONY_ASSIGN_OR_RETURN(train::SessionTrainOptions options,
                             train::ParseSessionTrainOptions(config));

@@ -8,6 +8,7 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/cli/train_job.h"
+#include "colony/train/multitask_trainer.h"
 #include "colony/train/session_trainer.h"
 #include "colony/train/trainer.h"
 
@@ -48,6 +49,24 @@ Status RunSessionTrain(const TrainJobFlags& flags, const Config& config,
   return WriteSummaryJson(flags.summary_json, train::SessionSummaryJson(summary));
 }
 
+// Multi-task models (model.name shared_bottom / mmoe) train with per-task sample queues.
+Status RunMultitaskTrain(const TrainJobFlags& flags, const Config& config,
+                         const cluster::WorkerEnv* worker) {
+  if (!flags.resume.empty()) {
+    return InvalidArgumentError("--resume is not available for multi-task models yet");
+  }
+  COLONY_ASSIGN_OR_RETURN(train::MultitaskTrainOptions options,
+                          train::ParseMultitaskTrainOptions(config));
+  if (worker != nullptr && worker->rank) {
+    options.worker = {*worker->rank, *worker->count};
+    COLONY_RETURN_IF_ERROR(options.Validate().WithContext(worker->source));
+  }
+  options.stop_requested = &g_stop_requested;
+  COLONY_ASSIGN_OR_RETURN(train::MultitaskTrainSummary summary, train::TrainMultitask(options));
+  std::printf("%s\n", train::MultitaskSummaryLine(summary).c_str());
+  return WriteSummaryJson(flags.summary_json, train::MultitaskSummaryJson(summary));
+}
+
 }  // namespace
 
 Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker) {
@@ -61,6 +80,7 @@ Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker)
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, overrides));
   std::signal(SIGINT, RequestStop);
   std::signal(SIGTERM, RequestStop);
+  if (train::IsMultitaskConfig(config)) return RunMultitaskTrain(flags, config, worker);
   if (train::IsSessionConfig(config)) return RunSessionTrain(flags, config, worker);
   COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
   COLONY_RETURN_IF_ERROR(ApplyJobFlags(flags, worker, options));

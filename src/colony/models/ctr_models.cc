@@ -7,11 +7,13 @@
 #include <map>
 
 #include "colony/graph/builder.h"
+#include "colony/models/internal/layers.h"
 
 namespace colony::models {
 namespace {
 
 using graph::ProgramBuilder;
+using internal::Fc;
 
 // The parts every CTR model shares: feeds, loss and prediction.
 struct CtrInputs {
@@ -55,15 +57,6 @@ StatusOr<graph::ProgramDesc> Finish(ProgramBuilder& b, const std::string& logit,
   b.SetLoss(b.Op1("sigmoid_bce", {{"Logits", {logit}}, {"Label", {label}}}));
   b.AddFetch(b.Op1("sigmoid", {{"X", {logit}}}));
   return b.Build();
-}
-
-// fc with a fresh weight and bias; `activation` is "none", "relu", ...
-std::string Fc(ProgramBuilder& b, const std::string& x, int64_t in, int64_t out,
-               const std::string& name, const std::string& activation) {
-  const std::string w = b.Parameter(name + ".w", {in, out}, graph::XavierUniform());
-  const std::string bias = b.Parameter(name + ".b", {out}, graph::Zeros());
-  return b.Op1("fc", {{"X", {x}}, {"W", {w}}, {"B", {bias}}},
-               {{"activation", graph::StringAttr(activation)}});
 }
 
 // First-order terms: one weight per id, summed over slots, plus a linear term on dense

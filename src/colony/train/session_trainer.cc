@@ -178,14 +178,7 @@ Status SessionTrainOptions::Validate() const {
     return InvalidArgumentError("data.max_length must be >= 1, got " +
                                 std::to_string(data.max_length));
   }
-  if (loop.epochs <= 0) {
-    return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));
-  }
-  if (loop.threads < 0 || loop.max_steps < 0) {
-    return InvalidArgumentError("train.threads and train.max_steps must be >= 0");
-  }
-  if (loop.log_every_seconds <= 0)
-    return InvalidArgumentError("train.log_every_seconds must be > 0");
+  COLONY_RETURN_IF_ERROR(ValidateLoop(loop));
   if (model.num_items < 0) {
     return InvalidArgumentError("model.num_items must be >= 0 (0: from the data), got " +
                                 std::to_string(model.num_items));
@@ -195,11 +188,7 @@ Status SessionTrainOptions::Validate() const {
   return m.Validate();
 }
 
-bool IsSessionConfig(const Config& config) {
-  std::string name;
-  const ConfigSection model = config.Root().Section("model");
-  return model.Has("name") && model.Read("name", &name).ok() && models::IsSessionModel(name);
-}
+bool IsSessionConfig(const Config& config) { return models::IsSessionModel(ModelName(config)); }
 
 StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   SessionTrainOptions o;

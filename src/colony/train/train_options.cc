@@ -33,6 +33,26 @@ Status ReadLoop(const ConfigSection& s, LoopOptions* o) {
   return OkStatus();
 }
 
+std::string ModelName(const Config& config) {
+  std::string name;
+  const ConfigSection model = config.Root().Section("model");
+  if (!model.Has("name") || !model.Read("name", &name).ok()) return "";
+  return name;
+}
+
+Status ValidateLoop(const LoopOptions& loop) {
+  if (loop.epochs <= 0) {
+    return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));
+  }
+  if (loop.threads < 0 || loop.max_steps < 0) {
+    return InvalidArgumentError("train.threads and train.max_steps must be >= 0");
+  }
+  if (loop.log_every_seconds <= 0) {
+    return InvalidArgumentError("train.log_every_seconds must be > 0");
+  }
+  return OkStatus();
+}
+
 Status ReadPsConnection(const ConfigSection& s, PsOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("servers", &o->servers));
   COLONY_RETURN_IF_ERROR(s.Read("token", &o->token));

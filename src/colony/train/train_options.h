@@ -147,6 +147,10 @@ Status ReadPsConnection(const ConfigSection& section, PsOptions* options);
 // TLS (or ps.plaintext) off loopback, positive deadlines. InvalidArgument naming the key.
 Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::string>& strategies,
                             const PsOptions& ps, const WorkerOptions& worker);
+// The config's model.name, or "" when it has none (the trainers pick themselves by it).
+std::string ModelName(const Config& config);
+// InvalidArgument unless epochs > 0, threads and max_steps >= 0 and log_every_seconds > 0.
+Status ValidateLoop(const LoopOptions& loop);
 
 // Reads every section; an unknown key, a wrong type or a bad value is InvalidArgument naming
 // the file, line and key.

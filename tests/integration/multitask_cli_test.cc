@@ -1,0 +1,130 @@
+// Multi-task training through the real `colony` binary: `gen multitask` (and its flag
+// errors), `train` of both models, and an async job of real processes under `colony launch`
+// (a parameter server and two workers, each with its own task queues).
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "colony/base/file_util.h"
+#include "run_colony.h"
+#include "testing/status_matchers.h"
+
+namespace colony {
+namespace {
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// All values of "key": in `json`, in order.
+std::vector<double> JsonNumbers(const std::string& json, const std::string& key) {
+  std::vector<double> out;
+  const std::regex pattern("\"" + key + "\": (-?[0-9.eE+-]+)");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), pattern);
+       it != std::sregex_iterator(); ++it) {
+    out.push_back(std::stod((*it)[1]));
+  }
+  return out;
+}
+
+class MultitaskCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ =
+        new std::string(::testing::TempDir() + "/colony_multitask_cli_" + std::to_string(getpid()));
+    fs::remove_all(*root_);
+    const Result gen = RunColony("gen multitask --rows 6000 --dim 10 --task-mix 0.9,0.1 --out " +
+                                 *root_ + "/data");
+    ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  }
+  static std::string* root_;
+};
+std::string* MultitaskCliTest::root_ = nullptr;
+
+TEST_F(MultitaskCliTest, GenWritesTruthAndRejectsBadFlags) {
+  const std::string truth = ReadFile(*root_ + "/data/truth.json").value_or("");
+  EXPECT_THAT(truth, HasSubstr("\"label_correlation\": "));
+  EXPECT_THAT(truth, HasSubstr("\"task_mix\": [0.9, 0.1]"));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--task-mix 0.5,0.6", "--task-mix shares must sum to 1, got 1.1"},
+      {"--task-mix 0.5,x", "--task-mix: share 2 'x' is not a number"},
+      {"--correlation 3", "--correlation must be in [-1, 1], got 3"},
+      {"--labels ranking", "--labels must be 'regression' or 'classification'"},
+      {"--dim 1", "--dim must be >= 2"},
+  };
+  for (const auto& [flags, message] : cases) {
+    const Result bad = RunColony("gen multitask --out " + *root_ + "/bad " + flags);
+    EXPECT_NE(bad.exit_code, 0) << flags;
+    EXPECT_THAT(bad.output, HasSubstr(message)) << flags;
+  }
+  EXPECT_FALSE(fs::exists(*root_ + "/bad/train.txt"));
+}
+
+TEST_F(MultitaskCliTest, TrainBothModelsWithPerTaskReports) {
+  for (const std::string model : {"shared_bottom", "mmoe"}) {
+    const std::string summary = *root_ + "/" + model + ".json";
+    const Result run =
+        RunColony("train examples/multitask/" + model + ".yaml --set data.dir=" + *root_ +
+                  "/data --set train.epochs=2 --summary-json " + summary);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_THAT(run.output, HasSubstr("task 1: "));
+    EXPECT_THAT(run.output, HasSubstr("queue depth mean"));
+    const std::string json = ReadFile(summary).value_or("");
+    EXPECT_THAT(json, HasSubstr("\"tasks\": {\"0\": "));
+    const std::vector<double> mse = JsonNumbers(json, "test_mse");
+    ASSERT_EQ(mse.size(), 2u) << json;
+    for (double m : mse) EXPECT_GT(m, 0);
+    EXPECT_EQ(JsonNumbers(json, "samples")[0], 2 * 5400);
+  }
+  const Result dump =
+      RunColony("program dump examples/multitask/mmoe.yaml --set model.input_dim=10");
+  ASSERT_EQ(dump.exit_code, 0) << dump.output;
+  EXPECT_THAT(dump.output, HasSubstr("# task 1: the shared layers and tower 1"));
+  EXPECT_THAT(dump.output, HasSubstr("gate1.w"));
+  const Result no_dim = RunColony("program dump examples/multitask/mmoe.yaml");
+  EXPECT_NE(no_dim.exit_code, 0);
+  EXPECT_THAT(no_dim.output, HasSubstr("--set model.input_dim=N"));
+  const Result sync = RunColony("train examples/multitask/mmoe.yaml --set strategy=sync");
+  EXPECT_NE(sync.exit_code, 0);
+  EXPECT_THAT(sync.output, HasSubstr("'local' or 'async' for multi-task models"));
+}
+
+TEST_F(MultitaskCliTest, AsyncJobOfAServerAndTwoWorkers) {
+  const std::string summary = *root_ + "/launch.json";
+  const Result run = RunColony(
+      "launch --servers 1 --workers 2 examples/multitask/mmoe.yaml --set strategy=async "
+      "--set data.dir=" +
+      *root_ + "/data --set train.epochs=2 --set queues.max_wait_steps=5 --summary-json " +
+      summary + " --run-dir " + *root_ + "/run");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("[server 0] pserver listening on 127.0.0.1:"));
+  EXPECT_THAT(run.output, HasSubstr("[worker 1] [colony I"));
+  EXPECT_THAT(run.output, HasSubstr("worker 1 of 2: async training"));
+  EXPECT_THAT(run.output, HasSubstr("| per-task test metrics in worker 0's summary"));
+  const std::string json = ReadFile(summary).value_or("");
+  // Both workers' samples: each trains every other sample of the 5400, twice.
+  EXPECT_EQ(JsonNumbers(json, "samples")[0], 2 * 5400) << json;
+  const size_t split = json.find("\"worker_summaries\": [{");
+  ASSERT_NE(split, std::string::npos) << json;
+  const std::string job = json.substr(0, split), workers = json.substr(split);
+  // The job's "tasks" are worker 0's: it tests each task of the model both workers trained.
+  EXPECT_THAT(job, HasSubstr("\"tasks\": {\"0\": "));
+  const std::vector<double> tested = JsonNumbers(job, "test_samples");
+  ASSERT_EQ(tested.size(), 3u) << job;  // The job's, then each task's.
+  EXPECT_EQ(tested[0], 600);
+  EXPECT_GT(tested[1], 0);
+  EXPECT_EQ(tested[1] + tested[2], 600);
+  for (double mse : JsonNumbers(job, "test_mse")) EXPECT_GT(mse, 0);
+  // Worker 1 has no test samples.
+  EXPECT_EQ(JsonNumbers(workers, "test_samples"),
+            (std::vector<double>{600, tested[1], tested[2], 0, 0, 0}));
+  // The rare task (10 %) trained in every worker, within the 5-step bound.
+  const std::vector<double> stale = JsonNumbers(workers, "staleness_max");
+  ASSERT_EQ(stale.size(), 4u);
+  for (double s : stale) EXPECT_LE(s, 5);
+  const std::vector<double> batches = JsonNumbers(workers, "batches");
+  ASSERT_EQ(batches.size(), 4u);
+  for (double b : batches) EXPECT_GT(b, 0);
+}
+
+}  // namespace
+}  // namespace colony
