@@ -209,7 +209,7 @@ TEST(HorizontalConfigTest, ReadsKeysAndRejectsBadOnes) {
       {"horizontal.train.trim_fraction=0.5", "trim_fraction must be in [0, 0.5)"},
       {"horizontal.data.split=random", "'random' is unknown; use iid or dirichlet"},
       {"horizontal.data.alpha=0", "alpha"},
-      {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp"},
+      {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp, conv or embedding"},
       {"horizontal.children.poison=flip", "'flip' is unknown; use scale or garbage"},
       {"horizontal.train.learning_rat=0.1", "learning_rat"},
   };
@@ -235,7 +235,8 @@ TEST(HorizontalSessionTest, FedAvgLearnsAndRecordsEveryRound) {
 
 TEST(HorizontalSessionTest, MedianAndTrimmedMeanResistAPoisonedChildFedAvgDoesNot) {
   const std::vector<std::string> poison = {"horizontal.children.poisoned=[0]",
-                                           "horizontal.children.poison_scale=-20"};
+                                           "horizontal.children.poison_scale=-20",
+                                           "horizontal.train.rounds=5"};
   auto accuracy = [&](const std::string& rule) {
     std::vector<std::string> o = poison;
     o.push_back("horizontal.train.aggregation=" + rule);

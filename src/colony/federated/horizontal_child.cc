@@ -28,14 +28,13 @@ bool Contains(const std::vector<int>& list, int value) {
 class Service final : public rpc::HorizontalChild::Service {
  public:
   Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test,
-          internal::MaskKeyPair keys)
+          internal::MaskKeyPair keys, std::unique_ptr<internal::EncoderModel> model)
       : config_(config),
         keys_(std::move(keys)),
         index_(index),
         local_(std::move(local)),
         test_(std::move(test)),
-        model_(internal::EncoderModel::Create(local_.dim, config.encoder, 10, config.train,
-                                              config.train.seed * 1000003 + index + 1)),
+        model_(std::move(model)),
         poisoned_(Contains(config.children.poisoned, index)),
         slow_(Contains(config.children.slow, index)) {
     label_share_.assign(10, 0.0);
@@ -49,7 +48,7 @@ class Service final : public rpc::HorizontalChild::Service {
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     const std::string mine = config_.encoder.TypeName(local_.dim);
-    const int64_t params = static_cast<int64_t>(model_->EncoderParameters().size());
+    const int64_t params = static_cast<int64_t>(model_->SharedParameters().size());
     response->set_sample_count(local_.rows());
     response->set_public_key(keys_.public_key);
     if (request->encoder_type() != mine) {
@@ -85,17 +84,22 @@ class Service final : public rpc::HorizontalChild::Service {
                           "round " + std::to_string(request->round()) + " is over");
     }
     const std::vector<float> received(request->parameters().begin(), request->parameters().end());
-    Status set = model_->SetEncoderParameters(received);
-    if (!set.ok())
-      return internal::ToGrpcStatus(set.WithContext("round " + std::to_string(request->round())));
+    const std::string round = "round " + std::to_string(request->round());
+    Status set = model_->SetSharedParameters(received);
+    if (!set.ok()) return internal::ToGrpcStatus(set.WithContext(round));
     response->set_round(request->round());
-    response->set_eval_accuracy(model_->Accuracy(test_));
-    response->set_eval_local_accuracy(LocalAccuracy());
-    const double loss = model_->Train(local_, std::max(1, request->local_epochs()),
-                                      config_.train.seed * 7919 + request->round() * 131 + index_);
-    response->set_train_loss(loss);
+    double accuracy = 0, local = 0;
+    Status evaluated = Evaluate(&accuracy, &local);
+    if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext(round));
+    response->set_eval_accuracy(accuracy);
+    response->set_eval_local_accuracy(local);
+    const StatusOr<double> loss =
+        model_->Train(local_, std::max(1, request->local_epochs()),
+                      config_.train.seed * 7919 + request->round() * 131 + index_);
+    if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
+    response->set_train_loss(*loss);
     response->set_sample_count(local_.rows());
-    std::vector<float> update = model_->EncoderParameters();
+    std::vector<float> update = model_->SharedParameters();
     if (poisoned_) Poison(request->round(), &update);
     if (request->secure()) {
       std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
@@ -108,7 +112,7 @@ class Service final : public rpc::HorizontalChild::Service {
       response->mutable_parameters()->Assign(update.begin(), update.end());
     }
     std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
-                index_, request->round(), response->eval_accuracy(), loss,
+                index_, request->round(), response->eval_accuracy(), *loss,
                 poisoned_ ? " (sending a poisoned update)" : "");
     std::fflush(stdout);
     return grpc::Status::OK;
@@ -120,7 +124,7 @@ class Service final : public rpc::HorizontalChild::Service {
     Touch();
     StatusOr<std::vector<uint64_t>> mask =
         PeerMask(request->round(), request->dropped(), request->dropped_keys(),
-                 model_->EncoderParameters().size());
+                 model_->SharedParameters().size());
     if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
     response->mutable_mask()->Assign(mask->begin(), mask->end());
     return grpc::Status::OK;
@@ -131,10 +135,13 @@ class Service final : public rpc::HorizontalChild::Service {
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     const std::vector<float> received(request->parameters().begin(), request->parameters().end());
-    Status set = model_->SetEncoderParameters(received);
+    Status set = model_->SetSharedParameters(received);
     if (!set.ok()) return internal::ToGrpcStatus(set.WithContext("evaluate"));
-    response->set_accuracy(model_->Accuracy(test_));
-    response->set_local_accuracy(LocalAccuracy());
+    double accuracy = 0, local = 0;
+    Status evaluated = Evaluate(&accuracy, &local);
+    if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext("evaluate"));
+    response->set_accuracy(accuracy);
+    response->set_local_accuracy(local);
     response->set_test_samples(test_.rows());
     return grpc::Status::OK;
   }
@@ -184,12 +191,13 @@ class Service final : public rpc::HorizontalChild::Service {
     return internal::PairwiseMask(keys_, index_, peers, round, dim);
   }
 
-  // Test accuracy with each class weighted by its share of this child's samples.
-  double LocalAccuracy() {
-    const std::vector<double> per_class = model_->ClassAccuracy(test_);
-    double sum = 0;
-    for (size_t c = 0; c < per_class.size(); ++c) sum += label_share_[c] * per_class[c];
-    return sum;
+  // Test accuracy, and the same with each class weighted by its share of this child's samples.
+  Status Evaluate(double* accuracy, double* local) {
+    COLONY_ASSIGN_OR_RETURN(*accuracy, model_->Accuracy(test_));
+    COLONY_ASSIGN_OR_RETURN(const std::vector<double> per_class, model_->ClassAccuracy(test_));
+    *local = 0;
+    for (size_t c = 0; c < per_class.size(); ++c) *local += label_share_[c] * per_class[c];
+    return OkStatus();
   }
 
   void Poison(int round, std::vector<float>* update) const {
@@ -260,9 +268,13 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
   if (config.train.secure_aggregation) {
     COLONY_ASSIGN_OR_RETURN(keys, internal::GenerateMaskKeys());
   }
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<internal::EncoderModel> model,
+      internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train,
+                                     config.train.seed * 1000003 + options.index + 1));
   auto service =
       std::make_unique<Service>(config, options.index, SelectImages(train, parts[options.index]),
-                                std::move(test), std::move(keys));
+                                std::move(test), std::move(keys), std::move(model));
   auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
                                                     options.observer);
   COLONY_ASSIGN_OR_RETURN(internal::StartedServer started,

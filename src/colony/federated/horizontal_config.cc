@@ -12,8 +12,17 @@ Status Invalid(const ConfigSection& s, std::string_view key, const std::string& 
 }  // namespace
 
 std::string EncoderOptions::TypeName(int input_dim) const {
-  std::string name = type;
-  name.append(":").append(std::to_string(input_dim));
+  std::string name = type + ":";
+  if (type == "conv") {
+    name.append("1x28x28");
+    for (int c : channels) name.append("-c").append(std::to_string(c));
+  } else if (type == "embedding") {
+    name.append(std::to_string(Vocabulary(input_dim)))
+        .append("x")
+        .append(std::to_string(embedding_dim));
+  } else {
+    name.append(std::to_string(input_dim));
+  }
   for (int h : hidden) name.append("-").append(std::to_string(h));
   return name;
 }
@@ -40,6 +49,10 @@ Status HorizontalTrainOptions::Validate() const {
         "sees only the sum, so no median or trimmed mean)");
   }
   if (!(round_timeout_s > 0)) return InvalidArgumentError("train.round_timeout_s must be > 0");
+  if (!(prox_mu >= 0)) return InvalidArgumentError("train.prox_mu must be >= 0");
+  if (!(server_momentum >= 0 && server_momentum < 1)) {
+    return InvalidArgumentError("train.server_momentum must be in [0, 1)");
+  }
   return OkStatus();
 }
 
@@ -76,12 +89,28 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   const ConfigSection encoder = h.Section("encoder");
   COLONY_RETURN_IF_ERROR(encoder.Read("type", &out.encoder.type));
   COLONY_RETURN_IF_ERROR(encoder.Read("hidden", &out.encoder.hidden));
-  if (out.encoder.type != "mlp") {
-    return Invalid(encoder, "type", "'" + out.encoder.type + "' is unknown; use mlp");
+  COLONY_RETURN_IF_ERROR(encoder.Read("channels", &out.encoder.channels));
+  COLONY_RETURN_IF_ERROR(encoder.Read("embedding_dim", &out.encoder.embedding_dim));
+  COLONY_RETURN_IF_ERROR(encoder.Read("levels", &out.encoder.levels));
+  const std::string& type = out.encoder.type;
+  if (type != "mlp" && type != "conv" && type != "embedding") {
+    return Invalid(encoder, "type", "'" + type + "' is unknown; use mlp, conv or embedding");
   }
-  if (out.encoder.hidden.empty()) return Invalid(encoder, "hidden", "needs at least one layer");
+  if (type == "mlp" && out.encoder.hidden.empty()) {
+    return Invalid(encoder, "hidden", "the mlp encoder needs at least one layer");
+  }
   for (int w : out.encoder.hidden) {
     if (w <= 0) return Invalid(encoder, "hidden", "widths must be > 0");
+  }
+  if (type == "conv" && (out.encoder.channels.empty() || out.encoder.channels.size() > 4)) {
+    return Invalid(encoder, "channels", "the conv encoder needs 1 to 4 conv layers");
+  }
+  for (int c : out.encoder.channels) {
+    if (c <= 0) return Invalid(encoder, "channels", "must be > 0");
+  }
+  if (out.encoder.embedding_dim <= 0) return Invalid(encoder, "embedding_dim", "must be > 0");
+  if (out.encoder.levels < 2 || out.encoder.levels > 256) {
+    return Invalid(encoder, "levels", "must be in [2, 256]");
   }
 
   const ConfigSection train = h.Section("train");
@@ -97,6 +126,9 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("secure_aggregation", &t.secure_aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("round_timeout_s", &t.round_timeout_s));
   COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));
+  COLONY_RETURN_IF_ERROR(train.Read("share_head", &t.share_head));
+  COLONY_RETURN_IF_ERROR(train.Read("prox_mu", &t.prox_mu));
+  COLONY_RETURN_IF_ERROR(train.Read("server_momentum", &t.server_momentum));
   const Status valid = t.Validate();
   if (!valid.ok())
     return InvalidArgumentError(train.Where("") + ": " + std::string(valid.message()));

@@ -63,11 +63,16 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     std::fflush(stdout);
   };
   internal::UseOneTorchThread();
-  // The initial shared encoder; its head is not used.
-  std::unique_ptr<internal::EncoderModel> initial =
-      internal::EncoderModel::Create(kFashionMnistDim, config.encoder, kClasses, train, 0);
-  std::vector<float> encoder = initial->EncoderParameters();
-  initial.reset();
+  // The initial shared parameters (the encoder's; with share_head also the head's, which is
+  // drawn from train.seed too).
+  std::vector<float> encoder;
+  {
+    COLONY_ASSIGN_OR_RETURN(
+        std::unique_ptr<internal::EncoderModel> initial,
+        internal::EncoderModel::Create(kFashionMnistDim, config.encoder, kClasses, train, 0));
+    encoder = initial->SharedParameters();
+  }
+  std::vector<float> velocity;  // FedAvgM's server momentum.
 
   MasterResult result;
   result.encoder_type = config.encoder.TypeName(kFashionMnistDim);
@@ -234,7 +239,17 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
             ? SecureSum(round, confirmed, stats.participants, responses, encoder.size())
             : Aggregate(train.aggregation, updates, weights, train.trim_fraction);
     if (!next.ok()) return next.status().WithContext("round " + std::to_string(round));
-    encoder = std::move(next).value();
+    if (train.server_momentum > 0) {
+      // v = beta v + (w - aggregate); w -= v.
+      velocity.resize(encoder.size(), 0.0f);
+      const float beta = static_cast<float>(train.server_momentum);
+      for (size_t j = 0; j < encoder.size(); ++j) {
+        velocity[j] = beta * velocity[j] + (encoder[j] - (*next)[j]);
+        encoder[j] -= velocity[j];
+      }
+    } else {
+      encoder = std::move(next).value();
+    }
     log("round " + std::to_string(round) + ": aggregated " + std::to_string(updates.size()) +
         " updates (children " + Join(stats.participants) + ") by " + train.aggregation +
         ", local loss " + std::to_string(stats.train_loss));

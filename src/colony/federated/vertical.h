@@ -127,9 +127,9 @@ struct PartyAResult {
   int iterations = 0;
   bool converged = false;
   int train_samples = 0, test_samples = 0;
-  double train_loss = 0;  // Mean squared error / 2, or mean log loss (no penalty).
-  double auc = 0;         // Logistic: on the held-out ids, or the training ids without any.
-  double rmse = 0;        // Linear: same.
+  double train_loss = 0;         // Mean squared error / 2, or mean log loss (no penalty).
+  double auc = 0;                // Logistic: on the held-out ids, or the training ids without any.
+  double rmse = 0;               // Linear: same.
   double seconds = 0;            // Whole session (data, key generation, iterations, evaluation).
   double iteration_seconds = 0;  // The iterations alone.
   int64_t bytes_sent = 0, bytes_received = 0;  // Serialized messages, both directions.
