@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/service_security.h"
 #include "colony/federated/vertical.h"  // FlMessage, MessageObserver
 
 namespace colony::fl {
@@ -99,6 +100,7 @@ struct HorizontalConfig {
   HorizontalTrainOptions train;
   ChildBehaviour children;
   double child_idle_timeout_s = 300;  // A child gives up after this long without a call.
+  ServiceSecurity security;           // The `horizontal.security` subsection.
 };
 
 // Reads the `horizontal:` section of a YAML job. NotFound for a missing file, InvalidArgument

@@ -43,8 +43,10 @@ class Service final : public rpc::HorizontalChild::Service {
 
   int64_t sample_count() const { return local_.rows(); }
 
-  grpc::Status Instruct(grpc::ServerContext*, const rpc::InstructRequest* request,
+  grpc::Status Instruct(grpc::ServerContext* context, const rpc::InstructRequest* request,
                         rpc::InstructResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     const std::string mine = config_.encoder.TypeName(local_.dim);
@@ -72,6 +74,8 @@ class Service final : public rpc::HorizontalChild::Service {
 
   grpc::Status Train(grpc::ServerContext* context, const rpc::TrainRequest* request,
                      rpc::TrainResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     const std::vector<int>& slow_rounds = config_.children.slow_rounds;
     if (slow_ && (slow_rounds.empty() || Contains(slow_rounds, request->round()))) {
       std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
@@ -118,8 +122,10 @@ class Service final : public rpc::HorizontalChild::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Unmask(grpc::ServerContext*, const rpc::UnmaskRequest* request,
+  grpc::Status Unmask(grpc::ServerContext* context, const rpc::UnmaskRequest* request,
                       rpc::UnmaskResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     StatusOr<std::vector<uint64_t>> mask =
@@ -130,8 +136,10 @@ class Service final : public rpc::HorizontalChild::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Evaluate(grpc::ServerContext*, const rpc::EvaluateRequest* request,
+  grpc::Status Evaluate(grpc::ServerContext* context, const rpc::EvaluateRequest* request,
                         rpc::EvaluateResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     const std::vector<float> received(request->parameters().begin(), request->parameters().end());
@@ -146,8 +154,10 @@ class Service final : public rpc::HorizontalChild::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Finish(grpc::ServerContext*, const rpc::FinishRequest*,
+  grpc::Status Finish(grpc::ServerContext* context, const rpc::FinishRequest*,
                       rpc::FinishResponse*) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     finished_ = true;
     done_.notify_all();
@@ -277,9 +287,10 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
                                 std::move(test), std::move(keys), std::move(model));
   auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
                                                     options.observer);
-  COLONY_ASSIGN_OR_RETURN(internal::StartedServer started,
-                          internal::StartServer("child " + std::to_string(options.index),
-                                                options.address, service.get(), tap.get()));
+  COLONY_ASSIGN_OR_RETURN(
+      internal::StartedServer started,
+      internal::StartServer("child " + std::to_string(options.index), options.address,
+                            service.get(), tap.get(), config.security));
   return std::unique_ptr<HorizontalChild>(
       new GrpcChild(std::move(tap), std::move(service), std::move(started.server), started.port));
 }

@@ -1,6 +1,7 @@
 // The horizontal job's YAML.
 #include "colony/base/config.h"
 #include "colony/federated/horizontal.h"
+#include "colony/federated/internal/config_util.h"
 
 namespace colony::fl {
 namespace {
@@ -149,6 +150,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   }
   if (!(c.slow_delay_s >= 0)) return Invalid(children, "slow_delay_s", "must be >= 0");
   if (!(out.child_idle_timeout_s > 0)) return Invalid(children, "idle_timeout_s", "must be > 0");
+  COLONY_RETURN_IF_ERROR(internal::ReadSecurity(h, &out.security));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
+#include "colony/federated/internal/rpc_util.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
@@ -78,15 +79,15 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
   result.encoder_type = config.encoder.TypeName(kFashionMnistDim);
   result.aggregation = train.aggregation;
   result.sample_counts.assign(k, -1);
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
   std::vector<std::unique_ptr<rpc::HorizontalChild::Stub>> stubs;
-  for (const std::string& address : options.children) {
-    stubs.push_back(rpc::HorizontalChild::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  for (size_t i = 0; i < options.children.size(); ++i) {
+    COLONY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                            internal::MakeChannel("master to child " + std::to_string(i),
+                                                  options.children[i], config.security, nullptr));
+    stubs.push_back(rpc::HorizontalChild::NewStub(channel));
   }
   auto deadline_context = [&](grpc::ClientContext* context) {
+    internal::AddToken(context, config.security);
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::duration<double>(train.round_timeout_s)));
@@ -285,6 +286,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     rpc::FinishResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    internal::AddToken(&context, config.security);
     (void)stubs[i]->Finish(&context, rpc::FinishRequest(), &response);
   });
   result.encoder = std::move(encoder);

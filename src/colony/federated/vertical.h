@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/service_security.h"
 #include "colony/federated/vertical_data.h"
 
 namespace colony::fl {
@@ -60,6 +61,7 @@ struct VerticalConfig {
   PartyDataOptions party_b;
   std::string party_b_address = "127.0.0.1:7301";  // Where B listens and A connects.
   double party_b_idle_timeout_s = 300;             // B gives up after this long without a call.
+  ServiceSecurity security;                        // The `vertical.security` subsection.
 };
 
 // Reads the `vertical:` section of a YAML job. NotFound for a missing file, InvalidArgument

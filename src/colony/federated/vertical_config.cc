@@ -7,6 +7,7 @@
 
 #include "colony/base/config.h"
 #include "colony/base/file_util.h"
+#include "colony/federated/internal/config_util.h"
 #include "colony/federated/vertical.h"
 
 namespace colony::fl {
@@ -138,6 +139,7 @@ StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
                          "party");
     }
   }
+  COLONY_RETURN_IF_ERROR(internal::ReadSecurity(v, &out.security));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   return out;
 }

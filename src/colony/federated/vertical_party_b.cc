@@ -24,17 +24,17 @@ class Service final : public rpc::VerticalParty::Service {
   Service(const VerticalConfig& config, PartyTable table, std::string out)
       : config_(config), table_(std::move(table)), out_(std::move(out)) {}
 
-  grpc::Status Ids(grpc::ServerContext*, const rpc::IdsRequest*,
+  grpc::Status Ids(grpc::ServerContext* context, const rpc::IdsRequest*,
                    rpc::IdsResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       for (uint64_t id : table_.ids) response->add_ids(id);
       return OkStatus();
     });
   }
 
-  grpc::Status Setup(grpc::ServerContext*, const rpc::SetupRequest* request,
+  grpc::Status Setup(grpc::ServerContext* context, const rpc::SetupRequest* request,
                      rpc::SetupResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       if (request->model() != "linear" && request->model() != "logistic") {
         return InvalidArgumentError("Setup: model '" + request->model() + "' is unknown");
       }
@@ -76,9 +76,9 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Step(grpc::ServerContext*, const rpc::StepRequest* request,
+  grpc::Status Step(grpc::ServerContext* context, const rpc::StepRequest* request,
                     rpc::StepResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Step"));
       const size_t m = block_->train_rows();
       if (!key_) {
@@ -108,9 +108,9 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Unmask(grpc::ServerContext*, const rpc::UnmaskRequest* request,
+  grpc::Status Unmask(grpc::ServerContext* context, const rpc::UnmaskRequest* request,
                       rpc::StepResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Unmask"));
       if (!key_ || masks_.empty() || request->iteration() != mask_iteration_) {
         return FailedPreconditionError("Unmask: no masked gradient pending for iteration " +
@@ -132,18 +132,18 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Predict(grpc::ServerContext*, const rpc::PredictRequest*,
+  grpc::Status Predict(grpc::ServerContext* context, const rpc::PredictRequest*,
                        rpc::PredictResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Predict"));
       for (double u : block_->TestPartial()) response->add_partial(u);
       return OkStatus();
     });
   }
 
-  grpc::Status Finish(grpc::ServerContext*, const rpc::FinishRequest*,
+  grpc::Status Finish(grpc::ServerContext* context, const rpc::FinishRequest*,
                       rpc::FinishResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Finish"));
       if (!out_.empty()) {
         PartyModel model;
@@ -164,9 +164,9 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Health(grpc::ServerContext*, const rpc::HealthRequest*,
+  grpc::Status Health(grpc::ServerContext* context, const rpc::HealthRequest*,
                       rpc::HealthResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       response->set_status("serving");
       return OkStatus();
     });
@@ -204,7 +204,9 @@ class Service final : public rpc::VerticalParty::Service {
 
   // One call at a time: A drives the session sequentially, and the state is small.
   template <typename Body>
-  grpc::Status Serve(Body&& body) {
+  grpc::Status Serve(const grpc::ServerContext* context, Body&& body) {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     last_call_ = Clock::now();
     grpc::Status status = internal::ToGrpcStatus(body());
@@ -263,7 +265,7 @@ StatusOr<std::unique_ptr<VerticalPartyB>> VerticalPartyB::Start(const VerticalCo
   auto service = std::make_unique<Service>(config, std::move(table), options.out);
   COLONY_ASSIGN_OR_RETURN(
       internal::StartedServer started,
-      internal::StartServer("party b", options.address, service.get(), tap.get()));
+      internal::StartServer("party b", options.address, service.get(), tap.get(), config.security));
   return std::unique_ptr<VerticalPartyB>(
       new GrpcPartyB(std::move(tap), std::move(service), std::move(started.server), started.port));
 }

@@ -1,5 +1,8 @@
 #include "colony/federated/internal/rpc_util.h"
 
+#include "colony/base/file_util.h"
+#include "colony/ps/remote_table.h"  // IsLoopbackAddress
+
 namespace colony::fl::internal {
 
 grpc::Status ToGrpcStatus(const Status& status) {
@@ -16,11 +19,37 @@ Status FromGrpcStatus(const grpc::Status& status, const std::string& what) {
   return Status(static_cast<StatusCode>(status.error_code()), message);
 }
 
+namespace {
+
+constexpr char kAuthorization[] = "authorization";
+
+Status NeedsTls(const std::string& who, const std::string& address, const char* keys) {
+  return InvalidArgumentError(who + ": " + address + " is not loopback: set security." + keys +
+                              " (scripts/make-certs.sh makes them), or security.plaintext: "
+                              "true on a trusted network");
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& address) { return ps::IsLoopbackAddress(address); }
+
 StatusOr<StartedServer> StartServer(const std::string& who, const std::string& address,
-                                    grpc::Service* service, MessageTap* tap) {
+                                    grpc::Service* service, MessageTap* tap,
+                                    const ServiceSecurity& security) {
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!security.tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(security.tls_cert));
+    COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadFile(security.tls_key));
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(ssl);
+  } else if (!IsLoopback(address) && !security.plaintext) {
+    return NeedsTls(who, address, "tls_cert and security.tls_key");
+  }
   StartedServer started;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &started.port);
+  builder.AddListeningPort(address, credentials, &started.port);
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
   builder.RegisterService(service);
@@ -31,6 +60,46 @@ StatusOr<StartedServer> StartServer(const std::string& who, const std::string& a
                             "'; is the port in use or the address not local?");
   }
   return started;
+}
+
+StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
+                                                     const std::string& address,
+                                                     const ServiceSecurity& security,
+                                                     MessageTap* tap) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!security.tls_ca.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(security.tls_ca));
+    credentials = grpc::SslCredentials(ssl);
+  } else if (!IsLoopback(address) && !security.plaintext) {
+    return NeedsTls(who, address, "tls_ca");
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxSendMessageSize(256 << 20);
+  if (tap == nullptr) return grpc::CreateCustomChannel(address, credentials, args);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
+                                                                 MakeClientTap(tap));
+}
+
+void AddToken(grpc::ClientContext* context, const ServiceSecurity& security) {
+  if (!security.token.empty()) context->AddMetadata(kAuthorization, "Bearer " + security.token);
+}
+
+grpc::Status CheckToken(const grpc::ServerContext* context, const std::string& token) {
+  if (token.empty()) return grpc::Status::OK;
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(kAuthorization);
+  if (it != metadata.end() &&
+      std::string_view(it->second.data(), it->second.size()) == "Bearer " + token) {
+    return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      it == metadata.end()
+                          ? "missing token: this service needs security.token (or token_env) in "
+                            "the caller's config"
+                          : "wrong token: the caller's security.token differs from this "
+                            "service's");
 }
 
 void MessageTap::Record(const std::string& method, const grpc::ByteBuffer& buffer) {

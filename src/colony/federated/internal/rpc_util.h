@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/service_security.h"
 #include "colony/federated/vertical.h"
 
 namespace colony::fl::internal {
@@ -37,12 +38,32 @@ std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterfac
     MessageTap* tap);
 
 // A started server for `service` on `address` (port 0: a free one) with `tap` on every
-// message it sends, and its port. Unavailable naming `who` when the address cannot be bound.
+// message it sends, and its port; TLS when security.tls_cert is set. InvalidArgument naming
+// `who` for an address off loopback without TLS (and not security.plaintext) or a bad
+// certificate file; Unavailable when the address cannot be bound.
 struct StartedServer {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 };
 StatusOr<StartedServer> StartServer(const std::string& who, const std::string& address,
-                                    grpc::Service* service, MessageTap* tap);
+                                    grpc::Service* service, MessageTap* tap,
+                                    const ServiceSecurity& security);
+
+// A channel to `address` (TLS when security.tls_ca is set), with `tap` on every message sent
+// when not null. InvalidArgument naming `who` for an address off loopback without TLS (and not
+// security.plaintext) or an unreadable CA file.
+StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
+                                                     const std::string& address,
+                                                     const ServiceSecurity& security,
+                                                     MessageTap* tap);
+
+// Client side: adds the token to a call's metadata (nothing without a token).
+void AddToken(grpc::ClientContext* context, const ServiceSecurity& security);
+// Server side: OK when the server has no token or the call carries it; otherwise
+// UNAUTHENTICATED saying so.
+grpc::Status CheckToken(const grpc::ServerContext* context, const std::string& token);
+
+// Whether host:port is 127.x, ::1 or localhost.
+bool IsLoopback(const std::string& address);
 
 }  // namespace colony::fl::internal
