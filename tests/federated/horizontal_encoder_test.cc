@@ -34,25 +34,11 @@ constexpr char kTiny[] = R"(horizontal:
 )";
 
 HorizontalConfig Tiny(const std::vector<std::string>& overrides = {}) {
-  StatusOr<HorizontalConfig> config =
-      LoadHorizontalConfig(WriteTemp("enc_tiny.yaml", kTiny), overrides);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  return *config;
+  return testing::LoadHorizontal("enc_tiny.yaml", kTiny, overrides);
 }
 
 StatusOr<MasterResult> RunSession(const HorizontalConfig& config, int k) {
-  std::vector<std::unique_ptr<HorizontalChild>> children;
-  MasterOptions options;
-  options.quiet = true;
-  for (int i = 0; i < k; ++i) {
-    COLONY_ASSIGN_OR_RETURN(
-        std::unique_ptr<HorizontalChild> child,
-        HorizontalChild::Start(
-            config, {.index = i, .children = k, .address = "127.0.0.1:0", .observer = nullptr}));
-    options.children.push_back("127.0.0.1:" + std::to_string(child->port()));
-    children.push_back(std::move(child));
-  }
-  return RunHorizontalMaster(config, options);
+  return testing::RunHorizontalSession(config, k);
 }
 
 std::set<std::string> OpTypes(const graph::ProgramDesc& p) {

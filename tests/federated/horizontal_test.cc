@@ -37,29 +37,13 @@ constexpr char kTiny[] = R"(horizontal:
 )";
 
 HorizontalConfig TinyConfig(const std::vector<std::string>& overrides = {}) {
-  StatusOr<HorizontalConfig> config =
-      LoadHorizontalConfig(WriteTemp("tiny.yaml", kTiny), overrides);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  return *config;
+  return testing::LoadHorizontal("tiny.yaml", kTiny, overrides);
 }
 
-// Starts `k` in-process children (each its own gRPC server on a free port) and runs the master.
 StatusOr<MasterResult> RunSession(const HorizontalConfig& config, int k,
                                   const HorizontalConfig* child_config = nullptr,
                                   MessageObserver observer = nullptr) {
-  std::vector<std::unique_ptr<HorizontalChild>> children;
-  MasterOptions options;
-  options.quiet = true;
-  for (int i = 0; i < k; ++i) {
-    COLONY_ASSIGN_OR_RETURN(
-        std::unique_ptr<HorizontalChild> child,
-        HorizontalChild::Start(
-            child_config ? *child_config : config,
-            {.index = i, .children = k, .address = "127.0.0.1:0", .observer = observer}));
-    options.children.push_back("127.0.0.1:" + std::to_string(child->port()));
-    children.push_back(std::move(child));
-  }
-  return RunHorizontalMaster(config, options);
+  return testing::RunHorizontalSession(config, k, child_config, std::move(observer));
 }
 
 TEST(AggregateTest, FedAvgOfIdenticalUpdatesEqualsThem) {

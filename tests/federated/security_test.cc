@@ -31,10 +31,7 @@ constexpr char kTiny[] = R"(horizontal:
 )";
 
 HorizontalConfig Tiny(const std::vector<std::string>& overrides = {}) {
-  StatusOr<HorizontalConfig> config =
-      LoadHorizontalConfig(WriteTemp("sec_tiny.yaml", kTiny), overrides);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  return *config;
+  return testing::LoadHorizontal("sec_tiny.yaml", kTiny, overrides);
 }
 
 ServiceSecurity Sec(std::string token, std::string cert = "", std::string key = "",
@@ -68,19 +65,7 @@ StatusOr<MasterResult> RunWith(const ServiceSecurity& child, const ServiceSecuri
   HorizontalConfig master_config = Tiny();
   master_config.security = master;
   master_config.train.round_timeout_s = timeout_s;
-  std::vector<std::unique_ptr<HorizontalChild>> children;
-  MasterOptions options;
-  options.quiet = true;
-  for (int i = 0; i < 2; ++i) {
-    COLONY_ASSIGN_OR_RETURN(
-        std::unique_ptr<HorizontalChild> c,
-        HorizontalChild::Start(
-            child_config,
-            {.index = i, .children = 2, .address = "127.0.0.1:0", .observer = nullptr}));
-    options.children.push_back("127.0.0.1:" + std::to_string(c->port()));
-    children.push_back(std::move(c));
-  }
-  return RunHorizontalMaster(master_config, options);
+  return testing::RunHorizontalSession(master_config, 2, &child_config);
 }
 
 TEST(FlSecurityTest, ChildRejectsAMasterWithoutOrWithAnotherToken) {

@@ -158,31 +158,20 @@ class Service final : public rpc::HorizontalChild::Service {
                       rpc::FinishResponse*) override {
     if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
       return auth;
-    std::lock_guard<std::mutex> lock(mu_);
-    finished_ = true;
-    done_.notify_all();
+    session_.Finish();
     return grpc::Status::OK;
   }
 
   Status Wait(const std::atomic<bool>* stop) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto idle = std::chrono::duration<double>(config_.child_idle_timeout_s);
-    while (!finished_) {
-      if (stop != nullptr && *stop)
-        return CancelledError("child stopped before the master finished");
-      if (Clock::now() - last_call_ > idle) {
-        return DeadlineExceededError("child " + std::to_string(index_) +
-                                     ": no call from the master for " +
-                                     std::to_string(config_.child_idle_timeout_s) +
-                                     " s (horizontal.children.idle_timeout_s)");
-      }
-      done_.wait_for(lock, std::chrono::milliseconds(50));
-    }
-    return OkStatus();
+    return session_.Wait(stop, config_.child_idle_timeout_s,
+                         "child stopped before the master finished",
+                         "child " + std::to_string(index_) + ": no call from the master for " +
+                             std::to_string(config_.child_idle_timeout_s) +
+                             " s (horizontal.children.idle_timeout_s)");
   }
 
  private:
-  void Touch() { last_call_ = Clock::now(); }
+  void Touch() { session_.Touch(); }
 
   template <typename Ids, typename Keys>
   StatusOr<std::vector<uint64_t>> PeerMask(int round, const Ids& ids, const Keys& keys,
@@ -229,33 +218,14 @@ class Service final : public rpc::HorizontalChild::Service {
   const bool poisoned_;
   const bool slow_;
   std::vector<double> label_share_;
-  std::mutex mu_;
-  std::condition_variable done_;
-  Clock::time_point last_call_ = Clock::now();
-  bool finished_ = false;
+  std::mutex mu_;  // One call at a time works on the model.
+  internal::SessionWaiter session_;
 };
 
-class GrpcChild final : public HorizontalChild {
+class GrpcChild final : public internal::Served<HorizontalChild, Service> {
  public:
-  GrpcChild(std::unique_ptr<internal::MessageTap> tap, std::unique_ptr<Service> service,
-            std::unique_ptr<grpc::Server> server, int port)
-      : tap_(std::move(tap)),
-        service_(std::move(service)),
-        server_(std::move(server)),
-        port_(port) {}
-  ~GrpcChild() override { Shutdown(); }
-  int port() const override { return port_; }
-  int64_t sample_count() const override { return service_->sample_count(); }
-  Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
-  void Shutdown() override {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
-
- private:
-  std::unique_ptr<internal::MessageTap> tap_;
-  std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
+  using Served::Served;
+  int64_t sample_count() const override { return service().sample_count(); }
 };
 
 }  // namespace
@@ -292,7 +262,7 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
       internal::StartServer("child " + std::to_string(options.index), options.address,
                             service.get(), tap.get(), config.security));
   return std::unique_ptr<HorizontalChild>(
-      new GrpcChild(std::move(tap), std::move(service), std::move(started.server), started.port));
+      new GrpcChild(std::move(tap), std::move(service), std::move(started)));
 }
 
 }  // namespace colony::fl

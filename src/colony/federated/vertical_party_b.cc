@@ -159,7 +159,7 @@ class Service final : public rpc::VerticalParty::Service {
       std::printf("party b: finished after %d iterations%s%s\n", iterations_,
                   out_.empty() ? "" : "; model written to ", out_.c_str());
       std::fflush(stdout);
-      finished_ = true;
+      session_.Finish();
       return OkStatus();
     });
   }
@@ -173,19 +173,10 @@ class Service final : public rpc::VerticalParty::Service {
   }
 
   Status Wait(const std::atomic<bool>* stop) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto idle = std::chrono::duration<double>(config_.party_b_idle_timeout_s);
-    while (!finished_) {
-      if (stop != nullptr && *stop)
-        return CancelledError("party b stopped before party a finished");
-      if (Clock::now() - last_call_ > idle) {
-        return DeadlineExceededError("party b: no call from party a for " +
-                                     std::to_string(config_.party_b_idle_timeout_s) +
-                                     " s (vertical.party_b.idle_timeout_s)");
-      }
-      done_.wait_for(lock, std::chrono::milliseconds(50));
-    }
-    return OkStatus();
+    return session_.Wait(
+        stop, config_.party_b_idle_timeout_s, "party b stopped before party a finished",
+        "party b: no call from party a for " + std::to_string(config_.party_b_idle_timeout_s) +
+            " s (vertical.party_b.idle_timeout_s)");
   }
 
  private:
@@ -208,19 +199,15 @@ class Service final : public rpc::VerticalParty::Service {
     if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
       return auth;
     std::lock_guard<std::mutex> lock(mu_);
-    last_call_ = Clock::now();
-    grpc::Status status = internal::ToGrpcStatus(body());
-    done_.notify_all();
-    return status;
+    session_.Touch();
+    return internal::ToGrpcStatus(body());
   }
 
   const VerticalConfig config_;
   const PartyTable table_;
   const std::string out_;
   std::mutex mu_;
-  std::condition_variable done_;
-  Clock::time_point last_call_ = Clock::now();
-  bool finished_ = false;
+  internal::SessionWaiter session_;
   std::optional<PartyBlock> block_;
   std::optional<PaillierPublicKey> key_;
   rpc::SetupRequest setup_;
@@ -230,27 +217,7 @@ class Service final : public rpc::VerticalParty::Service {
   int iterations_ = 0;
 };
 
-class GrpcPartyB final : public VerticalPartyB {
- public:
-  GrpcPartyB(std::unique_ptr<internal::MessageTap> tap, std::unique_ptr<Service> service,
-             std::unique_ptr<grpc::Server> server, int port)
-      : tap_(std::move(tap)),
-        service_(std::move(service)),
-        server_(std::move(server)),
-        port_(port) {}
-  ~GrpcPartyB() override { Shutdown(); }
-  int port() const override { return port_; }
-  Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
-  void Shutdown() override {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
-
- private:
-  std::unique_ptr<internal::MessageTap> tap_;
-  std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
-};
+using GrpcPartyB = internal::Served<VerticalPartyB, Service>;
 
 }  // namespace
 
@@ -267,7 +234,7 @@ StatusOr<std::unique_ptr<VerticalPartyB>> VerticalPartyB::Start(const VerticalCo
       internal::StartedServer started,
       internal::StartServer("party b", options.address, service.get(), tap.get(), config.security));
   return std::unique_ptr<VerticalPartyB>(
-      new GrpcPartyB(std::move(tap), std::move(service), std::move(started.server), started.port));
+      new GrpcPartyB(std::move(tap), std::move(service), std::move(started)));
 }
 
 }  // namespace colony::fl

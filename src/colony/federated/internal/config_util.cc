@@ -8,6 +8,20 @@ Status InvalidKey(const ConfigSection& section, std::string_view key, const std:
   return InvalidArgumentError(section.Where(key) + ": " + what);
 }
 
+StatusOr<ConfigSection> JobSection(const Config& config, const std::string& path,
+                                   const std::string& name) {
+  const ConfigSection root = config.Root();
+  if (!root.Has(name)) {
+    return InvalidArgumentError(path + ": no '" + name + ":' section; see examples/federated/");
+  }
+  return root.Section(name);
+}
+
+Status InSection(const ConfigSection& section, const Status& valid) {
+  if (valid.ok()) return valid;
+  return InvalidArgumentError(section.Where("") + ": " + std::string(valid.message()));
+}
+
 Status ReadSecurity(const ConfigSection& parent, ServiceSecurity* out) {
   const ConfigSection s = parent.Section("security");
   COLONY_RETURN_IF_ERROR(s.Read("token", &out->token));

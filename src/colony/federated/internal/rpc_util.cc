@@ -82,6 +82,30 @@ StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
                                                                  MakeClientTap(tap));
 }
 
+void SessionWaiter::Touch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_call_ = std::chrono::steady_clock::now();
+}
+
+void SessionWaiter::Finish() {
+  std::lock_guard<std::mutex> lock(mu_);
+  finished_ = true;
+  done_.notify_all();
+}
+
+Status SessionWaiter::Wait(const std::atomic<bool>* stop, double idle_s,
+                           const std::string& cancelled, const std::string& idle) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!finished_) {
+    if (stop != nullptr && *stop) return CancelledError(cancelled);
+    if (std::chrono::steady_clock::now() - last_call_ > std::chrono::duration<double>(idle_s)) {
+      return DeadlineExceededError(idle);
+    }
+    done_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+  return OkStatus();
+}
+
 void AddToken(grpc::ClientContext* context, const ServiceSecurity& security) {
   if (!security.token.empty()) context->AddMetadata(kAuthorization, "Bearer " + security.token);
 }
