@@ -250,7 +250,7 @@ TEST_F(GradientTest, SegmentSoftmaxAndLeakyRelu) {
 }
 
 TEST_F(GradientTest, Conv2dAndPool2d) {
-  Run("conv2d relu", "conv2d", {{"X", {"x"}}, {"W", {"w"}}, {"B", {"b"}}},
+  Run("conv2d tanh", "conv2d", {{"X", {"x"}}, {"W", {"w"}}, {"B", {"b"}}},
       {{"x", Randn({2, 2, 5, 4})}, {"w", Randn({3, 2, 3, 2})}, {"b", Randn({3})}}, {"x", "w", "b"},
       {{"activation", graph::StringAttr("tanh")}});
   Run("conv2d stride pad no bias", "conv2d", {{"X", {"x"}}, {"W", {"w"}}},
