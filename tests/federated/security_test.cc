@@ -135,6 +135,23 @@ TEST(FlSecurityTest, PartyBRejectsPartyAWithAnotherToken) {
   COLONY_ASSERT_OK(b->Wait());
 }
 
+TEST(FlSecurityTest, MissingCertificateFilesAreNamed) {
+  HorizontalConfig config = Tiny();
+  config.security = Sec("", "no_such_dir/server.pem", "no_such_dir/server.key");
+  EXPECT_THAT(
+      HorizontalChild::Start(
+          config, {.index = 0, .children = 1, .address = "127.0.0.1:0", .observer = nullptr})
+          .status(),
+      StatusIs(StatusCode::kNotFound,
+               HasSubstr("child 0: security.tls_cert: cannot open 'no_such_dir/server.pem'")));
+  config.security = Sec("", "", "", "no_such_dir/ca.pem");
+  MasterOptions master;
+  master.children = {"127.0.0.1:7311"};
+  master.quiet = true;
+  EXPECT_THAT(RunHorizontalMaster(config, master).status(),
+              StatusIs(StatusCode::kNotFound, HasSubstr("security.tls_ca: cannot open")));
+}
+
 TEST(FlSecurityTest, ConfigKeys) {
   const std::string path = WriteTemp("sec_keys.yaml", kTiny);
   ::unsetenv("COLONY_FL_TEST_TOKEN");

@@ -23,6 +23,13 @@ namespace {
 
 constexpr char kAuthorization[] = "authorization";
 
+// The PEM file of security.<key>; an error names who reads it and the key.
+StatusOr<std::string> ReadPem(const std::string& who, const char* key, const std::string& path) {
+  StatusOr<std::string> pem = ReadFile(path);
+  if (!pem.ok()) return pem.status().WithContext(who + ": security." + key);
+  return pem;
+}
+
 Status NeedsTls(const std::string& who, const std::string& address, const char* keys) {
   return InvalidArgumentError(who + ": " + address + " is not loopback: set security." + keys +
                               " (scripts/make-certs.sh makes them), or security.plaintext: "
@@ -40,8 +47,8 @@ StatusOr<StartedServer> StartServer(const std::string& who, const std::string& a
   if (!security.tls_cert.empty()) {
     grpc::SslServerCredentialsOptions ssl;
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(security.tls_cert));
-    COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadFile(security.tls_key));
+    COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(who, "tls_cert", security.tls_cert));
+    COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadPem(who, "tls_key", security.tls_key));
     ssl.pem_key_cert_pairs.push_back(std::move(pair));
     credentials = grpc::SslServerCredentials(ssl);
   } else if (!IsLoopback(address) && !security.plaintext) {
@@ -69,7 +76,7 @@ StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (!security.tls_ca.empty()) {
     grpc::SslCredentialsOptions ssl;
-    COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(security.tls_ca));
+    COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(who, "tls_ca", security.tls_ca));
     credentials = grpc::SslCredentials(ssl);
   } else if (!IsLoopback(address) && !security.plaintext) {
     return NeedsTls(who, address, "tls_ca");
