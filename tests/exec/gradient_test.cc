@@ -249,6 +249,23 @@ TEST_F(GradientTest, SegmentSoftmaxAndLeakyRelu) {
       {{"alpha", graph::FloatAttr(0.1f)}});
 }
 
+TEST_F(GradientTest, Conv2dAndPool2d) {
+  Run("conv2d tanh", "conv2d", {{"X", {"x"}}, {"W", {"w"}}, {"B", {"b"}}},
+      {{"x", Randn({2, 2, 5, 4})}, {"w", Randn({3, 2, 3, 2})}, {"b", Randn({3})}}, {"x", "w", "b"},
+      {{"activation", graph::StringAttr("tanh")}});
+  Run("conv2d stride pad no bias", "conv2d", {{"X", {"x"}}, {"W", {"w"}}},
+      {{"x", Randn({1, 1, 5, 5})}, {"w", Randn({2, 1, 3, 3})}}, {"x", "w"},
+      {{"strides", graph::IntsAttr({2})}, {"paddings", graph::IntsAttr({1, 1})}});
+  // Distinct values, so every window has one clear maximum (no tie at a kink).
+  const at::Tensor distinct =
+      (at::randperm(2 * 3 * 4 * 4, at::kLong).to(at::kDouble) * 0.1).view({2, 3, 4, 4});
+  Run("pool2d max", "pool2d", {{"X", {"x"}}}, {{"x", distinct}}, {"x"});
+  Run("pool2d avg stride 1", "pool2d", {{"X", {"x"}}}, {{"x", Randn({1, 2, 4, 5})}}, {"x"},
+      {{"pool", graph::StringAttr("avg")},
+       {"kernel", graph::IntsAttr({2, 3})},
+       {"strides", graph::IntsAttr({1})}});
+}
+
 TEST_F(GradientTest, SequencePool) {
   const at::Tensor mask = Doubles({1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0}).view({3, 4});
   for (const char* pool : {"sum", "mean", "max", "last"}) {

@@ -37,29 +37,13 @@ constexpr char kTiny[] = R"(horizontal:
 )";
 
 HorizontalConfig TinyConfig(const std::vector<std::string>& overrides = {}) {
-  StatusOr<HorizontalConfig> config =
-      LoadHorizontalConfig(WriteTemp("tiny.yaml", kTiny), overrides);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  return *config;
+  return testing::LoadHorizontal("tiny.yaml", kTiny, overrides);
 }
 
-// Starts `k` in-process children (each its own gRPC server on a free port) and runs the master.
 StatusOr<MasterResult> RunSession(const HorizontalConfig& config, int k,
                                   const HorizontalConfig* child_config = nullptr,
                                   MessageObserver observer = nullptr) {
-  std::vector<std::unique_ptr<HorizontalChild>> children;
-  MasterOptions options;
-  options.quiet = true;
-  for (int i = 0; i < k; ++i) {
-    COLONY_ASSIGN_OR_RETURN(
-        std::unique_ptr<HorizontalChild> child,
-        HorizontalChild::Start(
-            child_config ? *child_config : config,
-            {.index = i, .children = k, .address = "127.0.0.1:0", .observer = observer}));
-    options.children.push_back("127.0.0.1:" + std::to_string(child->port()));
-    children.push_back(std::move(child));
-  }
-  return RunHorizontalMaster(config, options);
+  return testing::RunHorizontalSession(config, k, child_config, std::move(observer));
 }
 
 TEST(AggregateTest, FedAvgOfIdenticalUpdatesEqualsThem) {
@@ -209,7 +193,7 @@ TEST(HorizontalConfigTest, ReadsKeysAndRejectsBadOnes) {
       {"horizontal.train.trim_fraction=0.5", "trim_fraction must be in [0, 0.5)"},
       {"horizontal.data.split=random", "'random' is unknown; use iid or dirichlet"},
       {"horizontal.data.alpha=0", "alpha"},
-      {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp"},
+      {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp, conv or embedding"},
       {"horizontal.children.poison=flip", "'flip' is unknown; use scale or garbage"},
       {"horizontal.train.learning_rat=0.1", "learning_rat"},
   };
@@ -235,7 +219,8 @@ TEST(HorizontalSessionTest, FedAvgLearnsAndRecordsEveryRound) {
 
 TEST(HorizontalSessionTest, MedianAndTrimmedMeanResistAPoisonedChildFedAvgDoesNot) {
   const std::vector<std::string> poison = {"horizontal.children.poisoned=[0]",
-                                           "horizontal.children.poison_scale=-20"};
+                                           "horizontal.children.poison_scale=-20",
+                                           "horizontal.train.rounds=5"};
   auto accuracy = [&](const std::string& rule) {
     std::vector<std::string> o = poison;
     o.push_back("horizontal.train.aggregation=" + rule);

@@ -5,7 +5,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "colony/federated/horizontal.h"
 
 namespace colony::fl::testing {
 
@@ -16,6 +20,35 @@ inline std::string WriteTemp(const std::string& name, const std::string& text) {
       ::testing::TempDir() + "/colony_fl_" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << text;
   return path;
+}
+
+// The horizontal job in `yaml`, written to the temp file `name`, with `overrides`; a load error
+// fails the test (and returns the defaults).
+inline HorizontalConfig LoadHorizontal(const std::string& name, const std::string& yaml,
+                                       const std::vector<std::string>& overrides = {}) {
+  StatusOr<HorizontalConfig> config = LoadHorizontalConfig(WriteTemp(name, yaml), overrides);
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  return config.ok() ? *config : HorizontalConfig();
+}
+
+// Starts `k` in-process children (each its own gRPC server on a free port of 127.0.0.1, with
+// `child_config` or else `config`) and runs the master with `config`.
+inline StatusOr<MasterResult> RunHorizontalSession(const HorizontalConfig& config, int k,
+                                                   const HorizontalConfig* child_config = nullptr,
+                                                   MessageObserver observer = nullptr) {
+  std::vector<std::unique_ptr<HorizontalChild>> children;
+  MasterOptions options;
+  options.quiet = true;
+  for (int i = 0; i < k; ++i) {
+    COLONY_ASSIGN_OR_RETURN(
+        std::unique_ptr<HorizontalChild> child,
+        HorizontalChild::Start(
+            child_config ? *child_config : config,
+            {.index = i, .children = k, .address = "127.0.0.1:0", .observer = observer}));
+    options.children.push_back("127.0.0.1:" + std::to_string(child->port()));
+    children.push_back(std::move(child));
+  }
+  return RunHorizontalMaster(config, options);
 }
 
 }  // namespace colony::fl::testing

@@ -370,6 +370,42 @@ Status SegmentSoftmaxKernel(KernelContext& ctx) {
   return OkStatus();
 }
 
+// A two-int attr of conv2d / pool2d (one value: both dims).
+StatusOr<std::vector<int64_t>> PairAttr(const KernelContext& ctx, std::string_view name,
+                                        std::vector<int64_t> fallback) {
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> v, ctx.Ints(name, std::move(fallback)));
+  if (v.size() == 1) v.push_back(v[0]);
+  if (v.size() != 2) return Bad(ctx, "attr " + std::string(name) + " must be one or two ints");
+  return v;
+}
+
+// conv2d: X, W, B -> Out.
+Status Conv2dKernel(KernelContext& ctx) {
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> strides, PairAttr(ctx, "strides", {1, 1}));
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> pads, PairAttr(ctx, "paddings", {0, 0}));
+  at::Tensor out = at::conv2d(ctx.Input(0), ctx.Input(1), OptionalInput(ctx, 2), strides, pads);
+  COLONY_ASSIGN_OR_RETURN(std::string act, ctx.String("activation", "none"));
+  COLONY_ASSIGN_OR_RETURN(out, Activate(ctx, std::move(out), act));
+  ctx.SetOutput(0, std::move(out));
+  return OkStatus();
+}
+
+// pool2d: X -> Out.
+Status Pool2dKernel(KernelContext& ctx) {
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, PairAttr(ctx, "kernel", {2, 2}));
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> strides, PairAttr(ctx, "strides", kernel));
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> pads, PairAttr(ctx, "paddings", {0, 0}));
+  COLONY_ASSIGN_OR_RETURN(std::string pool, ctx.String("pool", "max"));
+  if (pool == "max") {
+    ctx.SetOutput(0, at::max_pool2d(ctx.Input(0), kernel, strides, pads));
+  } else if (pool == "avg") {
+    ctx.SetOutput(0, at::avg_pool2d(ctx.Input(0), kernel, strides, pads));
+  } else {
+    return Bad(ctx, "pool must be max or avg, got '" + pool + "'");
+  }
+  return OkStatus();
+}
+
 Status LeakyReluKernel(KernelContext& ctx) {
   COLONY_ASSIGN_OR_RETURN(float alpha, ctx.Float("alpha", 0.2f));
   ctx.SetOutput(0, at::leaky_relu(ctx.Input(0), alpha));
@@ -413,6 +449,8 @@ Status RegisterStandardKernels(KernelRegistry& r) {
       {"segment_softmax", SegmentSoftmaxKernel},
       {"sparse_adj_matmul", SparseAdjMatmulKernel},
       {"leaky_relu", LeakyReluKernel},
+      {"conv2d", Conv2dKernel},
+      {"pool2d", Pool2dKernel},
   };
   for (const auto& [name, fn] : kernels) COLONY_RETURN_IF_ERROR(r.Register(name, fn));
   return OkStatus();

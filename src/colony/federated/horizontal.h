@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/service_security.h"
 #include "colony/federated/vertical.h"  // FlMessage, MessageObserver
 
 namespace colony::fl {
@@ -34,12 +35,24 @@ struct HorizontalDataOptions {
   uint64_t seed = 1;
 };
 
-// The YAML `horizontal.encoder` section: an MLP encoder on the flattened image, followed by a
-// linear softmax head local to each child.
+// The YAML `horizontal.encoder` section: the shared encoder, a program of the graph IR run by
+// the executor, followed by a linear softmax head local to each child.
+//  - "mlp": fc layers `hidden` (ReLU) on the flattened image;
+//  - "conv": per entry of `channels` a 3x3 conv2d (padding 1, ReLU) and a 2x2 max pool2d on the
+//    28 x 28 image, flattened, then fc layers `hidden`;
+//  - "embedding": an embedding bag (mean) of ids from a table of `embedding_dim` columns, then
+//    fc layers `hidden`. For images the ids are the non-background pixels as position x
+//    intensity level (`levels` levels), so a sample is a bag of ids like a text's tokens.
 struct EncoderOptions {
   std::string type = "mlp";
-  std::vector<int> hidden = {128, 64};  // Widths of the encoder layers (ReLU after each).
-  // "mlp:784-128-64", the name the master's instruction carries.
+  std::vector<int> hidden = {128, 64};  // Widths of the fc layers (ReLU after each).
+  std::vector<int> channels = {8, 16};  // conv: output channels of each conv layer.
+  int embedding_dim = 32;               // embedding: table columns.
+  int levels = 4;                       // embedding: intensity levels of the pixel ids.
+  // Rows of the embedding table for `input_dim` pixels: input_dim x levels.
+  int64_t Vocabulary(int input_dim) const { return static_cast<int64_t>(input_dim) * levels; }
+  // The name the master's instruction carries: "mlp:784-128-64", "conv:1x28x28-c8-c16-64",
+  // "embedding:3136x32-64".
   std::string TypeName(int input_dim) const;
 };
 
@@ -60,6 +73,12 @@ struct HorizontalTrainOptions {
   bool secure_aggregation = false;
   double round_timeout_s = 60;  // Deadline of each call to a child.
   uint64_t seed = 1;            // Initial parameters and local shuffles.
+  // The head is exchanged and aggregated too (one global model); default: it stays local.
+  bool share_head = false;
+  // FedProx: each child adds prox_mu / 2 |w - w_received|^2 on the shared parameters.
+  double prox_mu = 0;
+  // FedAvgM: the master steps w -= v, v = server_momentum v + (w - aggregate). 0: plain.
+  double server_momentum = 0;
   Status Validate() const;
 };
 
@@ -81,6 +100,7 @@ struct HorizontalConfig {
   HorizontalTrainOptions train;
   ChildBehaviour children;
   double child_idle_timeout_s = 300;  // A child gives up after this long without a call.
+  ServiceSecurity security;           // The `horizontal.security` subsection.
 };
 
 // Reads the `horizontal:` section of a YAML job. NotFound for a missing file, InvalidArgument

@@ -28,14 +28,13 @@ bool Contains(const std::vector<int>& list, int value) {
 class Service final : public rpc::HorizontalChild::Service {
  public:
   Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test,
-          internal::MaskKeyPair keys)
+          internal::MaskKeyPair keys, std::unique_ptr<internal::EncoderModel> model)
       : config_(config),
         keys_(std::move(keys)),
         index_(index),
         local_(std::move(local)),
         test_(std::move(test)),
-        model_(internal::EncoderModel::Create(local_.dim, config.encoder, 10, config.train,
-                                              config.train.seed * 1000003 + index + 1)),
+        model_(std::move(model)),
         poisoned_(Contains(config.children.poisoned, index)),
         slow_(Contains(config.children.slow, index)) {
     label_share_.assign(10, 0.0);
@@ -44,12 +43,14 @@ class Service final : public rpc::HorizontalChild::Service {
 
   int64_t sample_count() const { return local_.rows(); }
 
-  grpc::Status Instruct(grpc::ServerContext*, const rpc::InstructRequest* request,
+  grpc::Status Instruct(grpc::ServerContext* context, const rpc::InstructRequest* request,
                         rpc::InstructResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     const std::string mine = config_.encoder.TypeName(local_.dim);
-    const int64_t params = static_cast<int64_t>(model_->EncoderParameters().size());
+    const int64_t params = static_cast<int64_t>(model_->SharedParameters().size());
     response->set_sample_count(local_.rows());
     response->set_public_key(keys_.public_key);
     if (request->encoder_type() != mine) {
@@ -73,6 +74,8 @@ class Service final : public rpc::HorizontalChild::Service {
 
   grpc::Status Train(grpc::ServerContext* context, const rpc::TrainRequest* request,
                      rpc::TrainResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     const std::vector<int>& slow_rounds = config_.children.slow_rounds;
     if (slow_ && (slow_rounds.empty() || Contains(slow_rounds, request->round()))) {
       std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
@@ -85,17 +88,22 @@ class Service final : public rpc::HorizontalChild::Service {
                           "round " + std::to_string(request->round()) + " is over");
     }
     const std::vector<float> received(request->parameters().begin(), request->parameters().end());
-    Status set = model_->SetEncoderParameters(received);
-    if (!set.ok())
-      return internal::ToGrpcStatus(set.WithContext("round " + std::to_string(request->round())));
+    const std::string round = "round " + std::to_string(request->round());
+    Status set = model_->SetSharedParameters(received);
+    if (!set.ok()) return internal::ToGrpcStatus(set.WithContext(round));
     response->set_round(request->round());
-    response->set_eval_accuracy(model_->Accuracy(test_));
-    response->set_eval_local_accuracy(LocalAccuracy());
-    const double loss = model_->Train(local_, std::max(1, request->local_epochs()),
-                                      config_.train.seed * 7919 + request->round() * 131 + index_);
-    response->set_train_loss(loss);
+    double accuracy = 0, local = 0;
+    Status evaluated = Evaluate(&accuracy, &local);
+    if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext(round));
+    response->set_eval_accuracy(accuracy);
+    response->set_eval_local_accuracy(local);
+    const StatusOr<double> loss =
+        model_->Train(local_, std::max(1, request->local_epochs()),
+                      config_.train.seed * 7919 + request->round() * 131 + index_);
+    if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
+    response->set_train_loss(*loss);
     response->set_sample_count(local_.rows());
-    std::vector<float> update = model_->EncoderParameters();
+    std::vector<float> update = model_->SharedParameters();
     if (poisoned_) Poison(request->round(), &update);
     if (request->secure()) {
       std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
@@ -108,64 +116,62 @@ class Service final : public rpc::HorizontalChild::Service {
       response->mutable_parameters()->Assign(update.begin(), update.end());
     }
     std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
-                index_, request->round(), response->eval_accuracy(), loss,
+                index_, request->round(), response->eval_accuracy(), *loss,
                 poisoned_ ? " (sending a poisoned update)" : "");
     std::fflush(stdout);
     return grpc::Status::OK;
   }
 
-  grpc::Status Unmask(grpc::ServerContext*, const rpc::UnmaskRequest* request,
+  grpc::Status Unmask(grpc::ServerContext* context, const rpc::UnmaskRequest* request,
                       rpc::UnmaskResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     StatusOr<std::vector<uint64_t>> mask =
         PeerMask(request->round(), request->dropped(), request->dropped_keys(),
-                 model_->EncoderParameters().size());
+                 model_->SharedParameters().size());
     if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
     response->mutable_mask()->Assign(mask->begin(), mask->end());
     return grpc::Status::OK;
   }
 
-  grpc::Status Evaluate(grpc::ServerContext*, const rpc::EvaluateRequest* request,
+  grpc::Status Evaluate(grpc::ServerContext* context, const rpc::EvaluateRequest* request,
                         rpc::EvaluateResponse* response) override {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
     const std::vector<float> received(request->parameters().begin(), request->parameters().end());
-    Status set = model_->SetEncoderParameters(received);
+    Status set = model_->SetSharedParameters(received);
     if (!set.ok()) return internal::ToGrpcStatus(set.WithContext("evaluate"));
-    response->set_accuracy(model_->Accuracy(test_));
-    response->set_local_accuracy(LocalAccuracy());
+    double accuracy = 0, local = 0;
+    Status evaluated = Evaluate(&accuracy, &local);
+    if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext("evaluate"));
+    response->set_accuracy(accuracy);
+    response->set_local_accuracy(local);
     response->set_test_samples(test_.rows());
     return grpc::Status::OK;
   }
 
-  grpc::Status Finish(grpc::ServerContext*, const rpc::FinishRequest*,
+  grpc::Status Finish(grpc::ServerContext* context, const rpc::FinishRequest*,
                       rpc::FinishResponse*) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    finished_ = true;
-    done_.notify_all();
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
+    session_.Finish();
     return grpc::Status::OK;
   }
 
   Status Wait(const std::atomic<bool>* stop) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto idle = std::chrono::duration<double>(config_.child_idle_timeout_s);
-    while (!finished_) {
-      if (stop != nullptr && *stop)
-        return CancelledError("child stopped before the master finished");
-      if (Clock::now() - last_call_ > idle) {
-        return DeadlineExceededError("child " + std::to_string(index_) +
-                                     ": no call from the master for " +
-                                     std::to_string(config_.child_idle_timeout_s) +
-                                     " s (horizontal.children.idle_timeout_s)");
-      }
-      done_.wait_for(lock, std::chrono::milliseconds(50));
-    }
-    return OkStatus();
+    return session_.Wait(stop, config_.child_idle_timeout_s,
+                         "child stopped before the master finished",
+                         "child " + std::to_string(index_) + ": no call from the master for " +
+                             std::to_string(config_.child_idle_timeout_s) +
+                             " s (horizontal.children.idle_timeout_s)");
   }
 
  private:
-  void Touch() { last_call_ = Clock::now(); }
+  void Touch() { session_.Touch(); }
 
   template <typename Ids, typename Keys>
   StatusOr<std::vector<uint64_t>> PeerMask(int round, const Ids& ids, const Keys& keys,
@@ -184,12 +190,13 @@ class Service final : public rpc::HorizontalChild::Service {
     return internal::PairwiseMask(keys_, index_, peers, round, dim);
   }
 
-  // Test accuracy with each class weighted by its share of this child's samples.
-  double LocalAccuracy() {
-    const std::vector<double> per_class = model_->ClassAccuracy(test_);
-    double sum = 0;
-    for (size_t c = 0; c < per_class.size(); ++c) sum += label_share_[c] * per_class[c];
-    return sum;
+  // Test accuracy, and the same with each class weighted by its share of this child's samples.
+  Status Evaluate(double* accuracy, double* local) {
+    COLONY_ASSIGN_OR_RETURN(*accuracy, model_->Accuracy(test_));
+    COLONY_ASSIGN_OR_RETURN(const std::vector<double> per_class, model_->ClassAccuracy(test_));
+    *local = 0;
+    for (size_t c = 0; c < per_class.size(); ++c) *local += label_share_[c] * per_class[c];
+    return OkStatus();
   }
 
   void Poison(int round, std::vector<float>* update) const {
@@ -211,33 +218,14 @@ class Service final : public rpc::HorizontalChild::Service {
   const bool poisoned_;
   const bool slow_;
   std::vector<double> label_share_;
-  std::mutex mu_;
-  std::condition_variable done_;
-  Clock::time_point last_call_ = Clock::now();
-  bool finished_ = false;
+  std::mutex mu_;  // One call at a time works on the model.
+  internal::SessionWaiter session_;
 };
 
-class GrpcChild final : public HorizontalChild {
+class GrpcChild final : public internal::Served<HorizontalChild, Service> {
  public:
-  GrpcChild(std::unique_ptr<internal::MessageTap> tap, std::unique_ptr<Service> service,
-            std::unique_ptr<grpc::Server> server, int port)
-      : tap_(std::move(tap)),
-        service_(std::move(service)),
-        server_(std::move(server)),
-        port_(port) {}
-  ~GrpcChild() override { Shutdown(); }
-  int port() const override { return port_; }
-  int64_t sample_count() const override { return service_->sample_count(); }
-  Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
-  void Shutdown() override {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
-
- private:
-  std::unique_ptr<internal::MessageTap> tap_;
-  std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
+  using Served::Served;
+  int64_t sample_count() const override { return service().sample_count(); }
 };
 
 }  // namespace
@@ -260,16 +248,21 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
   if (config.train.secure_aggregation) {
     COLONY_ASSIGN_OR_RETURN(keys, internal::GenerateMaskKeys());
   }
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<internal::EncoderModel> model,
+      internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train,
+                                     config.train.seed * 1000003 + options.index + 1));
   auto service =
       std::make_unique<Service>(config, options.index, SelectImages(train, parts[options.index]),
-                                std::move(test), std::move(keys));
+                                std::move(test), std::move(keys), std::move(model));
   auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
                                                     options.observer);
-  COLONY_ASSIGN_OR_RETURN(internal::StartedServer started,
-                          internal::StartServer("child " + std::to_string(options.index),
-                                                options.address, service.get(), tap.get()));
+  COLONY_ASSIGN_OR_RETURN(
+      internal::StartedServer started,
+      internal::StartServer("child " + std::to_string(options.index), options.address,
+                            service.get(), tap.get(), config.security));
   return std::unique_ptr<HorizontalChild>(
-      new GrpcChild(std::move(tap), std::move(service), std::move(started.server), started.port));
+      new GrpcChild(std::move(tap), std::move(service), std::move(started)));
 }
 
 }  // namespace colony::fl

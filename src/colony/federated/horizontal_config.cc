@@ -1,19 +1,27 @@
 // The horizontal job's YAML.
 #include "colony/base/config.h"
 #include "colony/federated/horizontal.h"
+#include "colony/federated/internal/config_util.h"
 
 namespace colony::fl {
 namespace {
 
-Status Invalid(const ConfigSection& s, std::string_view key, const std::string& what) {
-  return InvalidArgumentError(s.Where(key) + ": " + what);
-}
+using internal::InvalidKey;
 
 }  // namespace
 
 std::string EncoderOptions::TypeName(int input_dim) const {
-  std::string name = type;
-  name.append(":").append(std::to_string(input_dim));
+  std::string name = type + ":";
+  if (type == "conv") {
+    name.append("1x28x28");
+    for (int c : channels) name.append("-c").append(std::to_string(c));
+  } else if (type == "embedding") {
+    name.append(std::to_string(Vocabulary(input_dim)))
+        .append("x")
+        .append(std::to_string(embedding_dim));
+  } else {
+    name.append(std::to_string(input_dim));
+  }
   for (int h : hidden) name.append("-").append(std::to_string(h));
   return name;
 }
@@ -40,6 +48,10 @@ Status HorizontalTrainOptions::Validate() const {
         "sees only the sum, so no median or trimmed mean)");
   }
   if (!(round_timeout_s > 0)) return InvalidArgumentError("train.round_timeout_s must be > 0");
+  if (!(prox_mu >= 0)) return InvalidArgumentError("train.prox_mu must be >= 0");
+  if (!(server_momentum >= 0 && server_momentum < 1)) {
+    return InvalidArgumentError("train.server_momentum must be in [0, 1)");
+  }
   return OkStatus();
 }
 
@@ -48,11 +60,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(path, overrides));
   HorizontalConfig out;
   out.source = path;
-  const ConfigSection root = config.Root();
-  if (!root.Has("horizontal")) {
-    return InvalidArgumentError(path + ": no 'horizontal:' section; see examples/federated/");
-  }
-  const ConfigSection h = root.Section("horizontal");
+  COLONY_ASSIGN_OR_RETURN(const ConfigSection h, internal::JobSection(config, path, "horizontal"));
 
   const ConfigSection data = h.Section("data");
   HorizontalDataOptions& d = out.data;
@@ -64,24 +72,40 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(data.Read("alpha", &d.alpha));
   COLONY_RETURN_IF_ERROR(data.Read("seed", &d.seed));
   if (d.format != "fashion_mnist") {
-    return Invalid(data, "format", "'" + d.format + "' is unknown; use fashion_mnist");
+    return InvalidKey(data, "format", "'" + d.format + "' is unknown; use fashion_mnist");
   }
-  if (d.train_samples < 0) return Invalid(data, "train_samples", "must be >= 0 (0: all)");
-  if (d.test_samples < 0) return Invalid(data, "test_samples", "must be >= 0 (0: all)");
+  if (d.train_samples < 0) return InvalidKey(data, "train_samples", "must be >= 0 (0: all)");
+  if (d.test_samples < 0) return InvalidKey(data, "test_samples", "must be >= 0 (0: all)");
   if (d.split != "iid" && d.split != "dirichlet") {
-    return Invalid(data, "split", "'" + d.split + "' is unknown; use iid or dirichlet");
+    return InvalidKey(data, "split", "'" + d.split + "' is unknown; use iid or dirichlet");
   }
-  if (!(d.alpha > 0)) return Invalid(data, "alpha", "must be > 0");
+  if (!(d.alpha > 0)) return InvalidKey(data, "alpha", "must be > 0");
 
   const ConfigSection encoder = h.Section("encoder");
   COLONY_RETURN_IF_ERROR(encoder.Read("type", &out.encoder.type));
   COLONY_RETURN_IF_ERROR(encoder.Read("hidden", &out.encoder.hidden));
-  if (out.encoder.type != "mlp") {
-    return Invalid(encoder, "type", "'" + out.encoder.type + "' is unknown; use mlp");
+  COLONY_RETURN_IF_ERROR(encoder.Read("channels", &out.encoder.channels));
+  COLONY_RETURN_IF_ERROR(encoder.Read("embedding_dim", &out.encoder.embedding_dim));
+  COLONY_RETURN_IF_ERROR(encoder.Read("levels", &out.encoder.levels));
+  const std::string& type = out.encoder.type;
+  if (type != "mlp" && type != "conv" && type != "embedding") {
+    return InvalidKey(encoder, "type", "'" + type + "' is unknown; use mlp, conv or embedding");
   }
-  if (out.encoder.hidden.empty()) return Invalid(encoder, "hidden", "needs at least one layer");
+  if (type == "mlp" && out.encoder.hidden.empty()) {
+    return InvalidKey(encoder, "hidden", "the mlp encoder needs at least one layer");
+  }
   for (int w : out.encoder.hidden) {
-    if (w <= 0) return Invalid(encoder, "hidden", "widths must be > 0");
+    if (w <= 0) return InvalidKey(encoder, "hidden", "widths must be > 0");
+  }
+  if (type == "conv" && (out.encoder.channels.empty() || out.encoder.channels.size() > 4)) {
+    return InvalidKey(encoder, "channels", "the conv encoder needs 1 to 4 conv layers");
+  }
+  for (int c : out.encoder.channels) {
+    if (c <= 0) return InvalidKey(encoder, "channels", "must be > 0");
+  }
+  if (out.encoder.embedding_dim <= 0) return InvalidKey(encoder, "embedding_dim", "must be > 0");
+  if (out.encoder.levels < 2 || out.encoder.levels > 256) {
+    return InvalidKey(encoder, "levels", "must be in [2, 256]");
   }
 
   const ConfigSection train = h.Section("train");
@@ -97,9 +121,10 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("secure_aggregation", &t.secure_aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("round_timeout_s", &t.round_timeout_s));
   COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));
-  const Status valid = t.Validate();
-  if (!valid.ok())
-    return InvalidArgumentError(train.Where("") + ": " + std::string(valid.message()));
+  COLONY_RETURN_IF_ERROR(train.Read("share_head", &t.share_head));
+  COLONY_RETURN_IF_ERROR(train.Read("prox_mu", &t.prox_mu));
+  COLONY_RETURN_IF_ERROR(train.Read("server_momentum", &t.server_momentum));
+  COLONY_RETURN_IF_ERROR(internal::InSection(train, t.Validate()));
 
   const ConfigSection children = h.Section("children");
   ChildBehaviour& c = out.children;
@@ -111,12 +136,13 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(children.Read("slow_delay_s", &c.slow_delay_s));
   COLONY_RETURN_IF_ERROR(children.Read("slow_rounds", &c.slow_rounds));
   COLONY_RETURN_IF_ERROR(children.Read("idle_timeout_s", &out.child_idle_timeout_s));
-  if (c.count <= 0) return Invalid(children, "count", "must be > 0");
+  if (c.count <= 0) return InvalidKey(children, "count", "must be > 0");
   if (c.poison != "scale" && c.poison != "garbage") {
-    return Invalid(children, "poison", "'" + c.poison + "' is unknown; use scale or garbage");
+    return InvalidKey(children, "poison", "'" + c.poison + "' is unknown; use scale or garbage");
   }
-  if (!(c.slow_delay_s >= 0)) return Invalid(children, "slow_delay_s", "must be >= 0");
-  if (!(out.child_idle_timeout_s > 0)) return Invalid(children, "idle_timeout_s", "must be > 0");
+  if (!(c.slow_delay_s >= 0)) return InvalidKey(children, "slow_delay_s", "must be >= 0");
+  if (!(out.child_idle_timeout_s > 0)) return InvalidKey(children, "idle_timeout_s", "must be > 0");
+  COLONY_RETURN_IF_ERROR(internal::ReadSecurity(h, &out.security));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
+#include "colony/federated/internal/rpc_util.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
@@ -63,25 +64,30 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     std::fflush(stdout);
   };
   internal::UseOneTorchThread();
-  // The initial shared encoder; its head is not used.
-  std::unique_ptr<internal::EncoderModel> initial =
-      internal::EncoderModel::Create(kFashionMnistDim, config.encoder, kClasses, train, 0);
-  std::vector<float> encoder = initial->EncoderParameters();
-  initial.reset();
+  // The initial shared parameters (the encoder's; with share_head also the head's, which is
+  // drawn from train.seed too).
+  std::vector<float> encoder;
+  {
+    COLONY_ASSIGN_OR_RETURN(
+        std::unique_ptr<internal::EncoderModel> initial,
+        internal::EncoderModel::Create(kFashionMnistDim, config.encoder, kClasses, train, 0));
+    encoder = initial->SharedParameters();
+  }
+  std::vector<float> velocity;  // FedAvgM's server momentum.
 
   MasterResult result;
   result.encoder_type = config.encoder.TypeName(kFashionMnistDim);
   result.aggregation = train.aggregation;
   result.sample_counts.assign(k, -1);
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
   std::vector<std::unique_ptr<rpc::HorizontalChild::Stub>> stubs;
-  for (const std::string& address : options.children) {
-    stubs.push_back(rpc::HorizontalChild::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  for (size_t i = 0; i < options.children.size(); ++i) {
+    COLONY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                            internal::MakeChannel("master to child " + std::to_string(i),
+                                                  options.children[i], config.security, nullptr));
+    stubs.push_back(rpc::HorizontalChild::NewStub(channel));
   }
   auto deadline_context = [&](grpc::ClientContext* context) {
+    internal::AddToken(context, config.security);
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::duration<double>(train.round_timeout_s)));
@@ -234,7 +240,17 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
             ? SecureSum(round, confirmed, stats.participants, responses, encoder.size())
             : Aggregate(train.aggregation, updates, weights, train.trim_fraction);
     if (!next.ok()) return next.status().WithContext("round " + std::to_string(round));
-    encoder = std::move(next).value();
+    if (train.server_momentum > 0) {
+      // v = beta v + (w - aggregate); w -= v.
+      velocity.resize(encoder.size(), 0.0f);
+      const float beta = static_cast<float>(train.server_momentum);
+      for (size_t j = 0; j < encoder.size(); ++j) {
+        velocity[j] = beta * velocity[j] + (encoder[j] - (*next)[j]);
+        encoder[j] -= velocity[j];
+      }
+    } else {
+      encoder = std::move(next).value();
+    }
     log("round " + std::to_string(round) + ": aggregated " + std::to_string(updates.size()) +
         " updates (children " + Join(stats.participants) + ") by " + train.aggregation +
         ", local loss " + std::to_string(stats.train_loss));
@@ -270,6 +286,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     rpc::FinishResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    internal::AddToken(&context, config.security);
     (void)stubs[i]->Finish(&context, rpc::FinishRequest(), &response);
   });
   result.encoder = std::move(encoder);

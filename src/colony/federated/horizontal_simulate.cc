@@ -66,18 +66,20 @@ StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config) {
   const HorizontalDataOptions& d = config.data;
   COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
   COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));
-  std::unique_ptr<internal::EncoderModel> model =
-      internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train, 0);
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<internal::EncoderModel> model,
+      internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train, 0));
   const int epochs = config.train.rounds * config.train.local_epochs;
   for (int e = 0; e < epochs; ++e) {
-    const double loss = model->Train(train, 1, config.train.seed * 7919 + e);
+    COLONY_ASSIGN_OR_RETURN(const double loss,
+                            model->Train(train, 1, config.train.seed * 7919 + e));
     std::printf("central: epoch %d/%d on %d samples, loss %.4f\n", e + 1, epochs, train.rows(),
                 loss);
     std::fflush(stdout);
   }
   CentralResult result;
-  result.accuracy = model->Accuracy(test);
-  const std::vector<double> per_class = model->ClassAccuracy(test);
+  COLONY_ASSIGN_OR_RETURN(result.accuracy, model->Accuracy(test));
+  COLONY_ASSIGN_OR_RETURN(const std::vector<double> per_class, model->ClassAccuracy(test));
   for (int label : train.labels) result.local_accuracy += per_class[label] / train.rows();
   return result;
 }

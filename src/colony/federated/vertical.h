@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/service_security.h"
 #include "colony/federated/vertical_data.h"
 
 namespace colony::fl {
@@ -60,6 +61,7 @@ struct VerticalConfig {
   PartyDataOptions party_b;
   std::string party_b_address = "127.0.0.1:7301";  // Where B listens and A connects.
   double party_b_idle_timeout_s = 300;             // B gives up after this long without a call.
+  ServiceSecurity security;                        // The `vertical.security` subsection.
 };
 
 // Reads the `vertical:` section of a YAML job. NotFound for a missing file, InvalidArgument
@@ -127,9 +129,9 @@ struct PartyAResult {
   int iterations = 0;
   bool converged = false;
   int train_samples = 0, test_samples = 0;
-  double train_loss = 0;  // Mean squared error / 2, or mean log loss (no penalty).
-  double auc = 0;         // Logistic: on the held-out ids, or the training ids without any.
-  double rmse = 0;        // Linear: same.
+  double train_loss = 0;         // Mean squared error / 2, or mean log loss (no penalty).
+  double auc = 0;                // Logistic: on the held-out ids, or the training ids without any.
+  double rmse = 0;               // Linear: same.
   double seconds = 0;            // Whole session (data, key generation, iterations, evaluation).
   double iteration_seconds = 0;  // The iterations alone.
   int64_t bytes_sent = 0, bytes_received = 0;  // Serialized messages, both directions.

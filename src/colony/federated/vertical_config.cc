@@ -7,14 +7,13 @@
 
 #include "colony/base/config.h"
 #include "colony/base/file_util.h"
+#include "colony/federated/internal/config_util.h"
 #include "colony/federated/vertical.h"
 
 namespace colony::fl {
 namespace {
 
-Status Invalid(const ConfigSection& s, std::string_view key, const std::string& what) {
-  return InvalidArgumentError(s.Where(key) + ": " + what);
-}
+using internal::InvalidKey;
 
 Status ReadParty(const ConfigSection& data, const ConfigSection& s, PartyDataOptions* o) {
   COLONY_RETURN_IF_ERROR(data.Read("format", &o->format));
@@ -22,12 +21,13 @@ Status ReadParty(const ConfigSection& data, const ConfigSection& s, PartyDataOpt
   COLONY_RETURN_IF_ERROR(s.Read("columns", &o->columns));
   COLONY_RETURN_IF_ERROR(s.Read("file", &o->file));
   if (o->format.empty())
-    return Invalid(data, "format", "is required (sklearn_diabetes, sklearn_breast_cancer or csv)");
+    return InvalidKey(data, "format",
+                      "is required (sklearn_diabetes, sklearn_breast_cancer or csv)");
   if (o->format == "csv") {
-    if (o->file.empty()) return Invalid(s, "file", "is required with data.format csv");
+    if (o->file.empty()) return InvalidKey(s, "file", "is required with data.format csv");
   } else if (o->columns.empty()) {
-    return Invalid(s, "columns",
-                   "is required: the 0-based columns of " + o->format + " this party holds");
+    return InvalidKey(s, "columns",
+                      "is required: the 0-based columns of " + o->format + " this party holds");
   }
   return OkStatus();
 }
@@ -90,11 +90,7 @@ StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(path, overrides));
   VerticalConfig out;
   out.source = path;
-  const ConfigSection root = config.Root();
-  if (!root.Has("vertical")) {
-    return InvalidArgumentError(path + ": no 'vertical:' section; see examples/federated/");
-  }
-  const ConfigSection v = root.Section("vertical");
+  COLONY_ASSIGN_OR_RETURN(const ConfigSection v, internal::JobSection(config, path, "vertical"));
   const ConfigSection train = v.Section("train");
   VerticalTrainOptions& t = out.train;
   COLONY_RETURN_IF_ERROR(train.Read("model", &t.model));
@@ -106,18 +102,13 @@ StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));
   COLONY_RETURN_IF_ERROR(train.Read("rpc_timeout_s", &t.rpc_timeout_s));
   COLONY_RETURN_IF_ERROR(train.Read("log_every", &t.log_every));
-  Status valid = t.Validate();
-  if (!valid.ok())
-    return InvalidArgumentError(train.Where("") + ": " + std::string(valid.message()));
+  COLONY_RETURN_IF_ERROR(internal::InSection(train, t.Validate()));
 
   const ConfigSection paillier = v.Section("paillier");
   COLONY_RETURN_IF_ERROR(paillier.Read("enabled", &out.paillier.enabled));
   COLONY_RETURN_IF_ERROR(paillier.Read("key_bits", &out.paillier.key_bits));
   COLONY_RETURN_IF_ERROR(paillier.Read("precision_bits", &out.paillier.precision_bits));
-  valid = out.paillier.Validate();
-  if (!valid.ok()) {
-    return InvalidArgumentError(paillier.Where("") + ": " + std::string(valid.message()));
-  }
+  COLONY_RETURN_IF_ERROR(internal::InSection(paillier, out.paillier.Validate()));
 
   const ConfigSection data = v.Section("data");
   const ConfigSection a = v.Section("party_a");
@@ -128,16 +119,17 @@ StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(a.Read("label_column", &out.party_a.label_column));
   COLONY_RETURN_IF_ERROR(b.Read("address", &out.party_b_address));
   COLONY_RETURN_IF_ERROR(b.Read("idle_timeout_s", &out.party_b_idle_timeout_s));
-  if (!(out.party_b_idle_timeout_s > 0)) return Invalid(b, "idle_timeout_s", "must be > 0");
+  if (!(out.party_b_idle_timeout_s > 0)) return InvalidKey(b, "idle_timeout_s", "must be > 0");
   std::set<int> a_columns(out.party_a.columns.begin(), out.party_a.columns.end());
   for (int c : out.party_b.columns) {
     if (a_columns.count(c)) {
-      return Invalid(b, "columns",
-                     "column " + std::to_string(c) +
-                         " is also in party_a.columns; each column belongs to one "
-                         "party");
+      return InvalidKey(b, "columns",
+                        "column " + std::to_string(c) +
+                            " is also in party_a.columns; each column belongs to one "
+                            "party");
     }
   }
+  COLONY_RETURN_IF_ERROR(internal::ReadSecurity(v, &out.security));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   return out;
 }

@@ -20,20 +20,19 @@ using internal::PartyBlock;
 // The client side of one session: each call with the configured deadline.
 class PeerB {
  public:
-  PeerB(const std::string& address, double timeout_s, internal::MessageTap* tap)
-      : address_(address), timeout_s_(timeout_s) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(256 << 20);
-    args.SetMaxSendMessageSize(256 << 20);
-    stub_ = rpc::VerticalParty::NewStub(grpc::experimental::CreateCustomChannelWithInterceptors(
-        address, grpc::InsecureChannelCredentials(), args, internal::MakeClientTap(tap)));
-  }
+  PeerB(const std::string& address, double timeout_s, const ServiceSecurity& security,
+        std::shared_ptr<grpc::Channel> channel)
+      : address_(address),
+        timeout_s_(timeout_s),
+        security_(security),
+        stub_(rpc::VerticalParty::NewStub(std::move(channel))) {}
 
   template <typename Request, typename Response, typename Method>
   Status Call(Method method, const char* name, const Request& request, Response* response) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::microseconds(static_cast<int64_t>(timeout_s_ * 1e6)));
+    internal::AddToken(&context, security_);
     const grpc::Status status = (stub_.get()->*method)(&context, request, response);
     received_ += static_cast<int64_t>(response->ByteSizeLong());
     return internal::FromGrpcStatus(status, std::string(name) + " to party b at " + address_);
@@ -45,6 +44,7 @@ class PeerB {
  private:
   std::string address_;
   double timeout_s_;
+  ServiceSecurity security_;
   std::unique_ptr<rpc::VerticalParty::Stub> stub_;
   int64_t received_ = 0;
 };
@@ -92,7 +92,10 @@ StatusOr<PartyAResult> RunVerticalPartyA(const VerticalConfig& config,
   }
   const std::string peer_address = options.peer.empty() ? config.party_b_address : options.peer;
   internal::MessageTap tap("a", options.observer);
-  PeerB peer(peer_address, t.rpc_timeout_s, &tap);
+  COLONY_ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::Channel> channel,
+      internal::MakeChannel("party a to party b", peer_address, config.security, &tap));
+  PeerB peer(peer_address, t.rpc_timeout_s, config.security, std::move(channel));
   using Stub = rpc::VerticalParty::Stub;
 
   // 1. Align ids (a plain intersection; a private set intersection would hide the rest).

@@ -24,17 +24,17 @@ class Service final : public rpc::VerticalParty::Service {
   Service(const VerticalConfig& config, PartyTable table, std::string out)
       : config_(config), table_(std::move(table)), out_(std::move(out)) {}
 
-  grpc::Status Ids(grpc::ServerContext*, const rpc::IdsRequest*,
+  grpc::Status Ids(grpc::ServerContext* context, const rpc::IdsRequest*,
                    rpc::IdsResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       for (uint64_t id : table_.ids) response->add_ids(id);
       return OkStatus();
     });
   }
 
-  grpc::Status Setup(grpc::ServerContext*, const rpc::SetupRequest* request,
+  grpc::Status Setup(grpc::ServerContext* context, const rpc::SetupRequest* request,
                      rpc::SetupResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       if (request->model() != "linear" && request->model() != "logistic") {
         return InvalidArgumentError("Setup: model '" + request->model() + "' is unknown");
       }
@@ -76,9 +76,9 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Step(grpc::ServerContext*, const rpc::StepRequest* request,
+  grpc::Status Step(grpc::ServerContext* context, const rpc::StepRequest* request,
                     rpc::StepResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Step"));
       const size_t m = block_->train_rows();
       if (!key_) {
@@ -108,9 +108,9 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Unmask(grpc::ServerContext*, const rpc::UnmaskRequest* request,
+  grpc::Status Unmask(grpc::ServerContext* context, const rpc::UnmaskRequest* request,
                       rpc::StepResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Unmask"));
       if (!key_ || masks_.empty() || request->iteration() != mask_iteration_) {
         return FailedPreconditionError("Unmask: no masked gradient pending for iteration " +
@@ -132,18 +132,18 @@ class Service final : public rpc::VerticalParty::Service {
     });
   }
 
-  grpc::Status Predict(grpc::ServerContext*, const rpc::PredictRequest*,
+  grpc::Status Predict(grpc::ServerContext* context, const rpc::PredictRequest*,
                        rpc::PredictResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Predict"));
       for (double u : block_->TestPartial()) response->add_partial(u);
       return OkStatus();
     });
   }
 
-  grpc::Status Finish(grpc::ServerContext*, const rpc::FinishRequest*,
+  grpc::Status Finish(grpc::ServerContext* context, const rpc::FinishRequest*,
                       rpc::FinishResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       COLONY_RETURN_IF_ERROR(CheckSetup("Finish"));
       if (!out_.empty()) {
         PartyModel model;
@@ -159,33 +159,24 @@ class Service final : public rpc::VerticalParty::Service {
       std::printf("party b: finished after %d iterations%s%s\n", iterations_,
                   out_.empty() ? "" : "; model written to ", out_.c_str());
       std::fflush(stdout);
-      finished_ = true;
+      session_.Finish();
       return OkStatus();
     });
   }
 
-  grpc::Status Health(grpc::ServerContext*, const rpc::HealthRequest*,
+  grpc::Status Health(grpc::ServerContext* context, const rpc::HealthRequest*,
                       rpc::HealthResponse* response) override {
-    return Serve([&]() -> Status {
+    return Serve(context, [&]() -> Status {
       response->set_status("serving");
       return OkStatus();
     });
   }
 
   Status Wait(const std::atomic<bool>* stop) {
-    std::unique_lock<std::mutex> lock(mu_);
-    const auto idle = std::chrono::duration<double>(config_.party_b_idle_timeout_s);
-    while (!finished_) {
-      if (stop != nullptr && *stop)
-        return CancelledError("party b stopped before party a finished");
-      if (Clock::now() - last_call_ > idle) {
-        return DeadlineExceededError("party b: no call from party a for " +
-                                     std::to_string(config_.party_b_idle_timeout_s) +
-                                     " s (vertical.party_b.idle_timeout_s)");
-      }
-      done_.wait_for(lock, std::chrono::milliseconds(50));
-    }
-    return OkStatus();
+    return session_.Wait(
+        stop, config_.party_b_idle_timeout_s, "party b stopped before party a finished",
+        "party b: no call from party a for " + std::to_string(config_.party_b_idle_timeout_s) +
+            " s (vertical.party_b.idle_timeout_s)");
   }
 
  private:
@@ -204,21 +195,19 @@ class Service final : public rpc::VerticalParty::Service {
 
   // One call at a time: A drives the session sequentially, and the state is small.
   template <typename Body>
-  grpc::Status Serve(Body&& body) {
+  grpc::Status Serve(const grpc::ServerContext* context, Body&& body) {
+    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
+      return auth;
     std::lock_guard<std::mutex> lock(mu_);
-    last_call_ = Clock::now();
-    grpc::Status status = internal::ToGrpcStatus(body());
-    done_.notify_all();
-    return status;
+    session_.Touch();
+    return internal::ToGrpcStatus(body());
   }
 
   const VerticalConfig config_;
   const PartyTable table_;
   const std::string out_;
   std::mutex mu_;
-  std::condition_variable done_;
-  Clock::time_point last_call_ = Clock::now();
-  bool finished_ = false;
+  internal::SessionWaiter session_;
   std::optional<PartyBlock> block_;
   std::optional<PaillierPublicKey> key_;
   rpc::SetupRequest setup_;
@@ -228,27 +217,7 @@ class Service final : public rpc::VerticalParty::Service {
   int iterations_ = 0;
 };
 
-class GrpcPartyB final : public VerticalPartyB {
- public:
-  GrpcPartyB(std::unique_ptr<internal::MessageTap> tap, std::unique_ptr<Service> service,
-             std::unique_ptr<grpc::Server> server, int port)
-      : tap_(std::move(tap)),
-        service_(std::move(service)),
-        server_(std::move(server)),
-        port_(port) {}
-  ~GrpcPartyB() override { Shutdown(); }
-  int port() const override { return port_; }
-  Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
-  void Shutdown() override {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
-
- private:
-  std::unique_ptr<internal::MessageTap> tap_;
-  std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
-};
+using GrpcPartyB = internal::Served<VerticalPartyB, Service>;
 
 }  // namespace
 
@@ -263,9 +232,9 @@ StatusOr<std::unique_ptr<VerticalPartyB>> VerticalPartyB::Start(const VerticalCo
   auto service = std::make_unique<Service>(config, std::move(table), options.out);
   COLONY_ASSIGN_OR_RETURN(
       internal::StartedServer started,
-      internal::StartServer("party b", options.address, service.get(), tap.get()));
+      internal::StartServer("party b", options.address, service.get(), tap.get(), config.security));
   return std::unique_ptr<VerticalPartyB>(
-      new GrpcPartyB(std::move(tap), std::move(service), std::move(started.server), started.port));
+      new GrpcPartyB(std::move(tap), std::move(service), std::move(started)));
 }
 
 }  // namespace colony::fl

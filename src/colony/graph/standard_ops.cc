@@ -533,6 +533,77 @@ StatusOr<Shapes> SparseAdjMatmul(const OpDesc& op, const ShapeEnv& env) {
   return Shapes{x};
 }
 
+// Two ints attr (height, width): absent gives `fallback`; one value is used for both.
+StatusOr<std::vector<int64_t>> Pair(const OpDesc& op, std::string_view name,
+                                    std::vector<int64_t> fallback, int64_t least) {
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> v, GetIntsAttr(op, name, fallback));
+  if (v.size() == 1) v.push_back(v[0]);
+  if (v.size() != 2 || v[0] < least || v[1] < least) {
+    return Bad(op, "attr " + std::string(name) + " must be one or two ints >= " +
+                       std::to_string(least) + ", got " + ShapeToString(v));
+  }
+  return v;
+}
+
+// Output size of a sliding window along one dim (-1 stays -1).
+StatusOr<int64_t> Window(const OpDesc& op, int64_t in, int64_t kernel, int64_t stride,
+                         int64_t pad) {
+  if (in < 0) return int64_t{-1};
+  const int64_t out = (in + 2 * pad - kernel) / stride + 1;
+  if (in + 2 * pad < kernel) {
+    return Bad(op, "window " + std::to_string(kernel) + " is larger than the padded input " +
+                       std::to_string(in + 2 * pad));
+  }
+  return out;
+}
+
+// conv2d: X [N, C, H, W], W [O, C, KH, KW], optional B [O] -> [N, O, H', W'].
+StatusOr<Shapes> Conv2d(const OpDesc& op, const ShapeEnv& env) {
+  COLONY_ASSIGN_OR_RETURN(VarShape x, In(op, env, "X"));
+  COLONY_ASSIGN_OR_RETURN(VarShape w, In(op, env, "W"));
+  if (x.dims.size() != 4) return Bad(op, "X must be [N, C, H, W], got " + ShapeToString(x.dims));
+  if (w.dims.size() != 4 || w.dims[2] <= 0 || w.dims[3] <= 0) {
+    return Bad(op, "W must be [O, C, KH, KW], got " + ShapeToString(w.dims));
+  }
+  if (!Compatible(x.dims[1], w.dims[1])) {
+    return Bad(op, "X " + ShapeToString(x.dims) + " has " + std::to_string(x.dims[1]) +
+                       " channels, W " + ShapeToString(w.dims) + " expects " +
+                       std::to_string(w.dims[1]));
+  }
+  if (NumVars(op, "B") > 0) {
+    COLONY_ASSIGN_OR_RETURN(VarShape b, In(op, env, "B"));
+    if (b.dims.size() != 1 || !Compatible(b.dims[0], w.dims[0])) {
+      return Bad(op, "B must be [" + std::to_string(w.dims[0]) + "], got " + ShapeToString(b.dims));
+    }
+  }
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> strides, Pair(op, "strides", {1, 1}, 1));
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> pads, Pair(op, "paddings", {0, 0}, 0));
+  COLONY_ASSIGN_OR_RETURN(std::string act, GetStringAttr(op, "activation", "none"));
+  if (act != "none" && act != "relu" && act != "sigmoid" && act != "tanh") {
+    return Bad(op, "activation must be none, relu, sigmoid or tanh, got '" + act + "'");
+  }
+  COLONY_ASSIGN_OR_RETURN(int64_t h, Window(op, x.dims[2], w.dims[2], strides[0], pads[0]));
+  COLONY_ASSIGN_OR_RETURN(int64_t wd, Window(op, x.dims[3], w.dims[3], strides[1], pads[1]));
+  return Shapes{{x.dtype, {x.dims[0], w.dims[0], h, wd}}};
+}
+
+// pool2d: X [N, C, H, W] -> [N, C, H', W'], max or avg over attr kernel windows.
+StatusOr<Shapes> Pool2d(const OpDesc& op, const ShapeEnv& env) {
+  COLONY_ASSIGN_OR_RETURN(VarShape x, In(op, env, "X"));
+  if (x.dims.size() != 4) return Bad(op, "X must be [N, C, H, W], got " + ShapeToString(x.dims));
+  COLONY_ASSIGN_OR_RETURN(std::string pool, GetStringAttr(op, "pool", "max"));
+  if (pool != "max" && pool != "avg") return Bad(op, "pool must be max or avg, got '" + pool + "'");
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> kernel, Pair(op, "kernel", {2, 2}, 1));
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> strides, Pair(op, "strides", kernel, 1));
+  COLONY_ASSIGN_OR_RETURN(std::vector<int64_t> pads, Pair(op, "paddings", {0, 0}, 0));
+  if (2 * pads[0] > kernel[0] || 2 * pads[1] > kernel[1]) {
+    return Bad(op, "paddings must be at most half the kernel");
+  }
+  COLONY_ASSIGN_OR_RETURN(int64_t h, Window(op, x.dims[2], kernel[0], strides[0], pads[0]));
+  COLONY_ASSIGN_OR_RETURN(int64_t w, Window(op, x.dims[3], kernel[1], strides[1], pads[1]));
+  return Shapes{{x.dtype, {x.dims[0], x.dims[1], h, w}}};
+}
+
 // recurrent: see docs/program.md. Out[i] is step_outputs[i] stacked over time: [B, T, ...].
 StatusOr<Shapes> Recurrent(const OpDesc& op, const ShapeEnv& env) {
   auto it = op.attrs().find("block");
@@ -727,6 +798,19 @@ Status RegisterStandardOps(OpRegistry& r) {
   COLONY_RETURN_IF_ERROR(Add(r, "segment_softmax",
                              "softmax of X [E] or [E, H] over the rows sharing a Segment id [E]",
                              {"X", "Segment"}, none, {"Out"}, SegmentSoftmax, PerOutput(6)));
+  COLONY_RETURN_IF_ERROR(Add(
+      r, "conv2d",
+      "2-d convolution of X [N, C, H, W] by W [O, C, KH, KW] + B; strides, paddings, activation",
+      {"X", "W", "B"}, {"B"}, {"Out"}, Conv2d,
+      [](const OpDesc& op, const ShapeEnv& env, const DeviceProfile& d, const IoSizes& io) {
+        StatusOr<VarShape> w = env.Get(FindInput(op, "W")->vars(0));
+        if (!w.ok() || w->dims.size() != 4) return 0.0;
+        return 2 * Numel({w->dims[1], w->dims[2], w->dims[3]}, d) * io.out_elems;
+      }));
+  COLONY_RETURN_IF_ERROR(Add(r, "pool2d",
+                             "max or avg (attr pool) over attr kernel windows of X [N, C, H, W]; "
+                             "strides (default: kernel), paddings",
+                             {"X"}, none, {"Out"}, Pool2d, PerInput(1)));
   COLONY_RETURN_IF_ERROR(Add(r, "leaky_relu", "X where X > 0, else attr alpha (0.2) * X", {"X"},
                              none, {"Out"}, SameAsX, PerOutput(2)));
   // The cost here is only the op's own I/O; a planner adds T times the step block's cost.

@@ -3,84 +3,142 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
+
+#include "colony/exec/executor.h"
+#include "colony/graph/builder.h"
 
 namespace colony::fl::internal {
 namespace {
 
-class TorchEncoderModel final : public EncoderModel {
- public:
-  TorchEncoderModel(int input_dim, const EncoderOptions& encoder, int classes,
-                    const HorizontalTrainOptions& train, uint64_t head_seed)
-      : batch_size_(train.batch_size), classes_(classes) {
-    // The encoder's initial draw depends on train.seed only, the head's on head_seed.
-    torch::manual_seed(train.seed);
-    int in = input_dim;
-    for (int width : encoder.hidden) {
-      encoder_->push_back(torch::nn::Linear(in, width));
-      encoder_->push_back(torch::nn::ReLU());
-      in = width;
-    }
-    torch::manual_seed(head_seed);
-    head_ = torch::nn::Linear(in, classes);
-    std::vector<torch::Tensor> params = encoder_->parameters();
-    for (const torch::Tensor& p : head_->parameters()) params.push_back(p);
-    if (train.optimizer == "adam") {
-      optimizer_ = std::make_unique<torch::optim::Adam>(
-          params, torch::optim::AdamOptions(train.learning_rate));
-    } else {
-      optimizer_ = std::make_unique<torch::optim::SGD>(
-          params, torch::optim::SGDOptions(train.learning_rate).momentum(0.9));
-    }
-  }
+constexpr int kImageSide = 28;
 
-  std::vector<double> ClassAccuracy(const ImageSet& data) override {
-    std::vector<double> hits(classes_, 0.0), counts(classes_, 0.0);
-    if (data.rows() > 0) {
-      torch::NoGradGuard no_grad;
-      const torch::Tensor predicted = Forward(Images(data)).argmax(1).contiguous();
-      const int64_t* p = predicted.data_ptr<int64_t>();
-      for (int i = 0; i < data.rows(); ++i) {
-        counts[data.labels[i]] += 1;
-        if (p[i] == data.labels[i]) hits[data.labels[i]] += 1;
+bool IsEncoderVar(const std::string& name) { return name.rfind("enc.", 0) == 0; }
+
+// The encoder's output var; `b` has its feeds.
+StatusOr<std::string> AddEncoder(graph::ProgramBuilder& b, int input_dim,
+                                 const EncoderOptions& encoder, int* width) {
+  std::string h;
+  int in = input_dim;
+  if (encoder.type == "embedding") {
+    // A bag of ids (a text's tokens; here an image's non-background pixels as position x
+    // intensity level), averaged: the mean embedding.
+    const std::string ids = b.Feed("ids", graph::INT64, {-1});
+    const std::string offsets = b.Feed("offsets", graph::INT64, {-1});
+    const int dim = encoder.embedding_dim;
+    const std::string table =
+        b.Parameter("enc.embedding", {encoder.Vocabulary(input_dim), dim}, graph::Normal(0, 0.1f));
+    h = b.Op1("lookup", {{"Ids", {ids}}, {"W", {table}}, {"Offsets", {offsets}}},
+              {{"combiner", graph::StringAttr("mean")}});
+    in = dim;
+  } else {
+    h = b.Feed("x", graph::FLOAT32, {-1, input_dim});
+    if (encoder.type == "conv") {
+      if (input_dim != kImageSide * kImageSide) {
+        return InvalidArgumentError("the conv encoder needs 28 x 28 images, got " +
+                                    std::to_string(input_dim) + " values");
       }
+      h = b.Op1("reshape", {{"X", {h}}},
+                {{"shape", graph::IntsAttr({-1, 1, kImageSide, kImageSide})}});
+      int channels = 1, side = kImageSide;
+      for (size_t i = 0; i < encoder.channels.size(); ++i) {
+        const int out = encoder.channels[i];
+        const std::string name = "enc.conv" + std::to_string(i);
+        // Glorot bound with the receptive field: sqrt(6 / (9 in + 9 out)).
+        const float bound = std::sqrt(6.0f / (9.0f * static_cast<float>(channels + out)));
+        const std::string w =
+            b.Parameter(name + ".w", {out, channels, 3, 3}, graph::Uniform(-bound, bound));
+        const std::string bias = b.Parameter(name + ".b", {out}, graph::Zeros());
+        h = b.Op1("conv2d", {{"X", {h}}, {"W", {w}}, {"B", {bias}}},
+                  {{"paddings", graph::IntsAttr({1})}, {"activation", graph::StringAttr("relu")}});
+        h = b.Op1("pool2d", {{"X", {h}}}, {{"kernel", graph::IntsAttr({2})}});
+        channels = out;
+        side /= 2;
+      }
+      h = b.Op1("flatten", {{"X", {h}}});
+      in = channels * side * side;
     }
-    for (int c = 0; c < classes_; ++c) hits[c] = counts[c] > 0 ? hits[c] / counts[c] : 0.0;
-    return hits;
+  }
+  for (size_t i = 0; i < encoder.hidden.size(); ++i) {
+    const int out = encoder.hidden[i];
+    const std::string name = "enc.fc" + std::to_string(i);
+    const std::string w = b.Parameter(name + ".w", {in, out}, graph::XavierUniform());
+    const std::string bias = b.Parameter(name + ".b", {out}, graph::Zeros());
+    h = b.Op1("fc", {{"X", {h}}, {"W", {w}}, {"B", {bias}}},
+              {{"activation", graph::StringAttr("relu")}});
+    in = out;
+  }
+  *width = in;
+  return h;
+}
+
+class ProgramModel final : public EncoderModel {
+ public:
+  static StatusOr<std::unique_ptr<EncoderModel>> Make(int input_dim, const EncoderOptions& encoder,
+                                                      int classes,
+                                                      const HorizontalTrainOptions& train,
+                                                      uint64_t head_seed) {
+    COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program,
+                            BuildModelProgram(input_dim, encoder, classes));
+    COLONY_ASSIGN_OR_RETURN(std::unique_ptr<exec::Executor> executor,
+                            exec::Executor::Create(program, {.seed = train.seed}));
+    auto model = std::unique_ptr<ProgramModel>(new ProgramModel(encoder, train, classes));
+    model->executor_ = std::move(executor);
+    std::vector<torch::Tensor> all;
+    for (const graph::VarDesc& var : program.blocks(0).vars()) {
+      if (!var.persistable()) continue;
+      const bool shared = IsEncoderVar(var.name()) || train.share_head;
+      COLONY_ASSIGN_OR_RETURN(at::Tensor value,
+                              exec::MakeInitialValue(var, shared ? train.seed : head_seed));
+      value.requires_grad_(true);
+      model->params_.emplace_back(var.name(), value);
+      if (shared) model->shared_.push_back(value);
+      all.push_back(value);
+    }
+    if (train.optimizer == "adam") {
+      model->optimizer_ =
+          std::make_unique<torch::optim::Adam>(all, torch::optim::AdamOptions(train.learning_rate));
+    } else {
+      model->optimizer_ = std::make_unique<torch::optim::SGD>(
+          all, torch::optim::SGDOptions(train.learning_rate).momentum(0.9));
+    }
+    return std::unique_ptr<EncoderModel>(std::move(model));
   }
 
-  std::vector<float> EncoderParameters() const override {
+  std::vector<float> SharedParameters() const override {
     std::vector<float> out;
-    for (const torch::Tensor& p : encoder_->parameters()) {
+    for (const torch::Tensor& p : shared_) {
       const torch::Tensor flat = p.detach().contiguous().view({-1});
       out.insert(out.end(), flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
     }
     return out;
   }
 
-  Status SetEncoderParameters(std::span<const float> values) override {
+  Status SetSharedParameters(std::span<const float> values) override {
     size_t total = 0;
-    for (const torch::Tensor& p : encoder_->parameters()) total += p.numel();
+    for (const torch::Tensor& p : shared_) total += p.numel();
     if (values.size() != total) {
       return InvalidArgumentError("encoder parameters: got " + std::to_string(values.size()) +
                                   " values, the encoder has " + std::to_string(total));
     }
     torch::NoGradGuard no_grad;
     size_t at = 0;
-    for (torch::Tensor p : encoder_->parameters()) {
+    anchor_.clear();
+    for (torch::Tensor p : shared_) {
       const torch::Tensor src =
           torch::from_blob(const_cast<float*>(values.data() + at), p.sizes(), torch::kFloat32);
       p.copy_(src);
+      if (train_.prox_mu > 0) anchor_.push_back(src.clone());
       at += p.numel();
     }
     return OkStatus();
   }
 
-  double Train(const ImageSet& data, int epochs, uint64_t seed) override {
+  StatusOr<double> Train(const ImageSet& data, int epochs, uint64_t seed) override {
     if (data.rows() == 0) return 0.0;
-    const torch::Tensor x = Images(data);
-    const torch::Tensor y = Labels(data);
     std::vector<int64_t> order(data.rows());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(seed);
@@ -89,55 +147,141 @@ class TorchEncoderModel final : public EncoderModel {
       std::shuffle(order.begin(), order.end(), rng);
       double sum = 0;
       int64_t seen = 0;
-      for (size_t b = 0; b < order.size(); b += batch_size_) {
-        const size_t end = std::min(order.size(), b + batch_size_);
-        const torch::Tensor index =
-            torch::from_blob(order.data() + b, {static_cast<int64_t>(end - b)}, torch::kInt64);
-        const torch::Tensor logits = Forward(x.index_select(0, index));
-        const torch::Tensor loss =
-            torch::nn::functional::cross_entropy(logits, y.index_select(0, index));
+      for (size_t b = 0; b < order.size(); b += train_.batch_size) {
+        const size_t end = std::min(order.size(), b + static_cast<size_t>(train_.batch_size));
+        const std::span<const int64_t> rows(order.data() + b, end - b);
         optimizer_->zero_grad();
-        loss.backward();
+        COLONY_ASSIGN_OR_RETURN(const torch::Tensor loss, Run(data, rows, /*training=*/true, ""));
+        COLONY_RETURN_IF_ERROR(executor_->Backward(scope_));
+        if (!anchor_.empty()) AddProximalGradient();
         optimizer_->step();
-        sum += loss.item<double>() * static_cast<double>(end - b);
-        seen += static_cast<int64_t>(end - b);
+        sum += loss.item<double>() * static_cast<double>(rows.size());
+        seen += static_cast<int64_t>(rows.size());
       }
       last = sum / static_cast<double>(seen);
     }
     return last;
   }
 
-  double Accuracy(const ImageSet& data) override {
+  StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) override {
+    std::vector<double> hits(classes_, 0.0), counts(classes_, 0.0);
+    COLONY_ASSIGN_OR_RETURN(const std::vector<int64_t> predicted, Predict(data));
+    for (int i = 0; i < data.rows(); ++i) {
+      counts[data.labels[i]] += 1;
+      if (predicted[i] == data.labels[i]) hits[data.labels[i]] += 1;
+    }
+    for (int c = 0; c < classes_; ++c) hits[c] = counts[c] > 0 ? hits[c] / counts[c] : 0.0;
+    return hits;
+  }
+
+  StatusOr<double> Accuracy(const ImageSet& data) override {
     if (data.rows() == 0) return 0.0;
-    torch::NoGradGuard no_grad;
-    const torch::Tensor predicted = Forward(Images(data)).argmax(1);
-    return predicted.eq(Labels(data)).sum().item<double>() / data.rows();
+    COLONY_ASSIGN_OR_RETURN(const std::vector<int64_t> predicted, Predict(data));
+    int hits = 0;
+    for (int i = 0; i < data.rows(); ++i) hits += predicted[i] == data.labels[i] ? 1 : 0;
+    return static_cast<double>(hits) / data.rows();
   }
 
  private:
-  static torch::Tensor Images(const ImageSet& data) {
-    return torch::from_blob(const_cast<float*>(data.pixels.data()), {data.rows(), data.dim},
-                            torch::kFloat32);
-  }
-  static torch::Tensor Labels(const ImageSet& data) {
-    return torch::tensor(std::vector<int64_t>(data.labels.begin(), data.labels.end()),
-                         torch::kInt64);
-  }
-  torch::Tensor Forward(const torch::Tensor& x) { return head_->forward(encoder_->forward(x)); }
+  ProgramModel(const EncoderOptions& encoder, const HorizontalTrainOptions& train, int classes)
+      : encoder_(encoder), train_(train), classes_(classes) {}
 
-  int batch_size_;
-  int classes_;
-  torch::nn::Sequential encoder_;
-  torch::nn::Linear head_{nullptr};
+  // Feeds `rows` of `data`, runs forward and returns the loss (or, with `fetch`, that var).
+  StatusOr<torch::Tensor> Run(const ImageSet& data, std::span<const int64_t> rows, bool training,
+                              const std::string& fetch) {
+    scope_.Clear();
+    const int64_t n = static_cast<int64_t>(rows.size());
+    const torch::Tensor index =
+        torch::from_blob(const_cast<int64_t*>(rows.data()), {n}, torch::kInt64);
+    if (encoder_.type == "embedding") {
+      std::vector<int64_t> ids, offsets;
+      const int levels = encoder_.levels;
+      for (int64_t r : rows) {
+        offsets.push_back(static_cast<int64_t>(ids.size()));
+        const float* px = data.pixels.data() + r * data.dim;
+        for (int j = 0; j < data.dim; ++j) {
+          const int level = std::min(levels - 1, static_cast<int>(px[j] * levels));
+          if (level > 0) ids.push_back(static_cast<int64_t>(j) * levels + level);
+        }
+        // An all-background image is one id: position 0 at level 0.
+        if (static_cast<int64_t>(ids.size()) == offsets.back()) ids.push_back(0);
+      }
+      scope_.Set("ids", torch::tensor(ids, torch::kInt64));
+      scope_.Set("offsets", torch::tensor(offsets, torch::kInt64));
+    } else {
+      const torch::Tensor x = torch::from_blob(const_cast<float*>(data.pixels.data()),
+                                               {data.rows(), data.dim}, torch::kFloat32);
+      scope_.Set("x", x.index_select(0, index));
+    }
+    std::vector<int64_t> labels;
+    for (int64_t r : rows) labels.push_back(data.labels[r]);
+    scope_.Set("label", torch::tensor(labels, torch::kInt64));
+    for (const auto& [name, value] : params_) scope_.Set(name, value);
+    COLONY_RETURN_IF_ERROR(executor_->Forward(scope_, training, step_++));
+    return scope_.Get(fetch.empty() ? executor_->program().loss() : fetch);
+  }
+
+  StatusOr<std::vector<int64_t>> Predict(const ImageSet& data) {
+    std::vector<int64_t> out;
+    torch::NoGradGuard no_grad;
+    constexpr int kChunk = 1000;
+    for (int b = 0; b < data.rows(); b += kChunk) {
+      std::vector<int64_t> rows(std::min(kChunk, data.rows() - b));
+      std::iota(rows.begin(), rows.end(), b);
+      COLONY_ASSIGN_OR_RETURN(const torch::Tensor logits,
+                              Run(data, rows, false, executor_->program().fetches(0)));
+      const torch::Tensor p = logits.argmax(1).contiguous();
+      out.insert(out.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
+    }
+    return out;
+  }
+
+  // FedProx: the gradient of mu / 2 |w - w_received|^2 on the shared parameters.
+  void AddProximalGradient() {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < shared_.size(); ++i) {
+      torch::Tensor grad = shared_[i].mutable_grad();
+      if (!grad.defined()) continue;
+      grad.add_(shared_[i] - anchor_[i], train_.prox_mu);
+    }
+  }
+
+  const EncoderOptions encoder_;
+  const HorizontalTrainOptions train_;
+  const int classes_;
+  std::unique_ptr<exec::Executor> executor_;
+  std::vector<std::pair<std::string, torch::Tensor>> params_;  // Every parameter, program order.
+  std::vector<torch::Tensor> shared_;                          // The exchanged ones, program order.
+  std::vector<torch::Tensor> anchor_;  // Last received shared values (prox_mu > 0).
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  exec::Scope scope_;
+  int64_t step_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<EncoderModel> EncoderModel::Create(int input_dim, const EncoderOptions& encoder,
-                                                   int classes, const HorizontalTrainOptions& train,
-                                                   uint64_t head_seed) {
-  return std::make_unique<TorchEncoderModel>(input_dim, encoder, classes, train, head_seed);
+StatusOr<graph::ProgramDesc> BuildModelProgram(int input_dim, const EncoderOptions& encoder,
+                                               int classes) {
+  graph::ProgramBuilder b;
+  int width = 0;
+  COLONY_ASSIGN_OR_RETURN(std::string h, AddEncoder(b, input_dim, encoder, &width));
+  const std::string label = b.Feed("label", graph::INT64, {-1});
+  const std::string w = b.Parameter("head.w", {width, classes}, graph::XavierUniform());
+  const std::string bias = b.Parameter("head.b", {classes}, graph::Zeros());
+  const std::string logits = b.Op1("fc", {{"X", {h}}, {"W", {w}}, {"B", {bias}}});
+  b.SetLoss(b.Op1("softmax_cross_entropy", {{"Logits", {logits}}, {"Label", {label}}}));
+  b.AddFetch(logits);
+  StatusOr<graph::ProgramDesc> program = b.Build();
+  if (!program.ok()) return program.status().WithContext("encoder '" + encoder.type + "'");
+  return program;
+}
+
+StatusOr<std::unique_ptr<EncoderModel>> EncoderModel::Create(int input_dim,
+                                                             const EncoderOptions& encoder,
+                                                             int classes,
+                                                             const HorizontalTrainOptions& train,
+                                                             uint64_t head_seed) {
+  return ProgramModel::Make(input_dim, encoder, classes, train, head_seed);
 }
 
 void UseOneTorchThread() { torch::set_num_threads(1); }

@@ -1,5 +1,7 @@
-// A child's model for horizontal FL: a shared MLP encoder and a local softmax head, in
-// LibTorch behind a torch-free interface. Private to federated.
+// A child's model for horizontal FL: a shared encoder and a local softmax head, built as one
+// program of the graph IR and run by the executor (LibTorch) behind a torch-free interface.
+// The encoder's parameters ("enc.*") are what the children exchange; the head ("head.*") stays
+// local unless train.share_head. Private to federated.
 #pragma once
 
 #include <cstdint>
@@ -10,27 +12,40 @@
 
 #include "colony/base/status.h"
 #include "colony/federated/horizontal.h"
+#include "colony/graph/program.h"
 
 namespace colony::fl::internal {
 
+// The model program for 28 x 28 images (input_dim pixels) and `classes` classes: feeds "x"
+// (float [-1, input_dim]; embedding: "ids" and "offsets", int64) and "label" (int64 [-1]);
+// the encoder ops on parameters "enc.*", the head fc on "head.w" / "head.b", the loss
+// softmax_cross_entropy; fetches the logits. InvalidArgument for a bad encoder.
+StatusOr<graph::ProgramDesc> BuildModelProgram(int input_dim, const EncoderOptions& encoder,
+                                               int classes);
+
 class EncoderModel {
  public:
-  // Encoder layers input_dim -> hidden..., head -> classes; parameters drawn from `seed`
-  // (the encoder from encoder_seed, so every child and the master agree on it).
-  static std::unique_ptr<EncoderModel> Create(int input_dim, const EncoderOptions& encoder,
-                                              int classes, const HorizontalTrainOptions& train,
-                                              uint64_t head_seed);
+  // The program of BuildModelProgram with its parameters drawn from train.seed (encoder, and
+  // the head when train.share_head, so every child and the master agree on them) or head_seed.
+  static StatusOr<std::unique_ptr<EncoderModel>> Create(int input_dim,
+                                                        const EncoderOptions& encoder, int classes,
+                                                        const HorizontalTrainOptions& train,
+                                                        uint64_t head_seed);
   virtual ~EncoderModel() = default;
 
-  virtual std::vector<float> EncoderParameters() const = 0;
-  // InvalidArgument when the length differs from EncoderParameters().size().
-  virtual Status SetEncoderParameters(std::span<const float> values) = 0;
+  // The exchanged parameter set: every "enc.*" parameter in program order, then the head's
+  // when train.share_head.
+  virtual std::vector<float> SharedParameters() const = 0;
+  // InvalidArgument when the length differs from SharedParameters().size(). With
+  // train.prox_mu > 0 these values are the anchor of the proximal term in the next Train.
+  virtual Status SetSharedParameters(std::span<const float> values) = 0;
   // `epochs` passes over `data` in seeded mini-batches with this model's optimizer; the mean
   // loss of the last pass.
-  virtual double Train(const ImageSet& data, int epochs, uint64_t seed) = 0;
-  virtual double Accuracy(const ImageSet& data) = 0;
+  // Internal when the executor fails.
+  virtual StatusOr<double> Train(const ImageSet& data, int epochs, uint64_t seed) = 0;
+  virtual StatusOr<double> Accuracy(const ImageSet& data) = 0;
   // Accuracy on the samples of each label 0..classes-1 (0 for a label without samples).
-  virtual std::vector<double> ClassAccuracy(const ImageSet& data) = 0;
+  virtual StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) = 0;
 };
 
 // Torch runs one intra-op thread per process: children share a few cores.
