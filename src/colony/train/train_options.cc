@@ -198,12 +198,10 @@ Status TrainOptions::Validate() const {
   if (data.shuffle_buffer < 0 || data.prefetch_batches < 0) {
     return InvalidArgumentError("data.shuffle_buffer and data.prefetch_batches must be >= 0");
   }
-  if (loop.epochs <= 0) {
-    return InvalidArgumentError("train.epochs must be > 0, got " + std::to_string(loop.epochs));
-  }
-  if (loop.threads < 0 || loop.max_steps < 0 || checkpoint.every_steps < 0) {
-    return InvalidArgumentError(
-        "train.threads, train.max_steps and checkpoint.every_steps must be >= 0");
+  COLONY_RETURN_IF_ERROR(ValidateLoop(loop));
+  if (checkpoint.every_steps < 0) {
+    return InvalidArgumentError("checkpoint.every_steps must be >= 0, got " +
+                                std::to_string(checkpoint.every_steps));
   }
   if (loop.target_loss < 0) {
     return InvalidArgumentError("train.target_loss must be >= 0 (0: off), got " +
@@ -214,9 +212,6 @@ Status TrainOptions::Validate() const {
         "train.target_loss is not for strategy '" + strategy +
         "' (sync: a worker that stops alone would leave the others at the step barrier; heter: "
         "its compute trainers do not check it)");
-  }
-  if (loop.log_every_seconds <= 0) {
-    return InvalidArgumentError("train.log_every_seconds must be > 0");
   }
   if (checkpoint.every_steps > 0 && checkpoint.dir.empty()) {
     return InvalidArgumentError("checkpoint.every_steps is set but checkpoint.dir is empty");
