@@ -6,8 +6,10 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
-#include <regex>
+#include <set>
+#include <string_view>
 
+#include "colony/base/json.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/cluster/launcher.h"
@@ -23,61 +25,73 @@ struct LaunchFlags {
   std::string summary_json;
 };
 
-// The number after "key": in one of our flat summary objects; 0 when absent.
-double JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch match;
-  const std::regex pattern("\"" + key + "\": (-?[0-9.eE+-]+)");
-  return std::regex_search(json, match, pattern) ? std::stod(match[1]) : 0.0;
-}
-
-bool IsSessionSummary(const std::string& json) {
-  return json.find("\"p20\": ") != std::string::npos;
-}
-
-// The object after "key": in `json` (braces matched; our summaries hold no braces in
-// strings), or "" when absent.
-std::string JsonObject(const std::string& json, const std::string& key) {
-  const size_t start = json.find("\"" + key + "\": {");
-  if (start == std::string::npos) return "";
-  const size_t open = json.find('{', start);
-  int depth = 0;
-  for (size_t i = open; i < json.size(); ++i) {
-    depth += json[i] == '{' ? 1 : json[i] == '}' ? -1 : 0;
-    if (depth == 0) return json.substr(open, i - open + 1);
+// Worker r's summary as a JSON object.
+StatusOr<JsonValue> WorkerSummary(const cluster::LaunchOptions& o, const cluster::LaunchResult& r,
+                                  size_t rank) {
+  const std::string source = fmt::format("{}/worker-{}.json", o.run_dir, rank);
+  COLONY_ASSIGN_OR_RETURN(JsonValue summary, ParseJson(r.worker_summaries.at(rank), source));
+  if (summary.type() != JsonValue::Type::kObject) {
+    return DataLossError(source + ": a worker summary must be a JSON object");
   }
-  return "";
+  return summary;
 }
 
-// One summary for the job: worker 0's test metrics (it tests the shared model; a
-// multi-task job's per-task "tasks" too), the workers' samples and throughput added up,
-// their mean training loss.
-std::string JobSummaryJson(const cluster::LaunchOptions& o, const cluster::LaunchResult& r) {
+double NumberOf(const JsonValue& summary, std::string_view key) {
+  const JsonValue* value = summary.Find(key);
+  return value != nullptr ? value->AsNumber() : 0.0;
+}
+
+// One summary for the job. Worker 0 tests the model all workers trained, so the job's result
+// keys (test AUC and log loss, P@20 and MRR@20, per-task metrics, ...) are worker 0's; the
+// counters of one worker's loop give way to the job's: samples and throughput added up, the
+// workers' mean training loss. Every worker's own summary is under "worker_summaries".
+StatusOr<JsonValue> JobSummary(const cluster::LaunchOptions& o, const cluster::LaunchResult& r) {
+  static const std::set<std::string, std::less<>> kPerWorker = {"samples_per_sec",
+                                                                "train_loss",
+                                                                "train_auc",
+                                                                "steps",
+                                                                "global_step",
+                                                                "samples",
+                                                                "seconds",
+                                                                "torch_threads",
+                                                                "candidate_steps",
+                                                                "reached_target_loss",
+                                                                "heter"};
+  JsonValue workers = JsonValue::Array();
   double samples = 0, rate = 0, loss = 0;
-  std::string workers;
-  for (size_t i = 0; i < r.worker_summaries.size(); ++i) {
-    const std::string& w = r.worker_summaries[i];
-    samples += JsonNumber(w, "samples");
-    rate += JsonNumber(w, "samples_per_sec");
-    loss += JsonNumber(w, "train_loss") / r.worker_summaries.size();
-    std::string trimmed = w;
-    while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
-    workers += (i ? ", " : "") + trimmed;
+  for (size_t rank = 0; rank < r.worker_summaries.size(); ++rank) {
+    COLONY_ASSIGN_OR_RETURN(JsonValue summary, WorkerSummary(o, r, rank));
+    samples += NumberOf(summary, "samples");
+    rate += NumberOf(summary, "samples_per_sec");
+    loss += NumberOf(summary, "train_loss") / r.worker_summaries.size();
+    workers.Append(std::move(summary));
   }
-  const std::string& first = r.worker_summaries.at(0);
-  // Worker 0 tests the shared model: AUC and log loss, or P@20 and MRR@20 (session models).
-  const std::string test =
-      IsSessionSummary(first)
-          ? fmt::format("\"p20\": {:.6f}, \"mrr20\": {:.6f}", JsonNumber(first, "p20"),
-                        JsonNumber(first, "mrr20"))
-          : fmt::format("\"test_auc\": {:.6f}, \"test_logloss\": {:.6f}",
-                        JsonNumber(first, "test_auc"), JsonNumber(first, "test_logloss"));
-  const std::string tasks = JsonObject(first, "tasks");
-  return fmt::format(
-      "{{\"servers\": {}, \"workers\": {}, \"seconds\": {:.3f}, \"samples\": {:.0f}, "
-      "\"samples_per_sec\": {:.3f}, \"train_loss\": {:.6f}, {}, \"test_samples\": {:.0f}, "
-      "\"bad_lines\": {:.0f}, {}\"worker_summaries\": [{}]}}\n",
-      o.servers, o.workers, r.seconds, samples, rate, loss, test, JsonNumber(first, "test_samples"),
-      JsonNumber(first, "bad_lines"), tasks.empty() ? "" : "\"tasks\": " + tasks + ", ", workers);
+  JsonValue job = JsonValue::Object();
+  job.Set("servers", JsonValue::Number(o.servers));
+  job.Set("workers", JsonValue::Number(o.workers));
+  job.Set("seconds", JsonValue::NumberText(fmt::format("{:.3f}", r.seconds)));
+  job.Set("samples", JsonValue::NumberText(fmt::format("{:.0f}", samples)));
+  job.Set("samples_per_sec", JsonValue::NumberText(fmt::format("{:.3f}", rate)));
+  job.Set("train_loss", JsonValue::NumberText(fmt::format("{:.6f}", loss)));
+  for (const auto& [key, value] : workers.items().at(0).members()) {
+    if (!kPerWorker.contains(key)) job.Set(key, value);
+  }
+  job.Set("worker_summaries", std::move(workers));
+  return job;
+}
+
+// The test metrics of the summary line: AUC and log loss, P@20 and MRR@20 (session models),
+// or a pointer to the per-task metrics (multi-task models).
+std::string TestLine(const JsonValue& job) {
+  if (job.Find("p20") != nullptr) {
+    return fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", NumberOf(job, "p20"),
+                       NumberOf(job, "mrr20"));
+  }
+  if (job.Find("tasks") != nullptr) {
+    return "per-task test metrics in worker 0's summary and \"tasks\"";
+  }
+  return fmt::format("test auc {:.4f} logloss {:.4f}", NumberOf(job, "test_auc"),
+                     NumberOf(job, "test_logloss"));
 }
 
 std::string SelfPath() {
@@ -100,24 +114,13 @@ Status RunLaunch(LaunchFlags& flags) {
     std::fflush(stdout);
   };
   COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, print));
-  const std::string json = JobSummaryJson(o, result);
-  // A multi-task job's test metrics are per task: worker 0's summary lines and "tasks".
-  std::string test;
-  if (IsSessionSummary(json)) {
-    test = fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", JsonNumber(json, "p20"),
-                       JsonNumber(json, "mrr20"));
-  } else if (!JsonObject(json, "tasks").empty()) {
-    test = "per-task test metrics in worker 0's summary and \"tasks\"";
-  } else {
-    test = fmt::format("test auc {:.4f} logloss {:.4f}", JsonNumber(json, "test_auc"),
-                       JsonNumber(json, "test_logloss"));
-  }
+  COLONY_ASSIGN_OR_RETURN(JsonValue job, JobSummary(o, result));
   std::printf(
       "launch summary: %d servers, %d workers, %.1fs | %.0f samples, %.0f samples/s | train "
       "loss %.4f | %s\n",
-      o.servers, o.workers, result.seconds, JsonNumber(json, "samples"),
-      JsonNumber(json, "samples_per_sec"), JsonNumber(json, "train_loss"), test.c_str());
-  return WriteSummaryJson(flags.summary_json, json);
+      o.servers, o.workers, result.seconds, NumberOf(job, "samples"),
+      NumberOf(job, "samples_per_sec"), NumberOf(job, "train_loss"), TestLine(job).c_str());
+  return WriteSummaryJson(flags.summary_json, job.ToString() + "\n");
 }
 
 }  // namespace
