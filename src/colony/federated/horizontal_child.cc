@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/rpc_util.h"
+#include "colony/federated/internal/scaffold.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
@@ -97,13 +99,26 @@ class Service final : public rpc::HorizontalChild::Service {
     if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext(round));
     response->set_eval_accuracy(accuracy);
     response->set_eval_local_accuracy(local);
+    const int epochs = std::max(1, request->local_epochs());
+    Status corrected = SetCorrection(*request);
+    if (!corrected.ok()) return internal::ToGrpcStatus(corrected.WithContext(round));
     const StatusOr<double> loss =
-        model_->Train(local_, std::max(1, request->local_epochs()),
-                      config_.train.seed * 7919 + request->round() * 131 + index_);
+        model_->Train(local_, epochs, config_.train.seed * 7919 + request->round() * 131 + index_);
     if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
     response->set_train_loss(*loss);
     response->set_sample_count(local_.rows());
     std::vector<float> update = model_->SharedParameters();
+    if (request->scaffold()) {
+      // K local steps: ceil(samples / batch) per epoch.
+      const int64_t batch = config_.train.batch_size;
+      const int64_t steps = epochs * ((local_.rows() + batch - 1) / batch);
+      StatusOr<std::vector<float>> delta = internal::ScaffoldChildUpdate(
+          std::span<const float>(request->control().data(), request->control_size()), received,
+          update, steps, step_size_, &control_);
+      if (!delta.ok()) return internal::ToGrpcStatus(delta.status().WithContext(round));
+      response->mutable_control_delta()->Assign(delta->begin(), delta->end());
+      response->set_local_steps(steps);
+    }
     if (poisoned_) Poison(request->round(), &update);
     if (request->secure()) {
       std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
@@ -190,6 +205,27 @@ class Service final : public rpc::HorizontalChild::Service {
     return internal::PairwiseMask(keys_, index_, peers, round, dim);
   }
 
+  // SCAFFOLD: the gradient correction c - c_i for this round's training (none without
+  // request.scaffold). This child's c_i starts at zero and lives as long as the process.
+  Status SetCorrection(const rpc::TrainRequest& request) {
+    if (!request.scaffold()) return model_->SetGradientCorrection({});
+    if (config_.train.optimizer != "sgd") {
+      return FailedPreconditionError("child " + std::to_string(index_) +
+                                     ": the master asks for scaffold, which needs optimizer "
+                                     "sgd; this child's is '" +
+                                     config_.train.optimizer + "'");
+    }
+    COLONY_ASSIGN_OR_RETURN(
+        step_size_, internal::ScaffoldStepSize(config_.train.optimizer, config_.train.learning_rate,
+                                               config_.train.momentum));
+    if (control_.empty()) control_.assign(request.parameters_size(), 0.0f);
+    COLONY_ASSIGN_OR_RETURN(
+        const std::vector<float> correction,
+        internal::ScaffoldCorrection(
+            std::span<const float>(request.control().data(), request.control_size()), control_));
+    return model_->SetGradientCorrection(correction);
+  }
+
   // Test accuracy, and the same with each class weighted by its share of this child's samples.
   Status Evaluate(double* accuracy, double* local) {
     COLONY_ASSIGN_OR_RETURN(*accuracy, model_->Accuracy(test_));
@@ -218,7 +254,9 @@ class Service final : public rpc::HorizontalChild::Service {
   const bool poisoned_;
   const bool slow_;
   std::vector<double> label_share_;
-  std::mutex mu_;  // One call at a time works on the model.
+  std::vector<float> control_;  // SCAFFOLD: this child's control variate c_i.
+  double step_size_ = 0;        // SCAFFOLD: the optimizer's step size per unit gradient.
+  std::mutex mu_;               // One call at a time works on the model.
   internal::SessionWaiter session_;
 };
 

@@ -39,6 +39,10 @@ class EncoderModel {
   // InvalidArgument when the length differs from SharedParameters().size(). With
   // train.prox_mu > 0 these values are the anchor of the proximal term in the next Train.
   virtual Status SetSharedParameters(std::span<const float> values) = 0;
+  // SCAFFOLD: `correction` (aligned with SharedParameters()) is added to every gradient of the
+  // shared parameters in the following Train calls, before the optimizer step; empty: none.
+  // InvalidArgument for another non-zero length.
+  virtual Status SetGradientCorrection(std::span<const float> correction) = 0;
   // `epochs` passes over `data` in seeded mini-batches with this model's optimizer; the mean
   // loss of the last pass.
   // Internal when the executor fails.

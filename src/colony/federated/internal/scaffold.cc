@@ -1,0 +1,73 @@
+#include "colony/federated/internal/scaffold.h"
+
+#include <string>
+
+namespace colony::fl::internal {
+namespace {
+
+Status SameLength(size_t a, size_t b, const std::string& what) {
+  if (a == b) return OkStatus();
+  return InvalidArgumentError("scaffold: " + what + " has " + std::to_string(b) +
+                              " values, the parameter set " + std::to_string(a));
+}
+
+}  // namespace
+
+StatusOr<std::vector<float>> ScaffoldCorrection(std::span<const float> global,
+                                                std::span<const float> local) {
+  COLONY_RETURN_IF_ERROR(SameLength(global.size(), local.size(), "the child's control variate"));
+  std::vector<float> out(global.size());
+  for (size_t j = 0; j < out.size(); ++j) out[j] = global[j] - local[j];
+  return out;
+}
+
+StatusOr<std::vector<float>> ScaffoldChildUpdate(std::span<const float> global,
+                                                 std::span<const float> x, std::span<const float> y,
+                                                 int64_t steps, double step_size,
+                                                 std::vector<float>* local) {
+  COLONY_RETURN_IF_ERROR(SameLength(x.size(), global.size(), "the global control variate"));
+  COLONY_RETURN_IF_ERROR(SameLength(x.size(), y.size(), "the trained parameter set"));
+  COLONY_RETURN_IF_ERROR(SameLength(x.size(), local->size(), "the child's control variate"));
+  if (steps <= 0) return InvalidArgumentError("scaffold: no local step was taken");
+  if (!(step_size > 0)) return InvalidArgumentError("scaffold: the step size must be > 0");
+  const double scale = 1.0 / (static_cast<double>(steps) * step_size);
+  std::vector<float> delta(x.size());
+  for (size_t j = 0; j < x.size(); ++j) {
+    // c_i+ - c_i = -c + (x - y) / (K eta).
+    delta[j] = static_cast<float>(-global[j] + (static_cast<double>(x[j]) - y[j]) * scale);
+    (*local)[j] += delta[j];
+  }
+  return delta;
+}
+
+Status ScaffoldMasterUpdate(const std::vector<std::vector<float>>& deltas, int children,
+                            std::vector<float>* global) {
+  if (deltas.empty()) return InvalidArgumentError("scaffold: no control variate update");
+  if (children < static_cast<int>(deltas.size())) {
+    return InvalidArgumentError("scaffold: " + std::to_string(deltas.size()) +
+                                " control variate updates from " + std::to_string(children) +
+                                " children");
+  }
+  for (const std::vector<float>& d : deltas) {
+    COLONY_RETURN_IF_ERROR(SameLength(global->size(), d.size(), "a control variate update"));
+  }
+  // (participants / children) * mean = sum / children.
+  const double scale = 1.0 / children;
+  for (size_t j = 0; j < global->size(); ++j) {
+    double sum = 0;
+    for (const std::vector<float>& d : deltas) sum += d[j];
+    (*global)[j] += static_cast<float>(sum * scale);
+  }
+  return OkStatus();
+}
+
+StatusOr<double> ScaffoldStepSize(const std::string& optimizer, double learning_rate,
+                                  double momentum) {
+  if (optimizer != "sgd") {
+    return FailedPreconditionError("scaffold needs optimizer sgd, not '" + optimizer +
+                                   "' (the correction is defined for SGD steps)");
+  }
+  return learning_rate / (1.0 - momentum);
+}
+
+}  // namespace colony::fl::internal
