@@ -58,8 +58,12 @@ TEST(ScaffoldMathTest, ChildUpdateFollowsOptionTwo) {
 TEST(ScaffoldMathTest, MasterAddsParticipantShareOfTheMeanDelta) {
   // Two of four children answered: c += 2 / 4 * mean = sum / 4.
   std::vector<float> c = {1, 0};
-  ASSERT_TRUE(internal::ScaffoldMasterUpdate({{1, 2}, {3, 4}}, 4, &c).ok());
+  ASSERT_TRUE(internal::ScaffoldMasterUpdate({{1, 2}, {3, 4}}, {1, 1}, 4, &c).ok());
   EXPECT_THAT(c, ElementsAre(FloatNear(2, 1e-6), FloatNear(1.5f, 1e-6)));
+  // By samples: 100 and 300 of 800 samples answered: c += (100 d0 + 300 d1) / 800.
+  c = {0, 0};
+  ASSERT_TRUE(internal::ScaffoldMasterUpdate({{1, 2}, {3, 4}}, {100, 300}, 800, &c).ok());
+  EXPECT_THAT(c, ElementsAre(FloatNear(1.25f, 1e-6), FloatNear(1.75f, 1e-6)));
 }
 
 TEST(ScaffoldMathTest, GlobalStaysTheMeanOfTheChildrenAndIdenticalChildrenNeedNoCorrection) {
@@ -86,8 +90,8 @@ TEST(ScaffoldMathTest, GlobalStaysTheMeanOfTheChildrenAndIdenticalChildrenNeedNo
           d, internal::ScaffoldChildUpdate(c_identical, x, y_same, 5, 0.01, &identical[i]));
       identical_deltas.push_back(d);
     }
-    ASSERT_TRUE(internal::ScaffoldMasterUpdate(deltas, 3, &c).ok());
-    ASSERT_TRUE(internal::ScaffoldMasterUpdate(identical_deltas, 3, &c_identical).ok());
+    ASSERT_TRUE(internal::ScaffoldMasterUpdate(deltas, {1, 1, 1}, 3, &c).ok());
+    ASSERT_TRUE(internal::ScaffoldMasterUpdate(identical_deltas, {1, 1, 1}, 3, &c_identical).ok());
     for (int j = 0; j < 3; ++j) {
       EXPECT_NEAR(c[j], (local[0][j] + local[1][j] + local[2][j]) / 3, 1e-3) << round;
       for (int i = 0; i < 3; ++i) EXPECT_NEAR(c_identical[j], identical[i][j], 1e-3) << round;
@@ -108,10 +112,14 @@ TEST(ScaffoldMathTest, BadInputIsNamed) {
   EXPECT_THAT(internal::ScaffoldCorrection(two, three).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("child's control variate")));
   std::vector<float> c = {0, 0};
-  EXPECT_THAT(internal::ScaffoldMasterUpdate({}, 2, &c),
+  EXPECT_THAT(internal::ScaffoldMasterUpdate({}, {}, 2, &c),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no control variate update")));
-  EXPECT_THAT(internal::ScaffoldMasterUpdate({three}, 2, &c),
+  EXPECT_THAT(internal::ScaffoldMasterUpdate({three}, {1}, 2, &c),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("a control variate update")));
+  EXPECT_THAT(internal::ScaffoldMasterUpdate({two}, {1, 1}, 2, &c),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("1 control variate updates but 2")));
+  EXPECT_THAT(internal::ScaffoldMasterUpdate({two, two}, {2, 1}, 2, &c),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("more than all children")));
   EXPECT_THAT(internal::ScaffoldStepSize("adam", 0.01, 0.9).status(),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("needs optimizer sgd")));
   COLONY_ASSERT_OK_AND_ASSIGN(double step, internal::ScaffoldStepSize("sgd", 0.01, 0.9));
@@ -128,6 +136,7 @@ TEST(ScaffoldConfigTest, RefusesCombinationsWithoutAMeaning) {
       {"horizontal.train.secure_aggregation=true", "not masked"},
       {"horizontal.train.optimizer=adam", "scaffold needs optimizer sgd, not 'adam'"},
       {"horizontal.train.momentum=1", "train.momentum must be in [0, 1)"},
+      {"horizontal.train.scaffold_weights=equal", "'equal' is unknown; use children or samples"},
   };
   for (const Case& c : cases) {
     EXPECT_THAT(LoadHorizontalConfig(path, {c.override}).status(),

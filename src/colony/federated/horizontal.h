@@ -84,6 +84,9 @@ struct HorizontalTrainOptions {
   // child its own c_i; every local gradient of the exchanged parameters is corrected by
   // c - c_i. Needs aggregation fedavg, optimizer sgd and no secure_aggregation.
   bool scaffold = false;
+  // How the master weighs the children's control variate updates: "children" (each 1, the
+  // paper's c = mean(c_i)) or "samples" (by sample count, as FedAvg weighs the parameters).
+  std::string scaffold_weights = "children";
   Status Validate() const;
 };
 

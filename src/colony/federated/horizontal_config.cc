@@ -54,6 +54,10 @@ Status HorizontalTrainOptions::Validate() const {
   if (!(server_momentum >= 0 && server_momentum < 1)) {
     return InvalidArgumentError("train.server_momentum must be in [0, 1)");
   }
+  if (scaffold_weights != "children" && scaffold_weights != "samples") {
+    return InvalidArgumentError("train.scaffold_weights '" + scaffold_weights +
+                                "' is unknown; use children or samples");
+  }
   if (scaffold && aggregation != "fedavg") {
     return InvalidArgumentError(
         "train.scaffold needs aggregation fedavg (the control variate "
@@ -143,6 +147,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("prox_mu", &t.prox_mu));
   COLONY_RETURN_IF_ERROR(train.Read("server_momentum", &t.server_momentum));
   COLONY_RETURN_IF_ERROR(train.Read("scaffold", &t.scaffold));
+  COLONY_RETURN_IF_ERROR(train.Read("scaffold_weights", &t.scaffold_weights));
   COLONY_RETURN_IF_ERROR(internal::InSection(train, t.Validate()));
 
   const ConfigSection children = h.Section("children");

@@ -263,9 +263,18 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     }
     std::string scaffold;
     if (train.scaffold) {
-      // c += (participants / children) * mean(delta_c).
-      const Status updated = internal::ScaffoldMasterUpdate(
-          control_deltas, static_cast<int>(confirmed.size()), &control);
+      // c += sum over the answering children of w_i delta_c_i / (sum over all children of w_i):
+      // w_i = 1 ("children", the paper's (participants / children) * mean(delta_c)) or the
+      // sample count ("samples").
+      std::vector<double> control_weights = weights;
+      double total_weight = 0;
+      for (int i : confirmed) total_weight += static_cast<double>(result.sample_counts[i]);
+      if (train.scaffold_weights == "children") {
+        control_weights.assign(weights.size(), 1.0);
+        total_weight = static_cast<double>(confirmed.size());
+      }
+      const Status updated =
+          internal::ScaffoldMasterUpdate(control_deltas, control_weights, total_weight, &control);
       if (!updated.ok()) return updated.WithContext("round " + std::to_string(round));
       double norm = 0;
       for (float v : control) norm += static_cast<double>(v) * v;

@@ -40,23 +40,32 @@ StatusOr<std::vector<float>> ScaffoldChildUpdate(std::span<const float> global,
   return delta;
 }
 
-Status ScaffoldMasterUpdate(const std::vector<std::vector<float>>& deltas, int children,
+Status ScaffoldMasterUpdate(const std::vector<std::vector<float>>& deltas,
+                            const std::vector<double>& weights, double total_weight,
                             std::vector<float>* global) {
   if (deltas.empty()) return InvalidArgumentError("scaffold: no control variate update");
-  if (children < static_cast<int>(deltas.size())) {
+  if (weights.size() != deltas.size()) {
     return InvalidArgumentError("scaffold: " + std::to_string(deltas.size()) +
-                                " control variate updates from " + std::to_string(children) +
-                                " children");
+                                " control variate updates but " + std::to_string(weights.size()) +
+                                " weights");
+  }
+  double sum_weights = 0;
+  for (double w : weights) {
+    if (!(w >= 0)) return InvalidArgumentError("scaffold: a negative weight");
+    sum_weights += w;
+  }
+  if (!(total_weight > 0) || sum_weights > total_weight * (1 + 1e-9)) {
+    return InvalidArgumentError("scaffold: the answering children weigh " +
+                                std::to_string(sum_weights) + ", more than all children (" +
+                                std::to_string(total_weight) + ")");
   }
   for (const std::vector<float>& d : deltas) {
     COLONY_RETURN_IF_ERROR(SameLength(global->size(), d.size(), "a control variate update"));
   }
-  // (participants / children) * mean = sum / children.
-  const double scale = 1.0 / children;
   for (size_t j = 0; j < global->size(); ++j) {
     double sum = 0;
-    for (const std::vector<float>& d : deltas) sum += d[j];
-    (*global)[j] += static_cast<float>(sum * scale);
+    for (size_t i = 0; i < deltas.size(); ++i) sum += weights[i] * deltas[i][j];
+    (*global)[j] += static_cast<float>(sum / total_weight);
   }
   return OkStatus();
 }

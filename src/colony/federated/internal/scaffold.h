@@ -29,9 +29,14 @@ StatusOr<std::vector<float>> ScaffoldChildUpdate(std::span<const float> global,
                                                  int64_t steps, double step_size,
                                                  std::vector<float>* local);
 
-// The master's update: c += (deltas.size() / children) * mean(deltas). InvalidArgument for no
-// delta, mismatched lengths or fewer children than deltas.
-Status ScaffoldMasterUpdate(const std::vector<std::vector<float>>& deltas, int children,
+// The master's update: c += sum_i weights[i] deltas[i] / total_weight, where total_weight is
+// the weight of every child, answering or not. With weight 1 per child (total: the number of
+// children) this is the paper's c += (participants / children) * mean(deltas); with sample
+// counts, c stays the sample-weighted mean of the c_i, as FedAvg weights the parameters.
+// InvalidArgument for no delta, mismatched lengths, or weights that are negative or exceed
+// total_weight.
+Status ScaffoldMasterUpdate(const std::vector<std::vector<float>>& deltas,
+                            const std::vector<double>& weights, double total_weight,
                             std::vector<float>* global);
 
 // The step size of `optimizer` ("sgd", heavy-ball momentum `momentum`) per unit of gradient
