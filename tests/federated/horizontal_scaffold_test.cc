@@ -128,21 +128,16 @@ TEST(ScaffoldMathTest, BadInputIsNamed) {
 
 TEST(ScaffoldConfigTest, RefusesCombinationsWithoutAMeaning) {
   const std::string path = WriteTemp("scaffold_bad.yaml", kTiny);
-  struct Case {
-    std::string override, message;
-  } cases[] = {
-      {"horizontal.train.aggregation=median", "scaffold needs aggregation fedavg"},
-      {"horizontal.train.aggregation=trimmed_mean", "scaffold needs aggregation fedavg"},
-      {"horizontal.train.secure_aggregation=true", "not masked"},
-      {"horizontal.train.optimizer=adam", "scaffold needs optimizer sgd, not 'adam'"},
-      {"horizontal.train.momentum=1", "train.momentum must be in [0, 1)"},
-      {"horizontal.train.scaffold_weights=equal", "'equal' is unknown; use children or samples"},
-  };
-  for (const Case& c : cases) {
-    EXPECT_THAT(LoadHorizontalConfig(path, {c.override}).status(),
-                StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.message)))
-        << c.override;
-  }
+  testing::ExpectHorizontalConfigErrors(
+      path, {
+                {"horizontal.train.aggregation=median", "scaffold needs aggregation fedavg"},
+                {"horizontal.train.aggregation=trimmed_mean", "scaffold needs aggregation fedavg"},
+                {"horizontal.train.secure_aggregation=true", "not masked"},
+                {"horizontal.train.optimizer=adam", "scaffold needs optimizer sgd, not 'adam'"},
+                {"horizontal.train.momentum=1", "train.momentum must be in [0, 1)"},
+                {"horizontal.train.scaffold_weights=equal",
+                 "'equal' is unknown; use children or samples"},
+            });
   EXPECT_TRUE(TinyConfig().train.scaffold);
   EXPECT_FALSE(TinyConfig({"horizontal.train.scaffold=false"}).train.scaffold);
 }
