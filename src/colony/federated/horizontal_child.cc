@@ -209,15 +209,10 @@ class Service final : public rpc::HorizontalChild::Service {
   // request.scaffold). This child's c_i starts at zero and lives as long as the process.
   Status SetCorrection(const rpc::TrainRequest& request) {
     if (!request.scaffold()) return model_->SetGradientCorrection({});
-    if (config_.train.optimizer != "sgd") {
-      return FailedPreconditionError("child " + std::to_string(index_) +
-                                     ": the master asks for scaffold, which needs optimizer "
-                                     "sgd; this child's is '" +
-                                     config_.train.optimizer + "'");
-    }
-    COLONY_ASSIGN_OR_RETURN(
-        step_size_, internal::ScaffoldStepSize(config_.train.optimizer, config_.train.learning_rate,
-                                               config_.train.momentum));
+    StatusOr<double> step = internal::ScaffoldStepSize(
+        config_.train.optimizer, config_.train.learning_rate, config_.train.momentum);
+    if (!step.ok()) return step.status().WithContext("child " + std::to_string(index_));
+    step_size_ = *step;
     if (control_.empty()) control_.assign(request.parameters_size(), 0.0f);
     COLONY_ASSIGN_OR_RETURN(
         const std::vector<float> correction,
