@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "colony/federated/horizontal.h"
+#include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/scaffold.h"
 #include "colony/horizontal.pb.h"
 #include "federated/test_util.h"
@@ -53,6 +54,40 @@ TEST(ScaffoldMathTest, ChildUpdateFollowsOptionTwo) {
   COLONY_ASSERT_OK_AND_ASSIGN(std::vector<float> correction,
                               internal::ScaffoldCorrection(c, local));
   EXPECT_THAT(correction, ElementsAre(FloatNear(0.5f, 1e-5), FloatNear(5, 1e-5)));
+}
+
+TEST(ScaffoldMathTest, OptionOneTakesTheGradient) {
+  std::vector<float> local = {0.5f, -1};
+  COLONY_ASSERT_OK_AND_ASSIGN(std::vector<float> delta, internal::ScaffoldChildUpdateOptionOne(
+                                                            std::vector<float>{2, 1}, &local));
+  EXPECT_THAT(local, ElementsAre(FloatNear(2, 1e-6), FloatNear(1, 1e-6)));
+  EXPECT_THAT(delta, ElementsAre(FloatNear(1.5f, 1e-6), FloatNear(2, 1e-6)));
+  EXPECT_THAT(internal::ScaffoldChildUpdateOptionOne(std::vector<float>{1}, &local).status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("child's control variate")));
+}
+
+TEST(ScaffoldModelTest, MeanGradientIsWhatOneFullBatchSgdStepMoves) {
+  // One batch holding every sample, plain SGD: y = x - lr * gradient(x), so the option I
+  // gradient at x equals (x - y) / lr.
+  HorizontalConfig config =
+      TinyConfig({"horizontal.train.momentum=0", "horizontal.train.batch_size=200"});
+  COLONY_ASSERT_OK_AND_ASSIGN(ImageSet data, LoadFashionMnist(config.data.dir, true, 200));
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      auto model, internal::EncoderModel::Create(784, config.encoder, 10, config.train, 5));
+  const std::vector<float> x = model->SharedParameters();
+  COLONY_ASSERT_OK_AND_ASSIGN(const std::vector<float> gradient, model->MeanGradient(data));
+  EXPECT_EQ(model->SharedParameters(), x);  // No step.
+  COLONY_ASSERT_OK(model->Train(data, 1, 7).status());
+  const std::vector<float> y = model->SharedParameters();
+  ASSERT_EQ(gradient.size(), x.size());
+  double most = 0, largest = 0;
+  for (size_t j = 0; j < x.size(); ++j) {
+    const double moved = (static_cast<double>(x[j]) - y[j]) / config.train.learning_rate;
+    most = std::max(most, std::abs(moved - gradient[j]));
+    largest = std::max(largest, std::abs(static_cast<double>(gradient[j])));
+  }
+  EXPECT_GT(largest, 1e-3);
+  EXPECT_LT(most, 1e-3 * largest + 1e-5);
 }
 
 TEST(ScaffoldMathTest, MasterAddsParticipantShareOfTheMeanDelta) {
@@ -223,6 +258,27 @@ TEST(ScaffoldSessionTest, GlobalControlIsTheChildrenMeanAndSmallerSpreadForIid) 
   const double iid_spread = Spread(iid.control, locals);
   const double skewed_spread = Spread(skewed.control, skewed_seen.Controls());
   EXPECT_LT(iid_spread, 0.5 * skewed_spread) << iid_spread << " vs " << skewed_spread;
+}
+
+TEST(ScaffoldSessionTest, OptionOneSendsEachChildsMeanGradientAtTheReceivedParameters) {
+  // Option I with sample weights: c_i is the child's gradient at the received x, and c the
+  // sample-weighted mean of the c_i.
+  ChildResponses seen;
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      MasterResult r,
+      testing::RunHorizontalSession(
+          TinyConfig({"horizontal.train.scaffold_option=1",
+                      "horizontal.train.scaffold_weights=samples", "horizontal.train.momentum=0",
+                      "horizontal.train.learning_rate=0.05"}),
+          2, nullptr, seen.Observer()));
+  const std::vector<std::vector<float>> locals = seen.Controls();
+  ASSERT_EQ(locals.size(), 2u);
+  std::vector<float> mean(r.control.size(), 0);
+  for (size_t j = 0; j < mean.size(); ++j)
+    mean[j] = (locals[0][j] + locals[1][j]) / 2;  // 500 each.
+  EXPECT_LT(MaxDiff(r.control, mean), 1e-4);
+  EXPECT_GT(Norm(locals[0]), 0);
+  EXPECT_GT(r.test_accuracy, 0.5);
 }
 
 TEST(ScaffoldSessionTest, ChildWithAdamRefusesTheMastersScaffoldRound) {

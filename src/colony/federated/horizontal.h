@@ -87,6 +87,9 @@ struct HorizontalTrainOptions {
   // How the master weighs the children's control variate updates: "children" (each 1, the
   // paper's c = mean(c_i)) or "samples" (by sample count, as FedAvg weighs the parameters).
   std::string scaffold_weights = "children";
+  // 2: the paper's option II, c_i+ = c_i - c + (x - y) / (K eta), free. 1: option I, c_i+ is
+  // the child's mean gradient at the received parameters (one extra pass over its samples).
+  int scaffold_option = 2;
   Status Validate() const;
 };
 

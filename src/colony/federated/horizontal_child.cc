@@ -102,6 +102,12 @@ class Service final : public rpc::HorizontalChild::Service {
     const int epochs = std::max(1, request->local_epochs());
     Status corrected = SetCorrection(*request);
     if (!corrected.ok()) return internal::ToGrpcStatus(corrected.WithContext(round));
+    std::vector<float> gradient;  // SCAFFOLD option I: the mean gradient at the received x.
+    if (request->scaffold() && config_.train.scaffold_option == 1) {
+      StatusOr<std::vector<float>> mean = model_->MeanGradient(local_);
+      if (!mean.ok()) return internal::ToGrpcStatus(mean.status().WithContext(round));
+      gradient = std::move(mean).value();
+    }
     const StatusOr<double> loss =
         model_->Train(local_, epochs, config_.train.seed * 7919 + request->round() * 131 + index_);
     if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
@@ -112,9 +118,12 @@ class Service final : public rpc::HorizontalChild::Service {
       // K local steps: ceil(samples / batch) per epoch.
       const int64_t batch = config_.train.batch_size;
       const int64_t steps = epochs * ((local_.rows() + batch - 1) / batch);
-      StatusOr<std::vector<float>> delta = internal::ScaffoldChildUpdate(
-          std::span<const float>(request->control().data(), request->control_size()), received,
-          update, steps, step_size_, &control_);
+      StatusOr<std::vector<float>> delta =
+          gradient.empty()
+              ? internal::ScaffoldChildUpdate(
+                    std::span<const float>(request->control().data(), request->control_size()),
+                    received, update, steps, step_size_, &control_)
+              : internal::ScaffoldChildUpdateOptionOne(gradient, &control_);
       if (!delta.ok()) return internal::ToGrpcStatus(delta.status().WithContext(round));
       response->mutable_control_delta()->Assign(delta->begin(), delta->end());
       response->set_local_steps(steps);

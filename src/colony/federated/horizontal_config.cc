@@ -58,6 +58,10 @@ Status HorizontalTrainOptions::Validate() const {
     return InvalidArgumentError("train.scaffold_weights '" + scaffold_weights +
                                 "' is unknown; use children or samples");
   }
+  if (scaffold_option != 1 && scaffold_option != 2) {
+    return InvalidArgumentError("train.scaffold_option must be 1 or 2, not " +
+                                std::to_string(scaffold_option));
+  }
   if (scaffold && aggregation != "fedavg") {
     return InvalidArgumentError(
         "train.scaffold needs aggregation fedavg (the control variate "
@@ -148,6 +152,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("server_momentum", &t.server_momentum));
   COLONY_RETURN_IF_ERROR(train.Read("scaffold", &t.scaffold));
   COLONY_RETURN_IF_ERROR(train.Read("scaffold_weights", &t.scaffold_weights));
+  COLONY_RETURN_IF_ERROR(train.Read("scaffold_option", &t.scaffold_option));
   COLONY_RETURN_IF_ERROR(internal::InSection(train, t.Validate()));
 
   const ConfigSection children = h.Section("children");

@@ -183,6 +183,32 @@ class ProgramModel final : public EncoderModel {
     return last;
   }
 
+  StatusOr<std::vector<float>> MeanGradient(const ImageSet& data) override {
+    std::vector<torch::Tensor> sum;
+    for (const torch::Tensor& p : shared_) sum.push_back(torch::zeros_like(p.detach()));
+    for (int b = 0; b < data.rows(); b += train_.batch_size) {
+      std::vector<int64_t> rows(std::min(train_.batch_size, data.rows() - b));
+      std::iota(rows.begin(), rows.end(), b);
+      optimizer_->zero_grad();
+      COLONY_ASSIGN_OR_RETURN(const torch::Tensor loss, Run(data, rows, /*training=*/true, ""));
+      COLONY_RETURN_IF_ERROR(executor_->Backward(scope_));
+      torch::NoGradGuard no_grad;
+      // The loss is the batch mean: weigh each batch by its rows.
+      for (size_t i = 0; i < shared_.size(); ++i) {
+        const torch::Tensor& grad = shared_[i].grad();
+        if (grad.defined()) sum[i].add_(grad, static_cast<double>(rows.size()));
+      }
+    }
+    optimizer_->zero_grad();
+    std::vector<float> out;
+    const double rows = std::max(1, data.rows());
+    for (const torch::Tensor& g : sum) {
+      const torch::Tensor flat = (g / rows).contiguous().view({-1});
+      out.insert(out.end(), flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+    }
+    return out;
+  }
+
   StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) override {
     std::vector<double> hits(classes_, 0.0), counts(classes_, 0.0);
     COLONY_ASSIGN_OR_RETURN(const std::vector<int64_t> predicted, Predict(data));

@@ -47,6 +47,10 @@ class EncoderModel {
   // loss of the last pass.
   // Internal when the executor fails.
   virtual StatusOr<double> Train(const ImageSet& data, int epochs, uint64_t seed) = 0;
+  // SCAFFOLD option I: the mean gradient of the loss over `data` with respect to the shared
+  // parameters (aligned with SharedParameters()), in mini-batches of train.batch_size, without
+  // a step and without the proximal term or the gradient correction.
+  virtual StatusOr<std::vector<float>> MeanGradient(const ImageSet& data) = 0;
   virtual StatusOr<double> Accuracy(const ImageSet& data) = 0;
   // Accuracy on the samples of each label 0..classes-1 (0 for a label without samples).
   virtual StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) = 0;

@@ -40,6 +40,17 @@ StatusOr<std::vector<float>> ScaffoldChildUpdate(std::span<const float> global,
   return delta;
 }
 
+StatusOr<std::vector<float>> ScaffoldChildUpdateOptionOne(std::span<const float> gradient,
+                                                          std::vector<float>* local) {
+  COLONY_RETURN_IF_ERROR(SameLength(gradient.size(), local->size(), "the child's control variate"));
+  std::vector<float> delta(gradient.size());
+  for (size_t j = 0; j < delta.size(); ++j) {
+    delta[j] = gradient[j] - (*local)[j];
+    (*local)[j] = gradient[j];
+  }
+  return delta;
+}
+
 Status ScaffoldMasterUpdate(const std::vector<std::vector<float>>& deltas,
                             const std::vector<double>& weights, double total_weight,
                             std::vector<float>* global) {

@@ -29,6 +29,11 @@ StatusOr<std::vector<float>> ScaffoldChildUpdate(std::span<const float> global,
                                                  int64_t steps, double step_size,
                                                  std::vector<float>* local);
 
+// Option I: c_i+ is `gradient`, the child's mean gradient at the received parameters. Sets
+// *local to it and returns delta_c = gradient - c_i. InvalidArgument for mismatched lengths.
+StatusOr<std::vector<float>> ScaffoldChildUpdateOptionOne(std::span<const float> gradient,
+                                                          std::vector<float>* local);
+
 // The master's update: c += sum_i weights[i] deltas[i] / total_weight, where total_weight is
 // the weight of every child, answering or not. With weight 1 per child (total: the number of
 // children) this is the paper's c += (participants / children) * mean(deltas); with sample
