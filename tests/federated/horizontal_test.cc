@@ -185,23 +185,17 @@ TEST(HorizontalConfigTest, ReadsKeysAndRejectsBadOnes) {
   EXPECT_EQ(c.train.aggregation, "median");
   EXPECT_EQ(c.children.poisoned, std::vector<int>{1});
   const std::string path = WriteTemp("tiny2.yaml", kTiny);
-  struct Case {
-    std::string override, message;
-  } cases[] = {
-      {"horizontal.train.aggregation=mean", "'mean' is unknown; use fedavg, median"},
-      {"horizontal.train.rounds=0", "train.rounds must be > 0"},
-      {"horizontal.train.trim_fraction=0.5", "trim_fraction must be in [0, 0.5)"},
-      {"horizontal.data.split=random", "'random' is unknown; use iid or dirichlet"},
-      {"horizontal.data.alpha=0", "alpha"},
-      {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp, conv or embedding"},
-      {"horizontal.children.poison=flip", "'flip' is unknown; use scale or garbage"},
-      {"horizontal.train.learning_rat=0.1", "learning_rat"},
-  };
-  for (const Case& c : cases) {
-    EXPECT_THAT(LoadHorizontalConfig(path, {c.override}).status(),
-                StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.message)))
-        << c.override;
-  }
+  testing::ExpectHorizontalConfigErrors(
+      path, {
+                {"horizontal.train.aggregation=mean", "'mean' is unknown; use fedavg, median"},
+                {"horizontal.train.rounds=0", "train.rounds must be > 0"},
+                {"horizontal.train.trim_fraction=0.5", "trim_fraction must be in [0, 0.5)"},
+                {"horizontal.data.split=random", "'random' is unknown; use iid or dirichlet"},
+                {"horizontal.data.alpha=0", "alpha"},
+                {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp, conv or embedding"},
+                {"horizontal.children.poison=flip", "'flip' is unknown; use scale or garbage"},
+                {"horizontal.train.learning_rat=0.1", "learning_rat"},
+            });
   EXPECT_THAT(LoadHorizontalConfig(WriteTemp("empty.yaml", "other: 1\n")).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no 'horizontal:' section")));
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "colony/federated/horizontal.h"
+#include "testing/status_matchers.h"
 
 namespace colony::fl::testing {
 
@@ -29,6 +30,23 @@ inline HorizontalConfig LoadHorizontal(const std::string& name, const std::strin
   StatusOr<HorizontalConfig> config = LoadHorizontalConfig(WriteTemp(name, yaml), overrides);
   EXPECT_TRUE(config.ok()) << config.status().ToString();
   return config.ok() ? *config : HorizontalConfig();
+}
+
+// A config override and a substring of the InvalidArgument message it must cause.
+struct ConfigErrorCase {
+  std::string override, message;
+};
+
+// Loads the horizontal job at `path` once per case, with that case's override, and expects
+// InvalidArgument naming its message.
+inline void ExpectHorizontalConfigErrors(const std::string& path,
+                                         const std::vector<ConfigErrorCase>& cases) {
+  for (const ConfigErrorCase& c : cases) {
+    EXPECT_THAT(
+        LoadHorizontalConfig(path, {c.override}).status(),
+        ::colony::testing::StatusIs(StatusCode::kInvalidArgument, ::testing::HasSubstr(c.message)))
+        << c.override;
+  }
 }
 
 // Starts `k` in-process children (each its own gRPC server on a free port of 127.0.0.1, with

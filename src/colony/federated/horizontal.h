@@ -61,7 +61,8 @@ struct HorizontalTrainOptions {
   int rounds = 10;
   int local_epochs = 1;
   int batch_size = 32;
-  std::string optimizer = "sgd";  // "sgd" (momentum 0.9) or "adam"; each child keeps its own.
+  std::string optimizer = "sgd";  // "sgd" (with `momentum`) or "adam"; each child keeps its own.
+  double momentum = 0.9;          // sgd: heavy-ball momentum; 0: plain SGD.
   double learning_rate = 0.02;
   // "fedavg" (sample-weighted mean), "median" (coordinate-wise) or "trimmed_mean"
   // (coordinate-wise, dropping the trim_fraction largest and smallest values).
@@ -79,6 +80,16 @@ struct HorizontalTrainOptions {
   double prox_mu = 0;
   // FedAvgM: the master steps w -= v, v = server_momentum v + (w - aggregate). 0: plain.
   double server_momentum = 0;
+  // SCAFFOLD (option II control variates): the master keeps a global control variate c, each
+  // child its own c_i; every local gradient of the exchanged parameters is corrected by
+  // c - c_i. Needs aggregation fedavg, optimizer sgd and no secure_aggregation.
+  bool scaffold = false;
+  // How the master weighs the children's control variate updates: "children" (each 1, the
+  // paper's c = mean(c_i)) or "samples" (by sample count, as FedAvg weighs the parameters).
+  std::string scaffold_weights = "children";
+  // 2: the paper's option II, c_i+ = c_i - c + (x - y) / (K eta), free. 1: option I, c_i+ is
+  // the child's mean gradient at the received parameters (one extra pass over its samples).
+  int scaffold_option = 2;
   Status Validate() const;
 };
 
@@ -182,6 +193,7 @@ struct MasterResult {
   double test_accuracy = 0;    // After the last round.
   double local_accuracy = 0;   // After the last round, on each child's label distribution.
   std::vector<float> encoder;  // The final shared encoder parameters.
+  std::vector<float> control;  // train.scaffold: the final global control variate c.
   double seconds = 0;
 };
 

@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/rpc_util.h"
+#include "colony/federated/internal/scaffold.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
@@ -97,13 +99,35 @@ class Service final : public rpc::HorizontalChild::Service {
     if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext(round));
     response->set_eval_accuracy(accuracy);
     response->set_eval_local_accuracy(local);
+    const int epochs = std::max(1, request->local_epochs());
+    Status corrected = SetCorrection(*request);
+    if (!corrected.ok()) return internal::ToGrpcStatus(corrected.WithContext(round));
+    std::vector<float> gradient;  // SCAFFOLD option I: the mean gradient at the received x.
+    if (request->scaffold() && config_.train.scaffold_option == 1) {
+      StatusOr<std::vector<float>> mean = model_->MeanGradient(local_);
+      if (!mean.ok()) return internal::ToGrpcStatus(mean.status().WithContext(round));
+      gradient = std::move(mean).value();
+    }
     const StatusOr<double> loss =
-        model_->Train(local_, std::max(1, request->local_epochs()),
-                      config_.train.seed * 7919 + request->round() * 131 + index_);
+        model_->Train(local_, epochs, config_.train.seed * 7919 + request->round() * 131 + index_);
     if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
     response->set_train_loss(*loss);
     response->set_sample_count(local_.rows());
     std::vector<float> update = model_->SharedParameters();
+    if (request->scaffold()) {
+      // K local steps: ceil(samples / batch) per epoch.
+      const int64_t batch = config_.train.batch_size;
+      const int64_t steps = epochs * ((local_.rows() + batch - 1) / batch);
+      StatusOr<std::vector<float>> delta =
+          gradient.empty()
+              ? internal::ScaffoldChildUpdate(
+                    std::span<const float>(request->control().data(), request->control_size()),
+                    received, update, steps, step_size_, &control_)
+              : internal::ScaffoldChildUpdateOptionOne(gradient, &control_);
+      if (!delta.ok()) return internal::ToGrpcStatus(delta.status().WithContext(round));
+      response->mutable_control_delta()->Assign(delta->begin(), delta->end());
+      response->set_local_steps(steps);
+    }
     if (poisoned_) Poison(request->round(), &update);
     if (request->secure()) {
       std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
@@ -190,6 +214,22 @@ class Service final : public rpc::HorizontalChild::Service {
     return internal::PairwiseMask(keys_, index_, peers, round, dim);
   }
 
+  // SCAFFOLD: the gradient correction c - c_i for this round's training (none without
+  // request.scaffold). This child's c_i starts at zero and lives as long as the process.
+  Status SetCorrection(const rpc::TrainRequest& request) {
+    if (!request.scaffold()) return model_->SetGradientCorrection({});
+    StatusOr<double> step = internal::ScaffoldStepSize(
+        config_.train.optimizer, config_.train.learning_rate, config_.train.momentum);
+    if (!step.ok()) return step.status().WithContext("child " + std::to_string(index_));
+    step_size_ = *step;
+    if (control_.empty()) control_.assign(request.parameters_size(), 0.0f);
+    COLONY_ASSIGN_OR_RETURN(
+        const std::vector<float> correction,
+        internal::ScaffoldCorrection(
+            std::span<const float>(request.control().data(), request.control_size()), control_));
+    return model_->SetGradientCorrection(correction);
+  }
+
   // Test accuracy, and the same with each class weighted by its share of this child's samples.
   Status Evaluate(double* accuracy, double* local) {
     COLONY_ASSIGN_OR_RETURN(*accuracy, model_->Accuracy(test_));
@@ -218,7 +258,9 @@ class Service final : public rpc::HorizontalChild::Service {
   const bool poisoned_;
   const bool slow_;
   std::vector<double> label_share_;
-  std::mutex mu_;  // One call at a time works on the model.
+  std::vector<float> control_;  // SCAFFOLD: this child's control variate c_i.
+  double step_size_ = 0;        // SCAFFOLD: the optimizer's step size per unit gradient.
+  std::mutex mu_;               // One call at a time works on the model.
   internal::SessionWaiter session_;
 };
 

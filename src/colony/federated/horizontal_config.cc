@@ -34,6 +34,8 @@ Status HorizontalTrainOptions::Validate() const {
     return InvalidArgumentError("train.optimizer '" + optimizer + "' is unknown; use sgd or adam");
   }
   if (!(learning_rate > 0)) return InvalidArgumentError("train.learning_rate must be > 0");
+  if (!(momentum >= 0 && momentum < 1))
+    return InvalidArgumentError("train.momentum must be in [0, 1)");
   if (aggregation != "fedavg" && aggregation != "median" && aggregation != "trimmed_mean") {
     return InvalidArgumentError("train.aggregation '" + aggregation +
                                 "' is unknown; use fedavg, median or trimmed_mean");
@@ -51,6 +53,29 @@ Status HorizontalTrainOptions::Validate() const {
   if (!(prox_mu >= 0)) return InvalidArgumentError("train.prox_mu must be >= 0");
   if (!(server_momentum >= 0 && server_momentum < 1)) {
     return InvalidArgumentError("train.server_momentum must be in [0, 1)");
+  }
+  if (scaffold_weights != "children" && scaffold_weights != "samples") {
+    return InvalidArgumentError("train.scaffold_weights '" + scaffold_weights +
+                                "' is unknown; use children or samples");
+  }
+  if (scaffold_option != 1 && scaffold_option != 2) {
+    return InvalidArgumentError("train.scaffold_option must be 1 or 2, not " +
+                                std::to_string(scaffold_option));
+  }
+  if (scaffold && aggregation != "fedavg") {
+    return InvalidArgumentError(
+        "train.scaffold needs aggregation fedavg (the control variate "
+        "update is a mean over the children, not a '" +
+        aggregation + "')");
+  }
+  if (scaffold && secure_aggregation) {
+    return InvalidArgumentError(
+        "train.scaffold does not work with train.secure_aggregation (the control variate "
+        "updates are not masked)");
+  }
+  if (scaffold && optimizer != "sgd") {
+    return InvalidArgumentError("train.scaffold needs optimizer sgd, not '" + optimizer +
+                                "' (the correction is defined for SGD steps)");
   }
   return OkStatus();
 }
@@ -115,6 +140,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("batch_size", &t.batch_size));
   COLONY_RETURN_IF_ERROR(train.Read("optimizer", &t.optimizer));
   COLONY_RETURN_IF_ERROR(train.Read("learning_rate", &t.learning_rate));
+  COLONY_RETURN_IF_ERROR(train.Read("momentum", &t.momentum));
   COLONY_RETURN_IF_ERROR(train.Read("aggregation", &t.aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("trim_fraction", &t.trim_fraction));
   COLONY_RETURN_IF_ERROR(train.Read("quorum", &t.quorum));
@@ -124,6 +150,9 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("share_head", &t.share_head));
   COLONY_RETURN_IF_ERROR(train.Read("prox_mu", &t.prox_mu));
   COLONY_RETURN_IF_ERROR(train.Read("server_momentum", &t.server_momentum));
+  COLONY_RETURN_IF_ERROR(train.Read("scaffold", &t.scaffold));
+  COLONY_RETURN_IF_ERROR(train.Read("scaffold_weights", &t.scaffold_weights));
+  COLONY_RETURN_IF_ERROR(train.Read("scaffold_option", &t.scaffold_option));
   COLONY_RETURN_IF_ERROR(internal::InSection(train, t.Validate()));
 
   const ConfigSection children = h.Section("children");

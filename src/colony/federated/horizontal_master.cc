@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/rpc_util.h"
+#include "colony/federated/internal/scaffold.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
 
@@ -74,6 +76,8 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     encoder = initial->SharedParameters();
   }
   std::vector<float> velocity;  // FedAvgM's server momentum.
+  std::vector<float> control;   // SCAFFOLD's global control variate c.
+  if (train.scaffold) control.assign(encoder.size(), 0.0f);
 
   MasterResult result;
   result.encoder_type = config.encoder.TypeName(kFashionMnistDim);
@@ -189,6 +193,10 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       request.set_round(round);
       request.set_local_epochs(train.local_epochs);
       request.mutable_parameters()->Assign(encoder.begin(), encoder.end());
+      if (train.scaffold) {
+        request.set_scaffold(true);
+        request.mutable_control()->Assign(control.begin(), control.end());
+      }
       if (train.secure_aggregation) {
         request.set_secure(true);
         for (int j : confirmed) {
@@ -202,7 +210,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     });
     RoundStats stats;
     stats.round = round;
-    std::vector<std::vector<float>> updates;
+    std::vector<std::vector<float>> updates, control_deltas;
     std::vector<double> weights;
     double previous_accuracy = 0, previous_local = 0, loss = 0;
     for (int i : confirmed) {
@@ -217,6 +225,8 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       } else {
         updates.emplace_back(r.parameters().begin(), r.parameters().end());
       }
+      if (train.scaffold)
+        control_deltas.emplace_back(r.control_delta().begin(), r.control_delta().end());
       weights.push_back(static_cast<double>(r.sample_count()));
       previous_accuracy += r.eval_accuracy() * static_cast<double>(r.sample_count());
       previous_local += r.eval_local_accuracy() * static_cast<double>(r.sample_count());
@@ -251,9 +261,28 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     } else {
       encoder = std::move(next).value();
     }
+    std::string scaffold;
+    if (train.scaffold) {
+      // c += sum over the answering children of w_i delta_c_i / (sum over all children of w_i):
+      // w_i = 1 ("children", the paper's (participants / children) * mean(delta_c)) or the
+      // sample count ("samples").
+      std::vector<double> control_weights = weights;
+      double total_weight = 0;
+      for (int i : confirmed) total_weight += static_cast<double>(result.sample_counts[i]);
+      if (train.scaffold_weights == "children") {
+        control_weights.assign(weights.size(), 1.0);
+        total_weight = static_cast<double>(confirmed.size());
+      }
+      const Status updated =
+          internal::ScaffoldMasterUpdate(control_deltas, control_weights, total_weight, &control);
+      if (!updated.ok()) return updated.WithContext("round " + std::to_string(round));
+      double norm = 0;
+      for (float v : control) norm += static_cast<double>(v) * v;
+      scaffold = ", |c| " + std::to_string(std::sqrt(norm));
+    }
     log("round " + std::to_string(round) + ": aggregated " + std::to_string(updates.size()) +
         " updates (children " + Join(stats.participants) + ") by " + train.aggregation +
-        ", local loss " + std::to_string(stats.train_loss));
+        ", local loss " + std::to_string(stats.train_loss) + scaffold);
     result.rounds.push_back(stats);
   }
 
@@ -290,6 +319,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     (void)stubs[i]->Finish(&context, rpc::FinishRequest(), &response);
   });
   result.encoder = std::move(encoder);
+  result.control = std::move(control);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   log("done after " + std::to_string(train.rounds) + " rounds: test accuracy " +
       std::to_string(result.test_accuracy));

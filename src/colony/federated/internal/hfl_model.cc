@@ -103,7 +103,7 @@ class ProgramModel final : public EncoderModel {
           std::make_unique<torch::optim::Adam>(all, torch::optim::AdamOptions(train.learning_rate));
     } else {
       model->optimizer_ = std::make_unique<torch::optim::SGD>(
-          all, torch::optim::SGDOptions(train.learning_rate).momentum(0.9));
+          all, torch::optim::SGDOptions(train.learning_rate).momentum(train.momentum));
     }
     return std::unique_ptr<EncoderModel>(std::move(model));
   }
@@ -118,8 +118,7 @@ class ProgramModel final : public EncoderModel {
   }
 
   Status SetSharedParameters(std::span<const float> values) override {
-    size_t total = 0;
-    for (const torch::Tensor& p : shared_) total += p.numel();
+    const size_t total = SharedSize();
     if (values.size() != total) {
       return InvalidArgumentError("encoder parameters: got " + std::to_string(values.size()) +
                                   " values, the encoder has " + std::to_string(total));
@@ -133,6 +132,26 @@ class ProgramModel final : public EncoderModel {
       p.copy_(src);
       if (train_.prox_mu > 0) anchor_.push_back(src.clone());
       at += p.numel();
+    }
+    return OkStatus();
+  }
+
+  Status SetGradientCorrection(std::span<const float> correction) override {
+    correction_.clear();
+    if (correction.empty()) return OkStatus();
+    size_t at = 0;
+    for (const torch::Tensor& p : shared_) {
+      if (at + p.numel() > correction.size()) break;
+      correction_.push_back(
+          torch::from_blob(const_cast<float*>(correction.data() + at), p.sizes(), torch::kFloat32)
+              .clone());
+      at += p.numel();
+    }
+    if (at != correction.size() || correction_.size() != shared_.size()) {
+      correction_.clear();
+      return InvalidArgumentError("gradient correction: got " + std::to_string(correction.size()) +
+                                  " values, the shared parameters have " +
+                                  std::to_string(SharedSize()));
     }
     return OkStatus();
   }
@@ -154,6 +173,7 @@ class ProgramModel final : public EncoderModel {
         COLONY_ASSIGN_OR_RETURN(const torch::Tensor loss, Run(data, rows, /*training=*/true, ""));
         COLONY_RETURN_IF_ERROR(executor_->Backward(scope_));
         if (!anchor_.empty()) AddProximalGradient();
+        if (!correction_.empty()) AddGradientCorrection();
         optimizer_->step();
         sum += loss.item<double>() * static_cast<double>(rows.size());
         seen += static_cast<int64_t>(rows.size());
@@ -161,6 +181,32 @@ class ProgramModel final : public EncoderModel {
       last = sum / static_cast<double>(seen);
     }
     return last;
+  }
+
+  StatusOr<std::vector<float>> MeanGradient(const ImageSet& data) override {
+    std::vector<torch::Tensor> sum;
+    for (const torch::Tensor& p : shared_) sum.push_back(torch::zeros_like(p.detach()));
+    for (int b = 0; b < data.rows(); b += train_.batch_size) {
+      std::vector<int64_t> rows(std::min(train_.batch_size, data.rows() - b));
+      std::iota(rows.begin(), rows.end(), b);
+      optimizer_->zero_grad();
+      COLONY_ASSIGN_OR_RETURN(const torch::Tensor loss, Run(data, rows, /*training=*/true, ""));
+      COLONY_RETURN_IF_ERROR(executor_->Backward(scope_));
+      torch::NoGradGuard no_grad;
+      // The loss is the batch mean: weigh each batch by its rows.
+      for (size_t i = 0; i < shared_.size(); ++i) {
+        const torch::Tensor& grad = shared_[i].grad();
+        if (grad.defined()) sum[i].add_(grad, static_cast<double>(rows.size()));
+      }
+    }
+    optimizer_->zero_grad();
+    std::vector<float> out;
+    const double rows = std::max(1, data.rows());
+    for (const torch::Tensor& g : sum) {
+      const torch::Tensor flat = (g / rows).contiguous().view({-1});
+      out.insert(out.end(), flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+    }
+    return out;
   }
 
   StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) override {
@@ -246,13 +292,34 @@ class ProgramModel final : public EncoderModel {
     }
   }
 
+  // SCAFFOLD: g += c - c_i on the shared parameters (a parameter without a gradient in this
+  // batch gets the correction alone).
+  void AddGradientCorrection() {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < shared_.size(); ++i) {
+      torch::Tensor& grad = shared_[i].mutable_grad();
+      if (grad.defined()) {
+        grad.add_(correction_[i]);
+      } else {
+        grad = correction_[i].clone();
+      }
+    }
+  }
+
+  size_t SharedSize() const {
+    size_t total = 0;
+    for (const torch::Tensor& p : shared_) total += p.numel();
+    return total;
+  }
+
   const EncoderOptions encoder_;
   const HorizontalTrainOptions train_;
   const int classes_;
   std::unique_ptr<exec::Executor> executor_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;  // Every parameter, program order.
   std::vector<torch::Tensor> shared_;                          // The exchanged ones, program order.
-  std::vector<torch::Tensor> anchor_;  // Last received shared values (prox_mu > 0).
+  std::vector<torch::Tensor> anchor_;      // Last received shared values (prox_mu > 0).
+  std::vector<torch::Tensor> correction_;  // SCAFFOLD's c - c_i, aligned with shared_.
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   exec::Scope scope_;
   int64_t step_ = 0;

@@ -39,10 +39,18 @@ class EncoderModel {
   // InvalidArgument when the length differs from SharedParameters().size(). With
   // train.prox_mu > 0 these values are the anchor of the proximal term in the next Train.
   virtual Status SetSharedParameters(std::span<const float> values) = 0;
+  // SCAFFOLD: `correction` (aligned with SharedParameters()) is added to every gradient of the
+  // shared parameters in the following Train calls, before the optimizer step; empty: none.
+  // InvalidArgument for another non-zero length.
+  virtual Status SetGradientCorrection(std::span<const float> correction) = 0;
   // `epochs` passes over `data` in seeded mini-batches with this model's optimizer; the mean
   // loss of the last pass.
   // Internal when the executor fails.
   virtual StatusOr<double> Train(const ImageSet& data, int epochs, uint64_t seed) = 0;
+  // SCAFFOLD option I: the mean gradient of the loss over `data` with respect to the shared
+  // parameters (aligned with SharedParameters()), in mini-batches of train.batch_size, without
+  // a step and without the proximal term or the gradient correction.
+  virtual StatusOr<std::vector<float>> MeanGradient(const ImageSet& data) = 0;
   virtual StatusOr<double> Accuracy(const ImageSet& data) = 0;
   // Accuracy on the samples of each label 0..classes-1 (0 for a label without samples).
   virtual StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) = 0;
