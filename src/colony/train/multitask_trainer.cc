@@ -148,13 +148,9 @@ MultitaskTrainOptions::MultitaskTrainOptions() {
 }
 
 Status MultitaskTrainOptions::Validate() const {
-  if (strategy != "local" && strategy != "async") {
-    return InvalidArgumentError(
-        "strategy must be 'local' or 'async' for multi-task models (sync, geo and heter are not "
-        "built for them), got '" +
-        strategy + "'");
-  }
-  COLONY_RETURN_IF_ERROR(ValidateJobPlacement(strategy, {"local", "async"}, ps, worker));
+  // sync, geo, heter and the candidate model are not built for multi-task models.
+  COLONY_RETURN_IF_ERROR(
+      ValidateJobPlacement(strategy, {"local", "async"}, ps, worker, "multi-task models"));
   if (data.batch_size <= 0) {
     return InvalidArgumentError(
         fmt::format("data.batch_size must be > 0, got {}", data.batch_size));

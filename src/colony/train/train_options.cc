@@ -64,13 +64,16 @@ Status ReadPsConnection(const ConfigSection& s, PsOptions* o) {
 }
 
 Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::string>& strategies,
-                            const PsOptions& ps, const WorkerOptions& worker) {
+                            const PsOptions& ps, const WorkerOptions& worker,
+                            const std::string& models) {
   if (std::find(strategies.begin(), strategies.end(), strategy) == strategies.end()) {
     std::string known;
     for (size_t i = 0; i < strategies.size(); ++i) {
       known += (i == 0 ? "'" : i + 1 == strategies.size() ? " or '" : ", '") + strategies[i] + "'";
     }
-    return InvalidArgumentError("strategy must be " + known + ", got '" + strategy + "'");
+    const std::string for_models = models.empty() ? "" : " for " + models;
+    return InvalidArgumentError("strategy must be " + known + for_models + ", got '" + strategy +
+                                "'");
   }
   // local and heter (one worker) may train on tables embedded in the process.
   if (strategy != "local" && strategy != "heter" && ps.servers.empty()) {

@@ -143,10 +143,13 @@ Status ReadLoop(const ConfigSection& section, LoopOptions* options);
 // tls_ca, plaintext, deadline_ms, barrier_timeout_ms.
 Status ReadPsConnection(const ConfigSection& section, PsOptions* options);
 // The checks every job's strategy, servers and worker share: strategy in `strategies`,
-// servers for any strategy but "local", worker rank in range and one worker for "local",
-// TLS (or ps.plaintext) off loopback, positive deadlines. InvalidArgument naming the key.
+// servers for any strategy but "local" and "heter" (which may train one worker on embedded
+// tables), worker rank in range and one worker for "local", TLS (or ps.plaintext) off
+// loopback, positive deadlines. InvalidArgument naming the key; a strategy outside
+// `strategies` is named with the `models` it is refused for, if given.
 Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::string>& strategies,
-                            const PsOptions& ps, const WorkerOptions& worker);
+                            const PsOptions& ps, const WorkerOptions& worker,
+                            const std::string& models = "");
 // The config's model.name, or "" when it has none (the trainers pick themselves by it).
 std::string ModelName(const Config& config);
 // InvalidArgument unless epochs > 0, threads and max_steps >= 0 and log_every_seconds > 0.

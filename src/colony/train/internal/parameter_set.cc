@@ -42,8 +42,7 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
   }
   set->geo_steps_ = geo_steps;
   set->on_servers_ = on_servers;
-  set->candidate_ = candidate;
-  set->candidate_max_stale_ = static_cast<size_t>(std::max(candidate_max_stale, 0));
+  set->candidate_max_stale_ = candidate ? static_cast<size_t>(candidate_max_stale) : 0;
   if (geo_steps > 0 || candidate) {
     COLONY_ASSIGN_OR_RETURN(set->sparse_optimizer_, ps::Optimizer::Create(sparse.optimizer));
     COLONY_ASSIGN_OR_RETURN(set->dense_optimizer_, ps::Optimizer::Create(dense));
@@ -113,7 +112,7 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
 }
 
 Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
-  const bool local = training && (geo_steps_ > 0 || candidate_);
+  const bool local = training && (geo_steps_ > 0 || candidate());
   for (Dense& d : dense_) {
     at::Tensor t = at::empty(d.shape, at::kFloat);
     const std::span<float> out(t.data_ptr<float>(), t.numel());
@@ -148,7 +147,7 @@ Status ParameterSet::PullSparse(std::span<const uint64_t> unique_ids, exec::Scop
   pull.create_missing = training;
   for (Sparse& s : sparse_) {
     at::Tensor rows = at::empty({static_cast<int64_t>(unique_ids.size()), s.dim}, at::kFloat);
-    if (training && (geo_steps_ > 0 || candidate_)) {
+    if (training && (geo_steps_ > 0 || candidate())) {
       COLONY_RETURN_IF_ERROR(PullSparseLocal(s, unique_ids, rows.data_ptr<float>()));
     } else {
       COLONY_RETURN_IF_ERROR(
@@ -170,7 +169,7 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
     const float* g = grad.data_ptr<float>();
     if (!geo) {
       COLONY_RETURN_IF_ERROR(s.table->Push(unique_ids, std::span<const float>(g, grad.numel())));
-      if (!candidate_) continue;
+      if (!candidate()) continue;
     }
     for (size_t i = 0; i < unique_ids.size(); ++i) {
       // Pulled in this step.
@@ -185,7 +184,7 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
     const std::span<const float> g(grad.data_ptr<float>(), grad.numel());
     if (!geo) {
       COLONY_RETURN_IF_ERROR(d.table->Push(g));
-      if (!candidate_) continue;
+      if (!candidate()) continue;
     }
     UpdateCopy(d.local, g.data(), static_cast<int>(g.size()), *dense_optimizer_);
   }
@@ -202,7 +201,7 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
 }
 
 Status ParameterSet::Flush() {
-  if (candidate_) return MergeAllPulls();
+  if (candidate()) return MergeAllPulls();
   return geo_steps_ > 0 ? MergeGeo() : OkStatus();
 }
 
@@ -218,7 +217,7 @@ void ParameterSet::InitCopy(LocalCopy& copy, const float* w, size_t size,
   copy.values.resize(size + optimizer.StateWidth(dim));
   std::copy_n(w, size, copy.values.begin());
   optimizer.InitState(copy.values.data() + size, dim);
-  if (candidate_) {
+  if (candidate()) {
     copy.own.assign(size, 0.0f);
   } else {
     copy.base.assign(w, w + size);
@@ -227,7 +226,7 @@ void ParameterSet::InitCopy(LocalCopy& copy, const float* w, size_t size,
 
 void ParameterSet::UpdateCopy(LocalCopy& copy, const float* grad, int size,
                               const ps::Optimizer& optimizer) {
-  if (!candidate_) {
+  if (!candidate()) {
     optimizer.Update(copy.values.data(), copy.values.data() + size, grad, size);
     copy.dirty = true;
     return;
@@ -238,7 +237,7 @@ void ParameterSet::UpdateCopy(LocalCopy& copy, const float* grad, int size,
 }
 
 Status ParameterSet::StartPull(std::span<const uint64_t> unique_ids) {
-  if (!candidate_) return FailedPreconditionError("StartPull is for a candidate model");
+  if (!candidate()) return FailedPreconditionError("StartPull is for a candidate model");
   auto pull = std::make_unique<PendingPull>();
   pull->ids.assign(unique_ids.begin(), unique_ids.end());
   for (const Sparse& s : sparse_) {

@@ -140,6 +140,7 @@ class ParameterSet {
     std::unique_ptr<ps::SparseTable> table;
     std::vector<uint64_t> ids;  // 0..rows-1
   };
+  bool candidate() const { return candidate_max_stale_ > 0; }
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
   // Makes `copy` a local copy of weights `w` with fresh optimizer state.
   void InitCopy(LocalCopy& copy, const float* w, size_t size, const ps::Optimizer& optimizer);
@@ -154,8 +155,7 @@ class ParameterSet {
   std::vector<RowSharded> row_sharded_;
   bool on_servers_ = false;
   int geo_steps_ = 0;
-  bool candidate_ = false;
-  size_t candidate_max_stale_ = 0;
+  size_t candidate_max_stale_ = 0;  // > 0: a candidate model (ps.late_params candidate).
   int64_t pushes_ = 0;
   std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;  // Geo and candidate.
   std::deque<std::unique_ptr<PendingPull>> pending_;  // Candidate; after the tables it reads.
