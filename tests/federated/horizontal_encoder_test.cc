@@ -122,6 +122,8 @@ TEST(EncoderConfigTest, BadEncoderAndOptimizationKeysAreNamed) {
       {"horizontal.encoder.embedding_dim=0", "embedding_dim"},
       {"horizontal.train.prox_mu=-1", "train.prox_mu must be >= 0"},
       {"horizontal.train.server_momentum=1", "train.server_momentum must be in [0, 1)"},
+      {"horizontal.train.local_steps=-1", "train.local_steps must be >= 0"},
+      {"horizontal.train.lr_schedule=step", "'step' is unknown; use constant or cosine"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> overrides = {c.override};
@@ -132,6 +134,70 @@ TEST(EncoderConfigTest, BadEncoderAndOptimizationKeysAreNamed) {
                 StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.message)))
         << c.override;
   }
+}
+
+TEST(EncoderConfigTest, CosineScheduleFallsFromOneToNearZero) {
+  HorizontalTrainOptions train;
+  EXPECT_EQ(train.LearningRateScale(0.7), 1.0);
+  train.lr_schedule = "cosine";
+  EXPECT_DOUBLE_EQ(train.LearningRateScale(0), 1.0);
+  EXPECT_NEAR(train.LearningRateScale(0.5), 0.5, 1e-12);
+  EXPECT_NEAR(train.LearningRateScale(0.99), 0.0, 1e-3);
+  EXPECT_GT(train.LearningRateScale(0.99), 0.0);
+}
+
+StatusOr<ImageSet> TinyTrainImages(const HorizontalConfig& config) {
+  return LoadFashionMnist(config.data.dir, true, config.data.train_samples);
+}
+
+TEST(EncoderModelTest, LocalStepsOfOnePassAreOneEpochAndALearningRateOfZeroStandsStill) {
+  const HorizontalConfig config = Tiny();
+  COLONY_ASSERT_OK_AND_ASSIGN(const ImageSet data, TinyTrainImages(config));
+  const int64_t per_pass = (data.rows() + config.train.batch_size - 1) / config.train.batch_size;
+  auto trained = [&](int epochs, int64_t steps, double learning_rate) {
+    StatusOr<std::unique_ptr<internal::EncoderModel>> model =
+        internal::EncoderModel::Create(784, config.encoder, 10, config.train, 0);
+    EXPECT_TRUE(model.ok()) << model.status().ToString();
+    if (!model.ok()) return std::vector<float>{};
+    (*model)->SetLearningRate(learning_rate);
+    EXPECT_TRUE((*model)->Train(data, epochs, steps, 11).ok());
+    return (*model)->SharedParameters();
+  };
+  const double lr = config.train.learning_rate;
+  const std::vector<float> one_epoch = trained(1, 0, lr);
+  EXPECT_EQ(trained(5, per_pass, lr), one_epoch);  // steps override epochs.
+  EXPECT_GT(Distance(trained(1, per_pass + 1, lr), one_epoch), 1e-4);
+  EXPECT_GT(Distance(trained(1, 3, lr), InitialShared(config)), 1e-4);
+  EXPECT_EQ(trained(1, 0, 0.0), InitialShared(config));
+}
+
+// One child, so the master's encoder is that child's: a replica trained here with the
+// schedule's learning rate and local_steps batches per round must end where the session does.
+TEST(EncoderSessionTest, MasterSendsLocalStepsAndTheScheduledLearningRate) {
+  const HorizontalConfig config =
+      Tiny({"horizontal.train.local_steps=3", "horizontal.train.lr_schedule=cosine",
+            "horizontal.train.rounds=4", "horizontal.data.split=iid"});
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult session, RunSession(config, 1));
+
+  COLONY_ASSERT_OK_AND_ASSIGN(const ImageSet train, TinyTrainImages(config));
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      const std::vector<std::vector<int>> parts,
+      SplitByChild(train.labels, 1, config.data.split, config.data.alpha, config.data.seed));
+  const ImageSet local = SelectImages(train, parts[0]);
+  const HorizontalTrainOptions& t = config.train;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto replica, internal::EncoderModel::Create(
+                                                784, config.encoder, 10, t, t.seed * 1000003 + 1));
+  for (int round = 1; round <= t.rounds; ++round) {
+    replica->SetLearningRate(t.learning_rate *
+                             t.LearningRateScale(static_cast<double>(round - 1) / t.rounds));
+    COLONY_ASSERT_OK(replica->Train(local, 1, t.local_steps, t.seed * 7919 + round * 131).status());
+  }
+  EXPECT_LT(Distance(replica->SharedParameters(), session.encoder), 1e-5);
+  // A constant rate ends elsewhere.
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      MasterResult constant,
+      RunSession(Tiny({"horizontal.train.local_steps=3", "horizontal.train.rounds=4"}), 1));
+  EXPECT_GT(Distance(constant.encoder, session.encoder), 1e-4);
 }
 
 TEST(EncoderSessionTest, ConvAndEmbeddingEncodersLearnFederated) {

@@ -77,7 +77,7 @@ TEST(ScaffoldModelTest, MeanGradientIsWhatOneFullBatchSgdStepMoves) {
   const std::vector<float> x = model->SharedParameters();
   COLONY_ASSERT_OK_AND_ASSIGN(const std::vector<float> gradient, model->MeanGradient(data));
   EXPECT_EQ(model->SharedParameters(), x);  // No step.
-  COLONY_ASSERT_OK(model->Train(data, 1, 7).status());
+  COLONY_ASSERT_OK(model->Train(data, 1, 0, 7).status());
   const std::vector<float> y = model->SharedParameters();
   ASSERT_EQ(gradient.size(), x.size());
   double most = 0, largest = 0;

@@ -60,10 +60,17 @@ struct EncoderOptions {
 struct HorizontalTrainOptions {
   int rounds = 10;
   int local_epochs = 1;
+  // > 0: each child takes exactly this many mini-batches per round (from fresh shuffles of its
+  // samples) instead of local_epochs passes: less client drift on non-IID splits.
+  int64_t local_steps = 0;
   int batch_size = 32;
   std::string optimizer = "sgd";  // "sgd" (with `momentum`) or "adam"; each child keeps its own.
   double momentum = 0.9;          // sgd: heavy-ball momentum; 0: plain SGD.
   double learning_rate = 0.02;
+  // "constant", or "cosine": the master has round r (1-based) of R train with
+  // learning_rate * (1 + cos(pi (r - 1) / R)) / 2, so the last rounds barely move the model
+  // (the central baseline follows the same curve over its epochs).
+  std::string lr_schedule = "constant";
   // "fedavg" (sample-weighted mean), "median" (coordinate-wise) or "trimmed_mean"
   // (coordinate-wise, dropping the trim_fraction largest and smallest values).
   std::string aggregation = "fedavg";
@@ -91,6 +98,8 @@ struct HorizontalTrainOptions {
   // the child's mean gradient at the received parameters (one extra pass over its samples).
   int scaffold_option = 2;
   Status Validate() const;
+  // The factor on learning_rate after `progress` (in [0, 1)) of the training, by lr_schedule.
+  double LearningRateScale(double progress) const;
 };
 
 // The YAML `horizontal.children` section: test and demo behaviour of particular children.
@@ -210,8 +219,9 @@ struct CentralResult {
   double local_accuracy = 0;
 };
 // The same encoder and head trained on the union of the children's training samples for
-// rounds x local_epochs epochs with the same optimizer.
-StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config);
+// rounds x local_epochs epochs with the same optimizer (with train.local_steps: the epochs that
+// hold as many samples as `children` children's local steps over all rounds, rounded up).
+StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config, int children);
 
 struct HorizontalSummary {
   MasterResult master;

@@ -41,6 +41,8 @@ class Service final : public rpc::HorizontalChild::Service {
         slow_(Contains(config.children.slow, index)) {
     label_share_.assign(10, 0.0);
     for (int label : local_.labels) label_share_[label] += 1.0 / local_.rows();
+    test_share_.assign(10, 0.0);
+    for (int label : test_.labels) test_share_[label] += 1.0 / test_.rows();
   }
 
   int64_t sample_count() const { return local_.rows(); }
@@ -100,7 +102,10 @@ class Service final : public rpc::HorizontalChild::Service {
     response->set_eval_accuracy(accuracy);
     response->set_eval_local_accuracy(local);
     const int epochs = std::max(1, request->local_epochs());
-    Status corrected = SetCorrection(*request);
+    const double scale = request->learning_rate_scale() > 0 ? request->learning_rate_scale() : 1;
+    const double learning_rate = config_.train.learning_rate * scale;
+    model_->SetLearningRate(learning_rate);
+    Status corrected = SetCorrection(*request, learning_rate);
     if (!corrected.ok()) return internal::ToGrpcStatus(corrected.WithContext(round));
     std::vector<float> gradient;  // SCAFFOLD option I: the mean gradient at the received x.
     if (request->scaffold() && config_.train.scaffold_option == 1) {
@@ -109,15 +114,18 @@ class Service final : public rpc::HorizontalChild::Service {
       gradient = std::move(mean).value();
     }
     const StatusOr<double> loss =
-        model_->Train(local_, epochs, config_.train.seed * 7919 + request->round() * 131 + index_);
+        model_->Train(local_, epochs, request->local_steps(),
+                      config_.train.seed * 7919 + request->round() * 131 + index_);
     if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
     response->set_train_loss(*loss);
     response->set_sample_count(local_.rows());
     std::vector<float> update = model_->SharedParameters();
     if (request->scaffold()) {
-      // K local steps: ceil(samples / batch) per epoch.
+      // K local steps: ceil(samples / batch) per epoch, or the request's.
       const int64_t batch = config_.train.batch_size;
-      const int64_t steps = epochs * ((local_.rows() + batch - 1) / batch);
+      const int64_t steps = request->local_steps() > 0
+                                ? request->local_steps()
+                                : epochs * ((local_.rows() + batch - 1) / batch);
       StatusOr<std::vector<float>> delta =
           gradient.empty()
               ? internal::ScaffoldChildUpdate(
@@ -216,10 +224,10 @@ class Service final : public rpc::HorizontalChild::Service {
 
   // SCAFFOLD: the gradient correction c - c_i for this round's training (none without
   // request.scaffold). This child's c_i starts at zero and lives as long as the process.
-  Status SetCorrection(const rpc::TrainRequest& request) {
+  Status SetCorrection(const rpc::TrainRequest& request, double learning_rate) {
     if (!request.scaffold()) return model_->SetGradientCorrection({});
-    StatusOr<double> step = internal::ScaffoldStepSize(
-        config_.train.optimizer, config_.train.learning_rate, config_.train.momentum);
+    StatusOr<double> step =
+        internal::ScaffoldStepSize(config_.train.optimizer, learning_rate, config_.train.momentum);
     if (!step.ok()) return step.status().WithContext("child " + std::to_string(index_));
     step_size_ = *step;
     if (control_.empty()) control_.assign(request.parameters_size(), 0.0f);
@@ -232,10 +240,13 @@ class Service final : public rpc::HorizontalChild::Service {
 
   // Test accuracy, and the same with each class weighted by its share of this child's samples.
   Status Evaluate(double* accuracy, double* local) {
-    COLONY_ASSIGN_OR_RETURN(*accuracy, model_->Accuracy(test_));
     COLONY_ASSIGN_OR_RETURN(const std::vector<double> per_class, model_->ClassAccuracy(test_));
+    *accuracy = 0;
     *local = 0;
-    for (size_t c = 0; c < per_class.size(); ++c) *local += label_share_[c] * per_class[c];
+    for (size_t c = 0; c < per_class.size(); ++c) {
+      *accuracy += test_share_[c] * per_class[c];
+      *local += label_share_[c] * per_class[c];
+    }
     return OkStatus();
   }
 
@@ -257,10 +268,11 @@ class Service final : public rpc::HorizontalChild::Service {
   std::unique_ptr<internal::EncoderModel> model_;
   const bool poisoned_;
   const bool slow_;
-  std::vector<double> label_share_;
-  std::vector<float> control_;  // SCAFFOLD: this child's control variate c_i.
-  double step_size_ = 0;        // SCAFFOLD: the optimizer's step size per unit gradient.
-  std::mutex mu_;               // One call at a time works on the model.
+  std::vector<double> label_share_;  // Of this child's samples, by label.
+  std::vector<double> test_share_;   // Of the test samples, by label.
+  std::vector<float> control_;       // SCAFFOLD: this child's control variate c_i.
+  double step_size_ = 0;             // SCAFFOLD: the optimizer's step size per unit gradient.
+  std::mutex mu_;                    // One call at a time works on the model.
   internal::SessionWaiter session_;
 };
 

@@ -1,4 +1,7 @@
 // The horizontal job's YAML.
+#include <cmath>
+#include <numbers>
+
 #include "colony/base/config.h"
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/config_util.h"
@@ -29,11 +32,16 @@ std::string EncoderOptions::TypeName(int input_dim) const {
 Status HorizontalTrainOptions::Validate() const {
   if (rounds <= 0) return InvalidArgumentError("train.rounds must be > 0");
   if (local_epochs <= 0) return InvalidArgumentError("train.local_epochs must be > 0");
+  if (local_steps < 0) return InvalidArgumentError("train.local_steps must be >= 0 (0: epochs)");
   if (batch_size <= 0) return InvalidArgumentError("train.batch_size must be > 0");
   if (optimizer != "sgd" && optimizer != "adam") {
     return InvalidArgumentError("train.optimizer '" + optimizer + "' is unknown; use sgd or adam");
   }
   if (!(learning_rate > 0)) return InvalidArgumentError("train.learning_rate must be > 0");
+  if (lr_schedule != "constant" && lr_schedule != "cosine") {
+    return InvalidArgumentError("train.lr_schedule '" + lr_schedule +
+                                "' is unknown; use constant or cosine");
+  }
   if (!(momentum >= 0 && momentum < 1))
     return InvalidArgumentError("train.momentum must be in [0, 1)");
   if (aggregation != "fedavg" && aggregation != "median" && aggregation != "trimmed_mean") {
@@ -78,6 +86,11 @@ Status HorizontalTrainOptions::Validate() const {
                                 "' (the correction is defined for SGD steps)");
   }
   return OkStatus();
+}
+
+double HorizontalTrainOptions::LearningRateScale(double progress) const {
+  if (lr_schedule != "cosine") return 1.0;
+  return 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
 StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
@@ -137,9 +150,11 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   HorizontalTrainOptions& t = out.train;
   COLONY_RETURN_IF_ERROR(train.Read("rounds", &t.rounds));
   COLONY_RETURN_IF_ERROR(train.Read("local_epochs", &t.local_epochs));
+  COLONY_RETURN_IF_ERROR(train.Read("local_steps", &t.local_steps));
   COLONY_RETURN_IF_ERROR(train.Read("batch_size", &t.batch_size));
   COLONY_RETURN_IF_ERROR(train.Read("optimizer", &t.optimizer));
   COLONY_RETURN_IF_ERROR(train.Read("learning_rate", &t.learning_rate));
+  COLONY_RETURN_IF_ERROR(train.Read("lr_schedule", &t.lr_schedule));
   COLONY_RETURN_IF_ERROR(train.Read("momentum", &t.momentum));
   COLONY_RETURN_IF_ERROR(train.Read("aggregation", &t.aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("trim_fraction", &t.trim_fraction));

@@ -192,6 +192,9 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       rpc::TrainRequest request;
       request.set_round(round);
       request.set_local_epochs(train.local_epochs);
+      request.set_local_steps(train.local_steps);
+      request.set_learning_rate_scale(
+          train.LearningRateScale(static_cast<double>(round - 1) / train.rounds));
       request.mutable_parameters()->Assign(encoder.begin(), encoder.end());
       if (train.scaffold) {
         request.set_scaffold(true);

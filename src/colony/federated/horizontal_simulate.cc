@@ -61,7 +61,7 @@ StatusOr<MasterResult> ReadMasterResult(const std::string& path) {
 
 }  // namespace
 
-StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config) {
+StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config, int children) {
   internal::UseOneTorchThread();
   const HorizontalDataOptions& d = config.data;
   COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
@@ -69,10 +69,16 @@ StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config) {
   COLONY_ASSIGN_OR_RETURN(
       std::unique_ptr<internal::EncoderModel> model,
       internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train, 0));
-  const int epochs = config.train.rounds * config.train.local_epochs;
+  const HorizontalTrainOptions& t = config.train;
+  int epochs = t.rounds * t.local_epochs;
+  if (t.local_steps > 0) {
+    // As many samples as the children's local steps take in all rounds.
+    const int64_t samples = int64_t{t.rounds} * children * t.local_steps * t.batch_size;
+    epochs = static_cast<int>(std::max<int64_t>(1, (samples + train.rows() - 1) / train.rows()));
+  }
   for (int e = 0; e < epochs; ++e) {
-    COLONY_ASSIGN_OR_RETURN(const double loss,
-                            model->Train(train, 1, config.train.seed * 7919 + e));
+    model->SetLearningRate(t.learning_rate * t.LearningRateScale(static_cast<double>(e) / epochs));
+    COLONY_ASSIGN_OR_RETURN(const double loss, model->Train(train, 1, 0, t.seed * 7919 + e));
     std::printf("central: epoch %d/%d on %d samples, loss %.4f\n", e + 1, epochs, train.rows(),
                 loss);
     std::fflush(stdout);
@@ -148,7 +154,7 @@ StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& 
   if (options.central) {
     std::printf("simulate: training the same model centrally on the union of the samples\n");
     std::fflush(stdout);
-    COLONY_ASSIGN_OR_RETURN(summary.central, TrainCentral(config));
+    COLONY_ASSIGN_OR_RETURN(summary.central, TrainCentral(config, k));
   }
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf(

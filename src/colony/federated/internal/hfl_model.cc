@@ -156,17 +156,26 @@ class ProgramModel final : public EncoderModel {
     return OkStatus();
   }
 
-  StatusOr<double> Train(const ImageSet& data, int epochs, uint64_t seed) override {
+  void SetLearningRate(double learning_rate) override {
+    for (torch::optim::OptimizerParamGroup& group : optimizer_->param_groups()) {
+      group.options().set_lr(learning_rate);
+    }
+  }
+
+  StatusOr<double> Train(const ImageSet& data, int epochs, int64_t steps, uint64_t seed) override {
     if (data.rows() == 0) return 0.0;
     std::vector<int64_t> order(data.rows());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(seed);
+    const int64_t per_pass = (data.rows() + train_.batch_size - 1) / train_.batch_size;
+    if (steps > 0) epochs = static_cast<int>((steps + per_pass - 1) / per_pass);
+    int64_t left = steps > 0 ? steps : epochs * per_pass;
     double last = 0;
     for (int e = 0; e < epochs; ++e) {
       std::shuffle(order.begin(), order.end(), rng);
       double sum = 0;
       int64_t seen = 0;
-      for (size_t b = 0; b < order.size(); b += train_.batch_size) {
+      for (size_t b = 0; b < order.size() && left > 0; b += train_.batch_size, --left) {
         const size_t end = std::min(order.size(), b + static_cast<size_t>(train_.batch_size));
         const std::span<const int64_t> rows(order.data() + b, end - b);
         optimizer_->zero_grad();

@@ -43,10 +43,14 @@ class EncoderModel {
   // shared parameters in the following Train calls, before the optimizer step; empty: none.
   // InvalidArgument for another non-zero length.
   virtual Status SetGradientCorrection(std::span<const float> correction) = 0;
-  // `epochs` passes over `data` in seeded mini-batches with this model's optimizer; the mean
-  // loss of the last pass.
+  // The optimizer's learning rate for the following Train calls (train.lr_schedule).
+  virtual void SetLearningRate(double learning_rate) = 0;
+  // `epochs` passes over `data` in seeded mini-batches with this model's optimizer, or with
+  // `steps` > 0 exactly that many mini-batches (from as many shuffled passes as they need); the
+  // mean loss of the last (possibly partial) pass.
   // Internal when the executor fails.
-  virtual StatusOr<double> Train(const ImageSet& data, int epochs, uint64_t seed) = 0;
+  virtual StatusOr<double> Train(const ImageSet& data, int epochs, int64_t steps,
+                                 uint64_t seed) = 0;
   // SCAFFOLD option I: the mean gradient of the loss over `data` with respect to the shared
   // parameters (aligned with SharedParameters()), in mini-batches of train.batch_size, without
   // a step and without the proximal term or the gradient correction.
