@@ -47,6 +47,23 @@ TEST(HorizontalCliTest, SimulateWritesTheSummary) {
   EXPECT_EQ(counts[0] + counts[1], 600);
 }
 
+TEST(HorizontalCliTest, NonIidExampleRunsWithLocalStepsAndTheCosineSchedule) {
+  const std::string example = "examples/federated/horizontal_fmnist_noniid.yaml";
+  COLONY_ASSERT_OK_AND_ASSIGN(const HorizontalConfig config, LoadHorizontalConfig(example, {}));
+  EXPECT_EQ(config.train.local_steps, 10);
+  EXPECT_EQ(config.train.lr_schedule, "cosine");
+  EXPECT_TRUE(config.train.share_head);
+  const std::string summary = WriteTemp("h_noniid.json", "");
+  const Result r = RunColony("fl simulate --children 2 " + example + " --summary-json " + summary +
+                             " --set horizontal.data.train_samples=600"
+                             " --set horizontal.data.test_samples=300"
+                             " --set horizontal.train.rounds=3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // 3 rounds x 2 children x 10 steps x 32 samples = 1920 samples: 4 central epochs of 600.
+  EXPECT_THAT(r.output, HasSubstr("central: epoch 4/4 on 600 samples"));
+  EXPECT_EQ(YAML::LoadFile(summary)["round_accuracy"].size(), 3u);
+}
+
 TEST(HorizontalCliTest, BadFlagsAndConfigsGiveClearErrors) {
   const std::string example = " examples/federated/horizontal_fmnist.yaml";
   struct Case {
