@@ -2,16 +2,17 @@
 
 #include <cmath>
 #include <filesystem>
-#include <regex>
 
 #include "colony/base/file_util.h"
 #include "colony/data/multitask_generator.h"
 #include "colony/data/multitask_reader.h"
+#include "data/test_files.h"
 #include "testing/status_matchers.h"
 
 namespace colony::data {
 namespace {
 namespace fs = std::filesystem;
+using ::colony::data::testing::JsonNumber;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -20,12 +21,6 @@ std::string TempDir(const std::string& name) {
       ::testing::TempDir() + "/colony_multitask_" + name + "_" + std::to_string(getpid());
   fs::remove_all(dir);
   return dir;
-}
-
-double JsonNumber(const std::string& json, const std::string& key) {
-  std::smatch m;
-  EXPECT_TRUE(std::regex_search(json, m, std::regex("\"" + key + "\": (-?[0-9.eE+-]+)"))) << key;
-  return m.empty() ? 0 : std::stod(m[1]);
 }
 
 MultitaskGeneratorOptions Small(const std::string& dir) {

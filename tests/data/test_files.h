@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "colony/base/json.h"
+
 namespace colony::data::testing {
 
 // A folder unique to the running test, emptied first.
@@ -35,12 +37,14 @@ inline std::vector<std::string> Lines(const std::string& path) {
   return lines;
 }
 
-// The number after "key": in a flat JSON object; -1 (and a test failure) when absent.
+// The number `key` of the JSON object `json`; -1 (and a test failure) when the text does not
+// parse or has no such number.
 inline double JsonNumber(const std::string& json, const std::string& key) {
-  const size_t pos = json.find("\"" + key + "\": ");
-  EXPECT_NE(pos, std::string::npos) << key;
-  if (pos == std::string::npos) return -1;
-  return std::stod(json.substr(pos + key.size() + 4));
+  StatusOr<JsonValue> parsed = ParseJson(json, "the test's JSON");
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const JsonValue* value = parsed.ok() ? parsed->Find(key) : nullptr;
+  EXPECT_TRUE(value != nullptr && value->type() == JsonValue::Type::kNumber) << key;
+  return value != nullptr && value->type() == JsonValue::Type::kNumber ? value->AsNumber() : -1;
 }
 
 }  // namespace colony::data::testing
