@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Makes a private CA and a server certificate for colony's gRPC servers.
+# Makes a private CA, a server certificate for colony's gRPC servers and a client certificate
+# for mutual TLS.
 #   scripts/make-certs.sh DIR [HOST ...]     (HOSTs: extra names or IPs; 127.0.0.1 and
 #                                             localhost are always included)
-# Writes DIR/ca.pem (give it to clients: --tls-ca), DIR/server.pem and DIR/server.key (give
-# them to servers: --tls-cert, --tls-key). Keys are readable by the owner only.
+# Writes DIR/ca.pem (give it to clients: --tls-ca; and to servers that check clients:
+# security.tls_client_ca), DIR/server.pem and DIR/server.key (give them to servers: --tls-cert,
+# --tls-key), DIR/client.pem and DIR/client.key (clients, for mutual TLS:
+# security.tls_client_cert, security.tls_client_key). Keys are readable by the owner only.
 set -euo pipefail
 if [ $# -lt 1 ]; then
   echo "usage: $0 DIR [HOST ...]" >&2
@@ -25,6 +28,12 @@ printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,
   "$SAN" > "$DIR/server.ext"
 openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
   -CAcreateserial -days 365 -extfile "$DIR/server.ext" -out "$DIR/server.pem" 2>/dev/null
-rm -f "$DIR/server.csr" "$DIR/server.ext" "$DIR/ca.srl"
-chmod 644 "$DIR/ca.pem" "$DIR/server.pem"
-echo "wrote $DIR/ca.pem, $DIR/server.pem, $DIR/server.key (SAN $SAN)"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=colony-client" \
+  -keyout "$DIR/client.key" -out "$DIR/client.csr" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' \
+  > "$DIR/client.ext"
+openssl x509 -req -in "$DIR/client.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
+  -CAcreateserial -days 365 -extfile "$DIR/client.ext" -out "$DIR/client.pem" 2>/dev/null
+rm -f "$DIR/server.csr" "$DIR/server.ext" "$DIR/client.csr" "$DIR/client.ext" "$DIR/ca.srl"
+chmod 644 "$DIR/ca.pem" "$DIR/server.pem" "$DIR/client.pem"
+echo "wrote $DIR/ca.pem, $DIR/server.pem, $DIR/server.key, $DIR/client.pem, $DIR/client.key (SAN $SAN)"

@@ -1,7 +1,7 @@
 // Auth of the federated services: a shared token on the horizontal children and vertical
 // party B (a call without it or with another is rejected, with a message saying which), TLS
-// with a private CA on 127.0.0.1, addresses off loopback refused without TLS, and the
-// `security` config keys.
+// with a private CA on 127.0.0.1, mutual TLS (client certificates checked against a CA),
+// addresses off loopback refused without TLS, and the `security` config keys.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -78,15 +78,51 @@ TEST(FlSecurityTest, ChildRejectsAMasterWithoutOrWithAnotherToken) {
   EXPECT_EQ(ok.rounds.size(), 1u);
 }
 
+std::string MakeCerts(const std::string& name) {
+  const std::string dir =
+      ::testing::TempDir() + "/colony_fl_" + name + "_" + std::to_string(getpid());
+  EXPECT_EQ(std::system(("bash scripts/make-certs.sh " + dir + " >/dev/null").c_str()), 0);
+  return dir;
+}
+
 TEST(FlSecurityTest, TlsWithAPrivateCaAndToken) {
-  const std::string dir = ::testing::TempDir() + "/colony_fl_certs_" + std::to_string(getpid());
-  ASSERT_EQ(std::system(("bash scripts/make-certs.sh " + dir + " >/dev/null").c_str()), 0);
+  const std::string dir = MakeCerts("certs");
   const ServiceSecurity child = Sec("t", dir + "/server.pem", dir + "/server.key");
   COLONY_ASSERT_OK_AND_ASSIGN(MasterResult ok, RunWith(child, Sec("t", "", "", dir + "/ca.pem")));
   EXPECT_EQ(ok.rounds.size(), 1u);
   // A plaintext master cannot talk to a TLS child.
   EXPECT_THAT(RunWith(child, Sec("t"), /*timeout_s=*/1).status(),
               StatusIs(StatusCode::kUnavailable, HasSubstr("confirm")));
+}
+
+TEST(FlSecurityTest, MutualTlsAdmitsOnlyMastersWithACertificateFromTheClientCa) {
+  const std::string ours = MakeCerts("mtls_ours"), theirs = MakeCerts("mtls_theirs");
+  ServiceSecurity child = Sec("", ours + "/server.pem", ours + "/server.key");
+  child.tls_client_ca = ours + "/ca.pem";
+  auto master = [&](const std::string& client_dir) {
+    ServiceSecurity s = Sec("", "", "", ours + "/ca.pem");
+    if (!client_dir.empty()) {
+      s.tls_client_cert = client_dir + "/client.pem";
+      s.tls_client_key = client_dir + "/client.key";
+    }
+    return s;
+  };
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult ok, RunWith(child, master(ours)));
+  EXPECT_EQ(ok.rounds.size(), 1u);
+  // No client certificate, or one from another CA: the handshake fails.
+  EXPECT_THAT(RunWith(child, master(""), /*timeout_s=*/2).status(),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("confirm")));
+  EXPECT_THAT(RunWith(child, master(theirs), /*timeout_s=*/2).status(),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("confirm")));
+  // A client certificate without TLS, or a client CA on a server without TLS, is refused.
+  ServiceSecurity no_tls = master(ours);
+  no_tls.tls_ca.clear();
+  EXPECT_THAT(RunWith(Sec(""), no_tls).status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("tls_client_cert needs")));
+  ServiceSecurity plain_child = Sec("");
+  plain_child.tls_client_ca = ours + "/ca.pem";
+  EXPECT_THAT(RunWith(plain_child, master(ours)).status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("tls_client_ca needs")));
 }
 
 TEST(FlSecurityTest, AddressesOffLoopbackNeedTlsOrPlaintext) {
@@ -170,6 +206,15 @@ TEST(FlSecurityTest, ConfigKeys) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("set token or token_env")));
   EXPECT_THAT(LoadHorizontalConfig(path, {"horizontal.security.tls_cert=a.pem"}).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("needs both tls_cert and tls_key")));
+  EXPECT_THAT(LoadHorizontalConfig(path, {"horizontal.security.tls_client_cert=c.pem"}).status(),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("needs both tls_client_cert and tls_client_key")));
+  EXPECT_THAT(LoadHorizontalConfig(path, {"horizontal.security.tls_client_cert=c.pem",
+                                          "horizontal.security.tls_client_key=c.key"})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("set tls_ca")));
+  EXPECT_THAT(LoadHorizontalConfig(path, {"horizontal.security.tls_client_ca=ca.pem"}).status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("set tls_cert and tls_key too")));
   EXPECT_THAT(LoadHorizontalConfig(path, {"horizontal.security.tokn=x"}).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("tokn")));
 }

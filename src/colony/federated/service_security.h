@@ -6,6 +6,9 @@
 //     tls_cert: certs/server.pem   # servers, off loopback (scripts/make-certs.sh)
 //     tls_key: certs/server.key
 //     tls_ca: certs/ca.pem         # clients: the CA that signed the servers' certificate
+//     tls_client_cert: certs/client.pem   # mutual TLS: clients present this certificate,
+//     tls_client_key: certs/client.key
+//     tls_client_ca: certs/ca.pem         # servers accept only clients signed by this CA
 #pragma once
 
 #include <string>
@@ -21,6 +24,11 @@ struct ServiceSecurity {
   std::string token_env;
   std::string tls_cert, tls_key;  // Servers: PEM certificate chain and key. Empty: no TLS.
   std::string tls_ca;             // Clients: PEM CA certificate; empty: no TLS.
+  // Mutual TLS. Clients: the PEM certificate chain and key they present (needs tls_ca).
+  std::string tls_client_cert, tls_client_key;
+  // Servers: the PEM CA a client's certificate must be signed by; a client without one is
+  // refused in the handshake (needs tls_cert). Empty: clients are not asked for one.
+  std::string tls_client_ca;
   // Allow no TLS on an address that is not loopback (a trusted network); otherwise such an
   // address needs tls_cert / tls_key (servers) or tls_ca (clients).
   bool plaintext = false;

@@ -29,6 +29,9 @@ Status ReadSecurity(const ConfigSection& parent, ServiceSecurity* out) {
   COLONY_RETURN_IF_ERROR(s.Read("tls_cert", &out->tls_cert));
   COLONY_RETURN_IF_ERROR(s.Read("tls_key", &out->tls_key));
   COLONY_RETURN_IF_ERROR(s.Read("tls_ca", &out->tls_ca));
+  COLONY_RETURN_IF_ERROR(s.Read("tls_client_cert", &out->tls_client_cert));
+  COLONY_RETURN_IF_ERROR(s.Read("tls_client_key", &out->tls_client_key));
+  COLONY_RETURN_IF_ERROR(s.Read("tls_client_ca", &out->tls_client_ca));
   COLONY_RETURN_IF_ERROR(s.Read("plaintext", &out->plaintext));
   if (!out->token_env.empty()) {
     if (!out->token.empty()) return InvalidKey(s, "token_env", "set token or token_env, not both");
@@ -42,6 +45,18 @@ Status ReadSecurity(const ConfigSection& parent, ServiceSecurity* out) {
   if (out->tls_cert.empty() != out->tls_key.empty()) {
     return InvalidKey(s, out->tls_cert.empty() ? "tls_cert" : "tls_key",
                       "TLS needs both tls_cert and tls_key");
+  }
+  if (out->tls_client_cert.empty() != out->tls_client_key.empty()) {
+    return InvalidKey(s, out->tls_client_cert.empty() ? "tls_client_cert" : "tls_client_key",
+                      "mutual TLS needs both tls_client_cert and tls_client_key");
+  }
+  if (!out->tls_client_cert.empty() && out->tls_ca.empty()) {
+    return InvalidKey(s, "tls_client_cert",
+                      "a client certificate is for TLS: set tls_ca (the servers' CA) too");
+  }
+  if (!out->tls_client_ca.empty() && out->tls_cert.empty()) {
+    return InvalidKey(s, "tls_client_ca",
+                      "servers check client certificates over TLS: set tls_cert and tls_key too");
   }
   return OkStatus();
 }

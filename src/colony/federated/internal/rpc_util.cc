@@ -50,7 +50,16 @@ StatusOr<StartedServer> StartServer(const std::string& who, const std::string& a
     COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(who, "tls_cert", security.tls_cert));
     COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadPem(who, "tls_key", security.tls_key));
     ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    if (!security.tls_client_ca.empty()) {
+      COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                              ReadPem(who, "tls_client_ca", security.tls_client_ca));
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
     credentials = grpc::SslServerCredentials(ssl);
+  } else if (!security.tls_client_ca.empty()) {
+    return InvalidArgumentError(who +
+                                ": security.tls_client_ca needs security.tls_cert and "
+                                "security.tls_key (client certificates are checked over TLS)");
   } else if (!IsLoopback(address) && !security.plaintext) {
     return NeedsTls(who, address, "tls_cert and security.tls_key");
   }
@@ -77,7 +86,17 @@ StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
   if (!security.tls_ca.empty()) {
     grpc::SslCredentialsOptions ssl;
     COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(who, "tls_ca", security.tls_ca));
+    if (!security.tls_client_cert.empty()) {
+      COLONY_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
+                              ReadPem(who, "tls_client_cert", security.tls_client_cert));
+      COLONY_ASSIGN_OR_RETURN(ssl.pem_private_key,
+                              ReadPem(who, "tls_client_key", security.tls_client_key));
+    }
     credentials = grpc::SslCredentials(ssl);
+  } else if (!security.tls_client_cert.empty()) {
+    return InvalidArgumentError(who +
+                                ": security.tls_client_cert needs security.tls_ca (a "
+                                "client certificate is presented over TLS)");
   } else if (!IsLoopback(address) && !security.plaintext) {
     return NeedsTls(who, address, "tls_ca");
   }
