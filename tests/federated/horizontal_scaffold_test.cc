@@ -167,7 +167,6 @@ TEST(ScaffoldConfigTest, RefusesCombinationsWithoutAMeaning) {
       path, {
                 {"horizontal.train.aggregation=median", "scaffold needs aggregation fedavg"},
                 {"horizontal.train.aggregation=trimmed_mean", "scaffold needs aggregation fedavg"},
-                {"horizontal.train.secure_aggregation=true", "not masked"},
                 {"horizontal.train.optimizer=adam", "scaffold needs optimizer sgd, not 'adam'"},
                 {"horizontal.train.momentum=1", "train.momentum must be in [0, 1)"},
                 {"horizontal.train.scaffold_weights=equal",
@@ -279,6 +278,40 @@ TEST(ScaffoldSessionTest, OptionOneSendsEachChildsMeanGradientAtTheReceivedParam
   EXPECT_LT(MaxDiff(r.control, mean), 1e-4);
   EXPECT_GT(Norm(locals[0]), 0);
   EXPECT_GT(r.test_accuracy, 0.5);
+}
+
+// Under secure aggregation the control variate updates travel masked with the parameters, and
+// the master's c and parameters are those of the session in the clear (up to 2^-24 fixed
+// point), for both weightings and with a child left out of a round.
+TEST(ScaffoldSessionTest, SecureAggregationMasksTheControlUpdatesAndKeepsTheResult) {
+  const std::vector<std::string> slow = {
+      "horizontal.children.slow=[2]", "horizontal.children.slow_rounds=[2]",
+      "horizontal.children.slow_delay_s=1.5", "horizontal.train.round_timeout_s=1",
+      "horizontal.train.quorum=2"};
+  for (const std::string weights : {"children", "samples"}) {
+    SCOPED_TRACE(weights);
+    std::vector<std::string> overrides = slow;
+    overrides.push_back("horizontal.train.scaffold_weights=" + weights);
+    COLONY_ASSERT_OK_AND_ASSIGN(MasterResult clear,
+                                testing::RunHorizontalSession(TinyConfig(overrides), 3));
+    overrides.push_back("horizontal.train.secure_aggregation=true");
+    ChildResponses seen;
+    COLONY_ASSERT_OK_AND_ASSIGN(
+        MasterResult secure,
+        testing::RunHorizontalSession(TinyConfig(overrides), 3, nullptr, seen.Observer()));
+    EXPECT_EQ(secure.rounds[1].participants, (std::vector<int>{0, 1}));
+    EXPECT_LT(MaxDiff(clear.control, secure.control), 1e-4);
+    EXPECT_LT(MaxDiff(clear.encoder, secure.encoder), 1e-4);
+    EXPECT_GT(Norm(secure.control), 0);
+    const size_t params = 784 * 16 + 16 + 16 * 10 + 10;
+    for (const auto& [child, responses] : seen.by_child) {
+      for (const hrpc::TrainResponse& r : responses) {
+        EXPECT_EQ(r.control_delta_size(), 0) << child;
+        EXPECT_EQ(r.parameters_size(), 0) << child;
+        EXPECT_EQ(r.masked_size(), static_cast<int>(2 * params)) << child;
+      }
+    }
+  }
 }
 
 TEST(ScaffoldSessionTest, ChildWithAdamRefusesTheMastersScaffoldRound) {

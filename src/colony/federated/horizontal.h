@@ -89,7 +89,8 @@ struct HorizontalTrainOptions {
   double server_momentum = 0;
   // SCAFFOLD (option II control variates): the master keeps a global control variate c, each
   // child its own c_i; every local gradient of the exchanged parameters is corrected by
-  // c - c_i. Needs aggregation fedavg, optimizer sgd and no secure_aggregation.
+  // c - c_i. Needs aggregation fedavg and optimizer sgd; under secure_aggregation the control
+  // variate updates are masked with the parameters.
   bool scaffold = false;
   // How the master weighs the children's control variate updates: "children" (each 1, the
   // paper's c = mean(c_i)) or "samples" (by sample count, as FedAvg weighs the parameters).

@@ -120,6 +120,7 @@ class Service final : public rpc::HorizontalChild::Service {
     response->set_train_loss(*loss);
     response->set_sample_count(local_.rows());
     std::vector<float> update = model_->SharedParameters();
+    std::vector<float> control_delta;
     if (request->scaffold()) {
       // K local steps: ceil(samples / batch) per epoch, or the request's.
       const int64_t batch = config_.train.batch_size;
@@ -133,19 +134,26 @@ class Service final : public rpc::HorizontalChild::Service {
                     received, update, steps, step_size_, &control_)
               : internal::ScaffoldChildUpdateOptionOne(gradient, &control_);
       if (!delta.ok()) return internal::ToGrpcStatus(delta.status().WithContext(round));
-      response->mutable_control_delta()->Assign(delta->begin(), delta->end());
+      control_delta = std::move(delta).value();
       response->set_local_steps(steps);
     }
     if (poisoned_) Poison(request->round(), &update);
     if (request->secure()) {
+      // [n_i x parameters, w_i x control_delta] in fixed point, masked as one vector.
       std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
+      if (request->scaffold()) {
+        const double weight = request->control_weight_samples() ? local_.rows() : 1.0;
+        const std::vector<uint64_t> control = internal::EncodeFixed(control_delta, weight);
+        masked.insert(masked.end(), control.begin(), control.end());
+      }
       StatusOr<std::vector<uint64_t>> mask =
-          PeerMask(request->round(), request->peers(), request->peer_keys(), update.size());
+          PeerMask(request->round(), request->peers(), request->peer_keys(), masked.size());
       if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
       for (size_t i = 0; i < masked.size(); ++i) masked[i] += (*mask)[i];
       response->mutable_masked()->Assign(masked.begin(), masked.end());
     } else {
       response->mutable_parameters()->Assign(update.begin(), update.end());
+      response->mutable_control_delta()->Assign(control_delta.begin(), control_delta.end());
     }
     std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
                 index_, request->round(), response->eval_accuracy(), *loss,
@@ -160,9 +168,10 @@ class Service final : public rpc::HorizontalChild::Service {
       return auth;
     std::lock_guard<std::mutex> lock(mu_);
     Touch();
+    const size_t dim = request->dim() > 0 ? static_cast<size_t>(request->dim())
+                                          : model_->SharedParameters().size();
     StatusOr<std::vector<uint64_t>> mask =
-        PeerMask(request->round(), request->dropped(), request->dropped_keys(),
-                 model_->SharedParameters().size());
+        PeerMask(request->round(), request->dropped(), request->dropped_keys(), dim);
     if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
     response->mutable_mask()->Assign(mask->begin(), mask->end());
     return grpc::Status::OK;

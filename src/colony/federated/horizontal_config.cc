@@ -76,11 +76,6 @@ Status HorizontalTrainOptions::Validate() const {
         "update is a mean over the children, not a '" +
         aggregation + "')");
   }
-  if (scaffold && secure_aggregation) {
-    return InvalidArgumentError(
-        "train.scaffold does not work with train.secure_aggregation (the control variate "
-        "updates are not masked)");
-  }
   if (scaffold && optimizer != "sgd") {
     return InvalidArgumentError("train.scaffold needs optimizer sgd, not '" + optimizer +
                                 "' (the correction is defined for SGD steps)");

@@ -142,25 +142,25 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
   log(std::to_string(confirmed.size()) + " children confirmed; sending the initial parameters (" +
       std::to_string(encoder.size()) + " values)");
 
-  // Secure aggregation: the sum of the responders' masked fixed-point updates, with the masks
-  // toward children that did not answer removed by asking the responders for them, divided by
-  // the responders' samples. The master never sees one child's update unmasked.
+  // Secure aggregation: the sum of the responders' masked fixed-point vectors (`dim` values:
+  // the update, then with SCAFFOLD the control variate update), with the masks toward children
+  // that did not answer removed by asking the responders for them. The master never sees one
+  // child's vector unmasked.
   auto SecureSum = [&](int round, const std::vector<int>& asked, const std::vector<int>& answered,
                        const std::vector<rpc::TrainResponse>& responses,
-                       size_t dim) -> StatusOr<std::vector<float>> {
+                       size_t dim) -> StatusOr<std::vector<uint64_t>> {
     std::vector<uint64_t> sum(dim, 0);
-    double weight = 0;
     for (int i : answered) {
       if (static_cast<size_t>(responses[i].masked_size()) != dim) {
         return InvalidArgumentError(what(i) + " sent " +
                                     std::to_string(responses[i].masked_size()) +
-                                    " masked values, the encoder has " + std::to_string(dim));
+                                    " masked values, expected " + std::to_string(dim));
       }
       for (size_t j = 0; j < dim; ++j) sum[j] += responses[i].masked(j);
-      weight += static_cast<double>(responses[i].sample_count());
     }
     rpc::UnmaskRequest request;
     request.set_round(round);
+    request.set_dim(static_cast<int64_t>(dim));
     for (int i : asked) {
       if (std::find(answered.begin(), answered.end(), i) != answered.end()) continue;
       request.add_dropped(i);
@@ -183,7 +183,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
         for (size_t j = 0; j < dim; ++j) sum[j] -= masks[i].mask(j);
       }
     }
-    return internal::DecodeFixed(sum, weight);
+    return sum;
   };
   for (int round = 1; round <= train.rounds; ++round) {
     std::vector<rpc::TrainResponse> responses(k);
@@ -199,6 +199,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       if (train.scaffold) {
         request.set_scaffold(true);
         request.mutable_control()->Assign(control.begin(), control.end());
+        request.set_control_weight_samples(train.scaffold_weights == "samples");
       }
       if (train.secure_aggregation) {
         request.set_secure(true);
@@ -228,7 +229,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       } else {
         updates.emplace_back(r.parameters().begin(), r.parameters().end());
       }
-      if (train.scaffold)
+      if (train.scaffold && !train.secure_aggregation)
         control_deltas.emplace_back(r.control_delta().begin(), r.control_delta().end());
       weights.push_back(static_cast<double>(r.sample_count()));
       previous_accuracy += r.eval_accuracy() * static_cast<double>(r.sample_count());
@@ -248,11 +249,22 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       result.rounds.back().test_accuracy = previous_accuracy / total;
       result.rounds.back().local_accuracy = previous_local / total;
     }
-    StatusOr<std::vector<float>> next =
-        train.secure_aggregation
-            ? SecureSum(round, confirmed, stats.participants, responses, encoder.size())
-            : Aggregate(train.aggregation, updates, weights, train.trim_fraction);
-    if (!next.ok()) return next.status().WithContext("round " + std::to_string(round));
+    const std::string in_round = "round " + std::to_string(round);
+    StatusOr<std::vector<float>> next = std::vector<float>();
+    std::vector<float> secure_control_sum;  // sum_i w_i delta_c_i, SCAFFOLD under masks.
+    if (train.secure_aggregation) {
+      const size_t dim = encoder.size();
+      StatusOr<std::vector<uint64_t>> sum = SecureSum(round, confirmed, stats.participants,
+                                                      responses, train.scaffold ? 2 * dim : dim);
+      if (!sum.ok()) return sum.status().WithContext(in_round);
+      next = internal::DecodeFixed(std::span<const uint64_t>(sum->data(), dim), total);
+      if (train.scaffold) {
+        secure_control_sum = internal::DecodeFixed(std::span(sum->data() + dim, dim), 1.0);
+      }
+    } else {
+      next = Aggregate(train.aggregation, updates, weights, train.trim_fraction);
+    }
+    if (!next.ok()) return next.status().WithContext(in_round);
     if (train.server_momentum > 0) {
       // v = beta v + (w - aggregate); w -= v.
       velocity.resize(encoder.size(), 0.0f);
@@ -276,9 +288,14 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
         control_weights.assign(weights.size(), 1.0);
         total_weight = static_cast<double>(confirmed.size());
       }
+      if (train.secure_aggregation) {
+        // The masked sum already holds sum_i w_i delta_c_i.
+        control_deltas = {std::move(secure_control_sum)};
+        control_weights = {1.0};
+      }
       const Status updated =
           internal::ScaffoldMasterUpdate(control_deltas, control_weights, total_weight, &control);
-      if (!updated.ok()) return updated.WithContext("round " + std::to_string(round));
+      if (!updated.ok()) return updated.WithContext(in_round);
       double norm = 0;
       for (float v : control) norm += static_cast<double>(v) * v;
       scaffold = ", |c| " + std::to_string(std::sqrt(norm));
