@@ -195,7 +195,13 @@ TEST(HorizontalConfigTest, ReadsKeysAndRejectsBadOnes) {
                 {"horizontal.encoder.type=cnn", "'cnn' is unknown; use mlp, conv or embedding"},
                 {"horizontal.children.poison=flip", "'flip' is unknown; use scale or garbage"},
                 {"horizontal.train.learning_rat=0.1", "learning_rat"},
+                {"horizontal.train.children_per_round=-1", "children_per_round must be >= 0"},
             });
+  EXPECT_THAT(LoadHorizontalConfig(
+                  path, {"horizontal.train.children_per_round=2", "horizontal.train.quorum=3"})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("train.quorum 3 exceeds train.children_per_round 2")));
   EXPECT_THAT(LoadHorizontalConfig(WriteTemp("empty.yaml", "other: 1\n")).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no 'horizontal:' section")));
 }
@@ -209,6 +215,38 @@ TEST(HorizontalSessionTest, FedAvgLearnsAndRecordsEveryRound) {
   EXPECT_GT(r.test_accuracy, 0.6);  // Ten classes: chance is 0.1.
   EXPECT_GT(r.rounds.back().test_accuracy, r.rounds.front().test_accuracy);
   EXPECT_EQ(r.encoder.size(), 784u * 32 + 32);
+}
+
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double most = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    most = std::max(most, static_cast<double>(std::abs(a[i] - b[i])));
+  }
+  return most;
+}
+
+TEST(HorizontalSessionTest, PartialParticipationAsksADrawnSubsetEachRound) {
+  const std::vector<std::string> o = {"horizontal.train.children_per_round=2",
+                                      "horizontal.train.rounds=6"};
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult r, RunSession(TinyConfig(o), 4));
+  std::set<std::vector<int>> subsets;
+  for (const RoundStats& s : r.rounds) {
+    ASSERT_EQ(s.participants.size(), 2u);
+    EXPECT_LT(s.participants[0], s.participants[1]);
+    subsets.insert(s.participants);
+  }
+  EXPECT_GT(subsets.size(), 1u) << "the same two children every round";
+  EXPECT_GT(r.test_accuracy, 0.5);
+  // The draw is seeded: the same session asks the same children; under secure aggregation
+  // the masks are agreed among the children asked, and the result is the same.
+  std::vector<std::string> secure = o;
+  secure.push_back("horizontal.train.secure_aggregation=true");
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult again, RunSession(TinyConfig(secure), 4));
+  for (size_t i = 0; i < r.rounds.size(); ++i) {
+    EXPECT_EQ(again.rounds[i].participants, r.rounds[i].participants) << "round " << i + 1;
+  }
+  EXPECT_LT(MaxAbsDiff(r.encoder, again.encoder), 1e-4);
 }
 
 TEST(HorizontalSessionTest, MedianAndTrimmedMeanResistAPoisonedChildFedAvgDoesNot) {
@@ -287,15 +325,6 @@ TEST(HorizontalSessionTest, UnreachableChildIsNamed) {
   const HorizontalConfig config = TinyConfig({"horizontal.train.round_timeout_s=0.5"});
   EXPECT_THAT(RunHorizontalMaster(config, options).status(),
               StatusIs(StatusCode::kUnavailable, HasSubstr("child 0 at 127.0.0.1:1")));
-}
-
-double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double most = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    most = std::max(most, static_cast<double>(std::abs(a[i] - b[i])));
-  }
-  return most;
 }
 
 // Every Train response a child sends, as the master receives it.

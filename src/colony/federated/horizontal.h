@@ -75,7 +75,10 @@ struct HorizontalTrainOptions {
   // (coordinate-wise, dropping the trim_fraction largest and smallest values).
   std::string aggregation = "fedavg";
   double trim_fraction = 0.2;
-  int quorum = 0;  // Least answers a round needs; 0: every child.
+  int quorum = 0;  // Least answers a round needs; 0: every child asked.
+  // > 0: each round the master asks only this many of the confirmed children, drawn at random
+  // (seeded by train.seed and the round); 0: all of them.
+  int children_per_round = 0;
   // Pairwise masks (libsodium X25519 + ChaCha20) so the master learns only the sum of the
   // sample-weighted updates. Needs aggregation fedavg.
   bool secure_aggregation = false;
@@ -219,9 +222,11 @@ struct CentralResult {
   // over the children by sample count) becomes for a model that serves every child.
   double local_accuracy = 0;
 };
-// The same encoder and head trained on the union of the children's training samples for
-// rounds x local_epochs epochs with the same optimizer (with train.local_steps: the epochs that
-// hold as many samples as `children` children's local steps over all rounds, rounded up).
+// The same encoder and head trained on the union of the children's training samples with the
+// same optimizer and schedule, for as many samples as the federated run's children take:
+// rounds x local_epochs epochs (times the share of `children` asked each round with
+// train.children_per_round), or with train.local_steps the epochs that hold the local steps of
+// all rounds; rounded up.
 StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config, int children);
 
 struct HorizontalSummary {

@@ -52,6 +52,14 @@ Status HorizontalTrainOptions::Validate() const {
     return InvalidArgumentError("train.trim_fraction must be in [0, 0.5)");
   }
   if (quorum < 0) return InvalidArgumentError("train.quorum must be >= 0 (0: every child)");
+  if (children_per_round < 0) {
+    return InvalidArgumentError("train.children_per_round must be >= 0 (0: every child)");
+  }
+  if (children_per_round > 0 && quorum > children_per_round) {
+    return InvalidArgumentError("train.quorum " + std::to_string(quorum) +
+                                " exceeds train.children_per_round " +
+                                std::to_string(children_per_round));
+  }
   if (secure_aggregation && aggregation != "fedavg") {
     return InvalidArgumentError(
         "train.secure_aggregation needs aggregation fedavg (the master "
@@ -154,6 +162,7 @@ StatusOr<HorizontalConfig> LoadHorizontalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(train.Read("aggregation", &t.aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("trim_fraction", &t.trim_fraction));
   COLONY_RETURN_IF_ERROR(train.Read("quorum", &t.quorum));
+  COLONY_RETURN_IF_ERROR(train.Read("children_per_round", &t.children_per_round));
   COLONY_RETURN_IF_ERROR(train.Read("secure_aggregation", &t.secure_aggregation));
   COLONY_RETURN_IF_ERROR(train.Read("round_timeout_s", &t.round_timeout_s));
   COLONY_RETURN_IF_ERROR(train.Read("seed", &t.seed));

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -36,6 +37,19 @@ void ForEachChild(const std::vector<int>& who, const std::function<void(int)>& c
   std::vector<std::thread> threads;
   for (int i : who) threads.emplace_back([&call, i] { call(i); });
   for (std::thread& t : threads) t.join();
+}
+
+// `count` of `from` drawn without replacement for `round`, in index order; all when count is 0
+// or not below their number.
+std::vector<int> ChildrenOfRound(const std::vector<int>& from, int count, uint64_t seed,
+                                 int round) {
+  if (count <= 0 || count >= static_cast<int>(from.size())) return from;
+  std::vector<int> drawn = from;
+  std::mt19937_64 rng(seed * 1000003 + static_cast<uint64_t>(round));
+  std::shuffle(drawn.begin(), drawn.end(), rng);
+  drawn.resize(count);
+  std::sort(drawn.begin(), drawn.end());
+  return drawn;
 }
 
 std::string Join(const std::vector<int>& values) {
@@ -186,9 +200,12 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     return sum;
   };
   for (int round = 1; round <= train.rounds; ++round) {
+    const std::vector<int> asked =
+        ChildrenOfRound(confirmed, train.children_per_round, train.seed, round);
+    const size_t round_quorum = train.quorum == 0 ? asked.size() : train.quorum;
     std::vector<rpc::TrainResponse> responses(k);
     std::vector<Status> statuses(k);
-    ForEachChild(confirmed, [&](int i) {
+    ForEachChild(asked, [&](int i) {
       rpc::TrainRequest request;
       request.set_round(round);
       request.set_local_epochs(train.local_epochs);
@@ -203,7 +220,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       }
       if (train.secure_aggregation) {
         request.set_secure(true);
-        for (int j : confirmed) {
+        for (int j : asked) {
           request.add_peers(j);
           request.add_peer_keys(public_keys[j]);
         }
@@ -217,7 +234,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     std::vector<std::vector<float>> updates, control_deltas;
     std::vector<double> weights;
     double previous_accuracy = 0, previous_local = 0, loss = 0;
-    for (int i : confirmed) {
+    for (int i : asked) {
       if (!statuses[i].ok()) {
         log("round " + std::to_string(round) + ": left out " + statuses[i].ToString());
         continue;
@@ -236,11 +253,11 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       previous_local += r.eval_local_accuracy() * static_cast<double>(r.sample_count());
       loss += r.train_loss() * static_cast<double>(r.sample_count());
     }
-    if (static_cast<int>(stats.participants.size()) < quorum) {
+    if (stats.participants.size() < round_quorum) {
       return AbortedError("round " + std::to_string(round) + " got " +
                           std::to_string(stats.participants.size()) + " of " +
-                          std::to_string(confirmed.size()) + " updates, quorum is " +
-                          std::to_string(quorum) + " (train.quorum)");
+                          std::to_string(asked.size()) + " updates, quorum is " +
+                          std::to_string(round_quorum) + " (train.quorum)");
     }
     double total = 0;
     for (double w : weights) total += w;
@@ -254,8 +271,8 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     std::vector<float> secure_control_sum;  // sum_i w_i delta_c_i, SCAFFOLD under masks.
     if (train.secure_aggregation) {
       const size_t dim = encoder.size();
-      StatusOr<std::vector<uint64_t>> sum = SecureSum(round, confirmed, stats.participants,
-                                                      responses, train.scaffold ? 2 * dim : dim);
+      StatusOr<std::vector<uint64_t>> sum =
+          SecureSum(round, asked, stats.participants, responses, train.scaffold ? 2 * dim : dim);
       if (!sum.ok()) return sum.status().WithContext(in_round);
       next = internal::DecodeFixed(std::span<const uint64_t>(sum->data(), dim), total);
       if (train.scaffold) {

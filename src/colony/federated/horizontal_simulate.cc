@@ -70,17 +70,20 @@ StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config, int childre
       std::unique_ptr<internal::EncoderModel> model,
       internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train, 0));
   const HorizontalTrainOptions& t = config.train;
-  int epochs = t.rounds * t.local_epochs;
+  const int64_t asked =
+      t.children_per_round > 0 ? std::min(t.children_per_round, children) : children;
+  // As many samples as the children asked take in all rounds, in epochs rounded up.
+  int64_t epochs = (int64_t{t.rounds} * t.local_epochs * asked + children - 1) / children;
   if (t.local_steps > 0) {
-    // As many samples as the children's local steps take in all rounds.
-    const int64_t samples = int64_t{t.rounds} * children * t.local_steps * t.batch_size;
-    epochs = static_cast<int>(std::max<int64_t>(1, (samples + train.rows() - 1) / train.rows()));
+    const int64_t samples = int64_t{t.rounds} * asked * t.local_steps * t.batch_size;
+    epochs = (samples + train.rows() - 1) / train.rows();
   }
-  for (int e = 0; e < epochs; ++e) {
+  epochs = std::max<int64_t>(1, epochs);
+  for (int64_t e = 0; e < epochs; ++e) {
     model->SetLearningRate(t.learning_rate * t.LearningRateScale(static_cast<double>(e) / epochs));
     COLONY_ASSIGN_OR_RETURN(const double loss, model->Train(train, 1, 0, t.seed * 7919 + e));
-    std::printf("central: epoch %d/%d on %d samples, loss %.4f\n", e + 1, epochs, train.rows(),
-                loss);
+    std::printf("central: epoch %lld/%lld on %d samples, loss %.4f\n",
+                static_cast<long long>(e + 1), static_cast<long long>(epochs), train.rows(), loss);
     std::fflush(stdout);
   }
   CentralResult result;
