@@ -8,15 +8,13 @@ namespace colony::pipeline {
 
 Status MlpModelOptions::Validate() const {
   if (input_dim < 1) {
-    return InvalidArgumentError("pipeline.model.input_dim must be >= 1, got " +
-                                std::to_string(input_dim));
+    return InvalidArgumentError("model.input_dim must be >= 1, got " + std::to_string(input_dim));
   }
   if (width < 1) {
-    return InvalidArgumentError("pipeline.model.width must be >= 1, got " + std::to_string(width));
+    return InvalidArgumentError("model.width must be >= 1, got " + std::to_string(width));
   }
   if (layers < 1) {
-    return InvalidArgumentError("pipeline.model.layers must be >= 1, got " +
-                                std::to_string(layers));
+    return InvalidArgumentError("model.layers must be >= 1, got " + std::to_string(layers));
   }
   return OkStatus();
 }

@@ -23,7 +23,7 @@ struct MlpModelOptions {
   // Adds the first hidden layer's output to the last one's (a var that crosses every cut
   // after the first layer). Default: false.
   bool skip = false;
-  Status Validate() const;  // InvalidArgument naming the field (pipeline.model.width ...).
+  Status Validate() const;  // InvalidArgument naming the field (model.width ...).
 };
 
 struct MlpModel {

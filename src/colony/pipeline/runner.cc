@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
+#include <dlfcn.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim.h>
 
@@ -77,6 +78,19 @@ struct Links {
   }
 };
 
+// OpenBLAS keeps its own thread pool; with p stage threads each calling it, a pool per call
+// oversubscribes the cores, so the stages' BLAS threads follow threads_per_stage.
+void SetBlasThreads(int threads) {
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set != nullptr) set(threads);
+}
+
+// EXPERIMENTAL emulated_device_us_per_row: the stage's device is busy, this host's cores not.
+void EmulateDevice(double us) {
+  if (us > 0) std::this_thread::sleep_for(std::chrono::duration<double, std::micro>(us));
+}
+
 Status StageStopped(int s) {
   return AbortedError("pipeline stage " + std::to_string(s) + " stopped: another stage failed");
 }
@@ -100,6 +114,10 @@ Status PipelineOptions::Validate() const {
     return InvalidArgumentError("pipeline.learning_rate must be > 0, got " +
                                 std::to_string(learning_rate));
   }
+  if (!(emulated_device_us_per_row >= 0)) {
+    return InvalidArgumentError("pipeline.emulated_device_us_per_row must be >= 0, got " +
+                                std::to_string(emulated_device_us_per_row));
+  }
   if (threads_per_stage < 0) {
     return InvalidArgumentError("pipeline.threads_per_stage must be >= 0, got " +
                                 std::to_string(threads_per_stage));
@@ -122,6 +140,8 @@ struct PipelineRunner::Stage {
     at::Tensor loss;     // Last stage only.
   };
   std::vector<Micro> micro;
+  std::vector<int64_t> rows;  // Of each micro-batch.
+  double emulated_us_per_row = 0;
   StageStats stats;
   double loss_sum = 0;
 
@@ -152,6 +172,7 @@ Status PipelineRunner::Stage::Forward(int k, const std::vector<TensorMap>& batch
   for (const std::string& f : section->feeds) m.scope.Set(f, batches[k].at(f));
   for (const auto& [name, t] : m.received) m.scope.Set(name, t);
   COLONY_RETURN_IF_ERROR(executor->Forward(m.scope, /*training=*/true, step));
+  EmulateDevice(emulated_us_per_row * static_cast<double>(rows[k]));
   Message out{k, {}};
   for (const std::string& n : section->sent) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor t, m.scope.Get(n));
@@ -199,6 +220,7 @@ Status PipelineRunner::Stage::Backward(int k, double weight, Links& links, int p
     }
   }
   if (!outputs.empty()) torch::autograd::backward(outputs, grads);
+  EmulateDevice(2 * emulated_us_per_row * static_cast<double>(rows[k]));
   Message out{k, {}};
   for (const auto& [name, leaf] : m.received) {
     if (leaf.requires_grad() && leaf.grad().defined()) out.tensors[name] = leaf.grad();
@@ -217,6 +239,9 @@ Status PipelineRunner::Stage::Run(const PipelineOptions& options,
   if (options.threads_per_stage > 0) at::set_num_threads(options.threads_per_stage);
   const int mb = static_cast<int>(batches.size());
   micro.assign(mb, Micro{});
+  emulated_us_per_row = options.emulated_device_us_per_row;
+  rows.clear();
+  for (const TensorMap& b : batches) rows.push_back(b.empty() ? 0 : b.begin()->second.size(0));
   auto fwd = [&](int k) { return Forward(k, batches, step * mb + k, links, p); };
   auto bwd = [&](int k) { return Backward(k, weights[k], links, p); };
   if (options.schedule == "gpipe") {
@@ -244,6 +269,7 @@ StatusOr<std::unique_ptr<PipelineRunner>> PipelineRunner::Create(const graph::Pr
   if (program.loss().empty()) {
     return InvalidArgumentError("pipeline training needs a program with a loss");
   }
+  if (options.threads_per_stage > 0) SetBlasThreads(options.threads_per_stage);
   std::unique_ptr<PipelineRunner> r(new PipelineRunner());
   r->options_ = options;
   COLONY_ASSIGN_OR_RETURN(r->sections_, SplitProgram(program, options.cut_vars));

@@ -36,8 +36,15 @@ struct PipelineOptions {
   // Each micro-batch's loss is weighted by its share of the mini-batch's rows, so that a
   // program whose loss is a mean over rows gets the gradient of the whole mini-batch.
   uint64_t seed = 0;  // Parameter initializers and random ops. Default: 0.
+  // EXPERIMENTAL, for measuring schedules on a host with fewer cores than stages: each stage
+  // also sleeps this many microseconds per micro-batch row in a forward and twice as long in a
+  // backward (counted as busy), as a stage on its own device would wait for that device
+  // without taking this host's cores. 0: off. Default: 0.
+  double emulated_device_us_per_row = 0;
   // Performance.
-  int threads_per_stage = 0;  // LibTorch intra-op threads of each stage; 0: unchanged.
+  // LibTorch intra-op threads of each stage; when > 0 also OpenBLAS's thread count (a
+  // process-wide setting). 0: both unchanged.
+  int threads_per_stage = 0;
   // InvalidArgument naming the field (pipeline.micro_batches, pipeline.schedule, ...).
   Status Validate() const;
 };
