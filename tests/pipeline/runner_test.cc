@@ -103,7 +103,8 @@ TEST(PipelineRunnerTest, ParametersAfterSgdStepsEqualTheUnpipelinedRun) {
       PipelineRunner::Create(m.program, {.cut_vars = {m.layer_outputs[0], m.layer_outputs[2]},
                                          .micro_batches = 4,
                                          .schedule = "1f1b",
-                                         .learning_rate = lr}));
+                                         .learning_rate = lr,
+                                         .emulated_device_us_per_row = 2}));
   TensorMap params = runner->Parameters();
   for (int step = 0; step < 3; ++step) {
     const TensorMap batch = MakeMlpBatch(kMlp, 16, 10 + step);
@@ -179,6 +180,8 @@ TEST(PipelineRunnerTest, BadOptionsAreInvalidArgumentNamingTheField) {
       {with([](auto& o) { o.optimizer = "lbfgs"; }), "pipeline.optimizer"},
       {with([](auto& o) { o.learning_rate = 0; }), "pipeline.learning_rate"},
       {with([](auto& o) { o.threads_per_stage = -1; }), "pipeline.threads_per_stage"},
+      {with([](auto& o) { o.emulated_device_us_per_row = -1; }),
+       "pipeline.emulated_device_us_per_row"},
       {with([](auto& o) { o.cut_vars = {"x"}; }), "'x' is a feed"},
   };
   for (const auto& [options, message] : cases) {
