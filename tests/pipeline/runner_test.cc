@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "colony/exec/executor.h"
@@ -85,10 +86,14 @@ TEST(PipelineRunnerTest, GradientsAndLossEqualTheUnpipelinedRun) {
     EXPECT_NEAR(r.loss, want.loss, 1e-5);
     ExpectClose(runner->Gradients(), want.grads);
     ASSERT_EQ(r.stages.size(), static_cast<size_t>(c.stages));
-    for (const StageStats& st : r.stages) {
+    for (int s = 0; s < c.stages; ++s) {
+      const StageStats& st = r.stages[s];
       EXPECT_EQ(st.forwards, c.micro);
       EXPECT_EQ(st.backwards, c.micro);
       EXPECT_GT(st.busy_seconds, 0);
+      EXPECT_EQ(st.max_live_micro_batches,
+                c.schedule == "gpipe" ? c.micro : std::min(c.stages - s, c.micro))
+          << "stage " << s;
     }
     EXPECT_GE(r.bubble_fraction, 0);
     EXPECT_LT(r.bubble_fraction, 1);

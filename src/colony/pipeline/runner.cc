@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -184,6 +185,8 @@ Status PipelineRunner::Stage::Forward(int k, const std::vector<TensorMap>& batch
   }
   stats.busy_seconds += Seconds(t0, Clock::now());
   ++stats.forwards;
+  stats.max_live_micro_batches =
+      std::max(stats.max_live_micro_batches, stats.forwards - stats.backwards);
   if (index < p - 1) links.fwd[index].Push(std::move(out));
   return OkStatus();
 }

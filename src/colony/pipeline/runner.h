@@ -55,6 +55,9 @@ struct StageStats {
   double idle_seconds = 0;  // Step wall time minus busy: waiting for the neighbours.
   int64_t forwards = 0;
   int64_t backwards = 0;
+  // Most micro-batches whose activations it held at once (forward done, backward not):
+  // m under GPipe, min(p - stage, m) under 1F1B.
+  int64_t max_live_micro_batches = 0;
 };
 
 struct StepResult {
