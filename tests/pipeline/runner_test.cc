@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "colony/exec/executor.h"
+#include "colony/graph/builder.h"
 #include "colony/models/ctr_models.h"
 #include "colony/pipeline/mlp_model.h"
 #include "testing/status_matchers.h"
@@ -166,6 +167,58 @@ TEST(PipelineRunnerTest, CtrDnnWithEmbeddingsMatchesTheUnpipelinedRun) {
   const TensorMap batch = {{"dense", at::randn({rows, 3})},
                            {"sparse_ids", at::randint(0, vocab, {rows, 2}, at::kLong)},
                            {"label", at::randint(0, 2, {rows, 1}).to(at::kFloat)}};
+  const Reference want = Unpipelined(program, runner->Parameters(), batch);
+  COLONY_ASSERT_OK_AND_ASSIGN(StepResult r, runner->ComputeGradients(batch));
+  EXPECT_NEAR(r.loss, want.loss, 1e-5);
+  ExpectClose(runner->Gradients(), want.grads);
+}
+
+// A projection, a GRU as a `recurrent` op with its step block, and a logit on the final state,
+// cut before and after the recurrent op: its step block goes with the middle section.
+TEST(PipelineRunnerTest, RecurrentSectionMatchesTheUnpipelinedRun) {
+  constexpr int64_t kT = 4, kI = 3, kH = 5;
+  graph::ProgramBuilder b;
+  const std::string seq = b.Feed("seq", graph::FLOAT32, {-1, kT, kI});
+  const std::string label = b.Feed("label", graph::FLOAT32, {-1, 1});
+  const std::string proj =
+      b.Op1("fc", {{"X", {seq}}, {"W", {b.Parameter("proj.w", {kI, kI}, graph::XavierUniform())}}},
+            {{"activation", graph::StringAttr("tanh")}});
+  const std::string wx = b.Parameter("wx", {kI, 3 * kH}, graph::XavierUniform());
+  const std::string wh = b.Parameter("wh", {kH, 3 * kH}, graph::XavierUniform());
+  const std::string bx = b.Parameter("bx", {3 * kH}, graph::Zeros());
+  const std::string bh = b.Parameter("bh", {3 * kH}, graph::Zeros());
+  const std::string h0 = b.Feed("h0", graph::FLOAT32, {-1, kH});
+  const int block = b.BeginBlock();
+  const std::string x_t = b.Var("x_t", graph::FLOAT32, {-1, kI});
+  const std::string h_prev = b.Var("h_prev", graph::FLOAT32, {-1, kH});
+  const std::string h = b.Op1(
+      "gru_cell",
+      {{"X", {x_t}}, {"H", {h_prev}}, {"Wx", {wx}}, {"Wh", {wh}}, {"Bx", {bx}}, {"Bh", {bh}}});
+  b.EndBlock();
+  const std::vector<std::string> outs =
+      b.Op("recurrent", {{"X", {proj}}, {"InitStates", {h0}}, {"Params", {wx, wh, bx, bh}}},
+           {{"block", graph::BlockAttr(block)},
+            {"step_inputs", graph::StringsAttr({x_t})},
+            {"states", graph::StringsAttr({h_prev})},
+            {"state_updates", graph::StringsAttr({h})},
+            {"step_outputs", graph::StringsAttr({h})}});
+  ASSERT_EQ(outs.size(), 2u);
+  const std::string logit = b.Op1(
+      "fc", {{"X", {outs[1]}}, {"W", {b.Parameter("out.w", {kH, 1}, graph::XavierUniform())}}});
+  b.SetLoss(b.Op1("sigmoid_bce", {{"Logits", {logit}}, {"Label", {label}}}));
+  COLONY_ASSERT_OK_AND_ASSIGN(graph::ProgramDesc program, b.Build());
+
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      auto runner,
+      PipelineRunner::Create(
+          program, {.cut_vars = {proj, outs[1]}, .micro_batches = 3, .schedule = "1f1b"}));
+  ASSERT_EQ(runner->sections().size(), 3u);
+  EXPECT_EQ(runner->sections()[1].program.blocks(0).ops(0).type(), "recurrent");
+  EXPECT_EQ(runner->sections()[1].params, (std::vector<std::string>{"bh", "bx", "wh", "wx"}));
+  at::manual_seed(8);
+  const TensorMap batch = {{"seq", at::randn({7, kT, kI})},
+                           {"h0", at::zeros({7, kH})},
+                           {"label", at::randint(0, 2, {7, 1}).to(at::kFloat)}};
   const Reference want = Unpipelined(program, runner->Parameters(), batch);
   COLONY_ASSERT_OK_AND_ASSIGN(StepResult r, runner->ComputeGradients(batch));
   EXPECT_NEAR(r.loss, want.loss, 1e-5);
