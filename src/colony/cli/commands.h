@@ -15,5 +15,6 @@ void AddServeCommands(CLI::App& app, int* exit_code);  // serve and ps stats
 void AddLaunchCommand(CLI::App& app, int* exit_code);
 void AddIndexCommands(CLI::App& app, int* exit_code);  // index build|query|add|remove
 void AddFlCommands(CLI::App& app, int* exit_code);     // fl vertical
+void AddPipelineCommand(CLI::App& app, int* exit_code);
 
 }  // namespace colony::cli
