@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 
 #include "colony/base/file_util.h"
@@ -9,6 +10,15 @@
 
 namespace colony::train::internal {
 namespace {
+
+// Runs `calls` on another thread when `beside` (other calls go out on this one meanwhile; the
+// returned future's get() or destructor waits for it), else now.
+std::future<Status> Beside(bool beside, std::function<Status()> calls) {
+  if (beside) return std::async(std::launch::async, std::move(calls));
+  std::promise<Status> done;
+  done.set_value(calls());
+  return done.get_future();
+}
 
 ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
   ps::InitializerOptions o;
@@ -157,7 +167,19 @@ Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
       outs[i] = first[i];
     }
   }
-  COLONY_RETURN_IF_ERROR(PullDenseTables(outs));
+  // The dense tables' calls go out beside the row-sharded tables' pulls.
+  std::future<Status> dense_pull =
+      Beside(!row_sharded_.empty(), [&] { return PullDenseTables(outs); });
+  ps::PullOptions every_row;
+  every_row.create_missing = true;  // Rows are created at their first pull, eval or not.
+  for (RowSharded& r : row_sharded_) {
+    at::Tensor t = at::empty(r.shape, at::kFloat);
+    COLONY_RETURN_IF_ERROR(
+        r.table->Pull(every_row, r.ids, std::span<float>(t.data_ptr<float>(), t.numel())));
+    if (training) t.requires_grad_(true);
+    scope.Set(r.name, std::move(t));
+  }
+  COLONY_RETURN_IF_ERROR(dense_pull.get());
   for (size_t i = 0; i < dense_.size(); ++i) {
     Dense& d = dense_[i];
     at::Tensor& t = tensors[i];
@@ -169,15 +191,6 @@ Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
     }
     if (training) t.requires_grad_(true);
     scope.Set(d.name, std::move(t));
-  }
-  ps::PullOptions every_row;
-  every_row.create_missing = true;  // Rows are created at their first pull, eval or not.
-  for (RowSharded& r : row_sharded_) {
-    at::Tensor t = at::empty(r.shape, at::kFloat);
-    COLONY_RETURN_IF_ERROR(
-        r.table->Pull(every_row, r.ids, std::span<float>(t.data_ptr<float>(), t.numel())));
-    if (training) t.requires_grad_(true);
-    scope.Set(r.name, std::move(t));
   }
   return OkStatus();
 }
@@ -202,6 +215,21 @@ Status ParameterSet::PullSparse(std::span<const uint64_t> unique_ids, exec::Scop
 
 Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const exec::Scope& scope) {
   const bool geo = geo_steps_ > 0;
+  std::vector<at::Tensor> dense_grads(dense_.size());
+  std::vector<std::span<const float>> pushed(dense_.size());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(dense_[i].name));
+    at::Tensor grad = param.grad();
+    if (!grad.defined()) continue;
+    dense_grads[i] = grad.contiguous();
+    if (!geo) {
+      pushed[i] = {dense_grads[i].data_ptr<float>(), static_cast<size_t>(dense_grads[i].numel())};
+    }
+  }
+  // The dense tables' calls go out beside the sparse and row-sharded tables' pushes.
+  std::future<Status> dense_push = Beside(!sparse_.empty() || !row_sharded_.empty(), [&] {
+    return geo ? OkStatus() : PushDenseTables(pushed);
+  });
   for (Sparse& s : sparse_) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor rows, scope.Get(s.name));
     at::Tensor grad = rows.grad();
@@ -217,23 +245,6 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
       UpdateCopy(s.local.at(unique_ids[i]), g + i * s.dim, s.dim, *sparse_optimizer_);
     }
   }
-  std::vector<at::Tensor> dense_grads(dense_.size());
-  std::vector<std::span<const float>> pushed(dense_.size());
-  for (size_t i = 0; i < dense_.size(); ++i) {
-    COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(dense_[i].name));
-    at::Tensor grad = param.grad();
-    if (!grad.defined()) continue;
-    dense_grads[i] = grad.contiguous();
-    if (!geo)
-      pushed[i] = {dense_grads[i].data_ptr<float>(), static_cast<size_t>(dense_grads[i].numel())};
-  }
-  if (!geo) COLONY_RETURN_IF_ERROR(PushDenseTables(pushed));
-  for (size_t i = 0; i < dense_.size(); ++i) {
-    const at::Tensor& g = dense_grads[i];
-    if (!g.defined() || !(geo || candidate())) continue;
-    UpdateCopy(dense_[i].local, g.data_ptr<float>(), static_cast<int>(g.numel()),
-               *dense_optimizer_);
-  }
   for (RowSharded& r : row_sharded_) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(r.name));
     at::Tensor grad = param.grad();
@@ -241,6 +252,13 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
     grad = grad.contiguous();
     COLONY_RETURN_IF_ERROR(
         r.table->Push(r.ids, std::span<const float>(grad.data_ptr<float>(), grad.numel())));
+  }
+  COLONY_RETURN_IF_ERROR(dense_push.get());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    const at::Tensor& g = dense_grads[i];
+    if (!g.defined() || !(geo || candidate())) continue;
+    UpdateCopy(dense_[i].local, g.data_ptr<float>(), static_cast<int>(g.numel()),
+               *dense_optimizer_);
   }
   if (geo && ++pushes_ % geo_steps_ == 0) return MergeGeo();
   return OkStatus();
