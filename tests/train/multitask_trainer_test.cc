@@ -9,6 +9,7 @@
 #include "colony/data/multitask_generator.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
+#include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
@@ -86,12 +87,7 @@ TEST(MultitaskTrainerTest, ServersWithBatchedOrPerTableCallsTrainLikeEmbeddedTab
   o.loop.epochs = 1;
   COLONY_ASSERT_OK_AND_ASSIGN(MultitaskTrainSummary embedded, TrainMultitask(o));
   for (bool batch : {true, false}) {
-    std::vector<std::unique_ptr<ps::PsServer>> servers;
-    o.ps.servers.clear();
-    for (int i = 0; i < 2; ++i) {
-      servers.push_back(std::move(ps::PsServer::Start({})).value());
-      o.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
-    }
+    const auto servers = testing::StartPsServers(2, &o.ps.servers);
     o.ps.batch_dense = batch;
     COLONY_ASSERT_OK_AND_ASSIGN(MultitaskTrainSummary remote, TrainMultitask(o));
     for (int k = 0; k < 2; ++k) {

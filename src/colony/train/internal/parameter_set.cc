@@ -126,31 +126,28 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
   return set;
 }
 
-Status ParameterSet::PullDenseTables(std::span<const std::span<float>> outs) const {
-  if (dense_batch_ != nullptr) return dense_batch_->Pull(outs);
+template <typename Span, typename Call>
+Status ParameterSet::EachDense(std::span<const Span> spans, Call call) const {
   for (size_t i = 0; i < dense_.size(); ++i) {
-    if (outs[i].empty()) continue;
-    COLONY_RETURN_IF_ERROR(dense_[i].table->Pull(outs[i]).WithContext(dense_[i].name));
+    if (spans[i].empty()) continue;
+    COLONY_RETURN_IF_ERROR(call(*dense_[i].table, spans[i]).WithContext(dense_[i].name));
   }
   return OkStatus();
+}
+
+Status ParameterSet::PullDenseTables(std::span<const std::span<float>> outs) const {
+  if (dense_batch_ != nullptr) return dense_batch_->Pull(outs);
+  return EachDense(outs, [](ps::DenseTable& t, std::span<float> out) { return t.Pull(out); });
 }
 
 Status ParameterSet::PushDenseTables(std::span<const std::span<const float>> grads) {
   if (dense_batch_ != nullptr) return dense_batch_->Push(grads);
-  for (size_t i = 0; i < dense_.size(); ++i) {
-    if (grads[i].empty()) continue;
-    COLONY_RETURN_IF_ERROR(dense_[i].table->Push(grads[i]).WithContext(dense_[i].name));
-  }
-  return OkStatus();
+  return EachDense(grads, [](ps::DenseTable& t, std::span<const float> g) { return t.Push(g); });
 }
 
 Status ParameterSet::AddDenseTables(std::span<const std::span<const float>> deltas) {
   if (dense_batch_ != nullptr) return dense_batch_->Add(deltas);
-  for (size_t i = 0; i < dense_.size(); ++i) {
-    if (deltas[i].empty()) continue;
-    COLONY_RETURN_IF_ERROR(dense_[i].table->Add(deltas[i]).WithContext(dense_[i].name));
-  }
-  return OkStatus();
+  return EachDense(deltas, [](ps::DenseTable& t, std::span<const float> d) { return t.Add(d); });
 }
 
 Status ParameterSet::PullDense(exec::Scope& scope, bool training) {

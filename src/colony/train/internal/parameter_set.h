@@ -149,6 +149,9 @@ class ParameterSet {
     std::vector<uint64_t> ids;  // 0..rows-1
   };
   bool candidate() const { return candidate_max_stale_ > 0; }
+  // Table by table: call(table, spans[i]) for each non-empty span, an error naming the table.
+  template <typename Span, typename Call>
+  Status EachDense(std::span<const Span> spans, Call call) const;
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
   // Makes `copy` a local copy of weights `w` with fresh optimizer state.
   void InitCopy(LocalCopy& copy, const float* w, size_t size, const ps::Optimizer& optimizer);
