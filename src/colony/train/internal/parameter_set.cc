@@ -223,10 +223,10 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
       pushed[i] = {dense_grads[i].data_ptr<float>(), static_cast<size_t>(dense_grads[i].numel())};
     }
   }
-  // The dense tables' calls go out beside the sparse and row-sharded tables' pushes.
-  std::future<Status> dense_push = Beside(!sparse_.empty() || !row_sharded_.empty(), [&] {
-    return geo ? OkStatus() : PushDenseTables(pushed);
-  });
+  // On servers the dense tables' calls go out beside the sparse and row-sharded tables'.
+  std::future<Status> dense_push =
+      Beside(on_servers_ && !geo && (!sparse_.empty() || !row_sharded_.empty()),
+             [&] { return geo ? OkStatus() : PushDenseTables(pushed); });
   for (Sparse& s : sparse_) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor rows, scope.Get(s.name));
     at::Tensor grad = rows.grad();
