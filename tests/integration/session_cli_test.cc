@@ -125,7 +125,9 @@ TEST(SessionCliTest, LaunchTrainsAndJobsResume) {
       RunColony(sync + " --set train.max_steps=7 --resume " + r + "/workers --run-dir " + r +
                 "/run2 --summary-json " + r + "/sync.json");
   ASSERT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_THAT(second.output, HasSubstr("[server 1] pserver restored 1 tables"));  // item_emb
+  // item_emb on both servers, the 14 dense tables spread over them by name.
+  EXPECT_THAT(second.output, HasSubstr("[server 0] pserver restored 7 tables"));
+  EXPECT_THAT(second.output, HasSubstr("[server 1] pserver restored 9 tables"));
   EXPECT_THAT(second.output, HasSubstr("[worker 1] [colony I"));
   EXPECT_THAT(second.output, HasSubstr("resumed from"));
   const std::string resumed = ReadFile(r + "/sync.json").value_or("");

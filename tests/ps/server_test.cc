@@ -123,6 +123,14 @@ class RawStub {
     rpc::PullResponse response;
     return stub_->Pull(&context, request, &response);
   }
+  grpc::Status PullMany(const rpc::PullManyRequest& request, rpc::PullManyResponse* response) {
+    grpc::ClientContext context;
+    return stub_->PullMany(&context, request, response);
+  }
+  grpc::Status PushMany(const rpc::PushManyRequest& request, rpc::PushManyResponse* response) {
+    grpc::ClientContext context;
+    return stub_->PushMany(&context, request, response);
+  }
 
  private:
   std::unique_ptr<rpc::ParameterServer::Stub> stub_;
@@ -371,6 +379,198 @@ TEST(PsServerTest, ClientWaitsForARestartedServer) {
   COLONY_ASSERT_OK(pull.get());
   EXPECT_EQ(after, before);
   std::filesystem::remove_all(dir);
+}
+
+// Dense tables d0..d{n-1} of sizes 3, 4, ... with alternating optimizers, on `servers`.
+std::vector<std::unique_ptr<DenseTable>> ConnectDenseTables(const RemoteTableOptions& servers,
+                                                            int n) {
+  std::vector<std::unique_ptr<DenseTable>> tables;
+  for (int i = 0; i < n; ++i) {
+    RemoteTableOptions remote = servers;
+    remote.table = std::string("d").append(std::to_string(i));
+    DenseTableOptions o;
+    o.size = 3 + i;
+    o.optimizer.name = i % 3 == 0 ? "adam" : i % 3 == 1 ? "adagrad" : "sgd";
+    o.optimizer.learning_rate = 0.1f;
+    std::vector<float> init(o.size);
+    for (int j = 0; j < o.size; ++j) init[j] = 0.1f * static_cast<float>(i - j);
+    auto table = ConnectDenseTable(remote, o, init);
+    EXPECT_TRUE(table.ok()) << table.status();
+    tables.push_back(std::move(table).value());
+  }
+  return tables;
+}
+
+std::vector<DenseTable*> Pointers(const std::vector<std::unique_ptr<DenseTable>>& tables) {
+  std::vector<DenseTable*> out;
+  for (const auto& t : tables) out.push_back(t.get());
+  return out;
+}
+
+// Gradients for the tables of ConnectDenseTables at `step`; table `skip` gets none.
+std::vector<std::vector<float>> StepGrads(int n, int step, int skip = -1) {
+  std::vector<std::vector<float>> grads(n);
+  for (int i = 0; i < n; ++i) {
+    if (i == skip) continue;
+    for (int j = 0; j < 3 + i; ++j) grads[i].push_back(0.5f * static_cast<float>(step + i - j));
+  }
+  return grads;
+}
+
+template <typename T>
+std::vector<std::span<const T>> ConstSpans(const std::vector<std::vector<T>>& v) {
+  return std::vector<std::span<const T>>(v.begin(), v.end());
+}
+
+// Requests each server served so far.
+int64_t Requests(const PsServer& server) {
+  auto stats = QueryServerStats(Address(server), "");
+  EXPECT_TRUE(stats.ok()) << stats.status();
+  return stats.ok() ? stats->requests : -1;
+}
+
+TEST(PsServerTest, DenseTablesSpreadOverTheServersByName) {
+  EXPECT_EQ(ShardOfName("dense_w", 5), ShardOfName("dense_w", 5));
+  EXPECT_EQ(ShardOfName("anything", 1), 0);
+  std::vector<int> counts(4, 0);
+  for (int i = 0; i < 400; ++i) ++counts[ShardOfName("fc" + std::to_string(i) + ".w", 4)];
+  for (int c : counts) EXPECT_NEAR(c, 100, 40);
+}
+
+TEST(PsServerTest, BatchedDensePullPushEqualsPerTableCalls) {
+  // The same tables on two pairs of servers: one pair driven by a batch, one table by table.
+  constexpr int kTables = 6;
+  auto a = StartServer(), b = StartServer(), c = StartServer(), d = StartServer();
+  const RemoteTableOptions batched_servers = Remote({Address(*a), Address(*b)});
+  auto batched = ConnectDenseTables(batched_servers, kTables);
+  auto single = ConnectDenseTables(Remote({Address(*c), Address(*d)}), kTables);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto batch,
+                              DenseTableBatch::Create(batched_servers, Pointers(batched)));
+  // Each server holds some of the tables.
+  COLONY_ASSERT_OK_AND_ASSIGN(ServerStats on_a, QueryServerStats(Address(*a), ""));
+  EXPECT_GT(on_a.tables.size(), 0u);
+  EXPECT_LT(on_a.tables.size(), size_t{kTables});
+  for (int step = 0; step < 4; ++step) {
+    const auto grads = StepGrads(kTables, step, /*skip=*/step == 2 ? 1 : -1);
+    const int64_t before_a = Requests(*a), before_b = Requests(*b);
+    COLONY_ASSERT_OK(batch->Push(ConstSpans(grads)));
+    // One call per server (the Stats call that reads the count adds one).
+    EXPECT_EQ(Requests(*a) - before_a, 2);
+    EXPECT_EQ(Requests(*b) - before_b, 2);
+    for (int i = 0; i < kTables; ++i) {
+      if (!grads[i].empty()) COLONY_ASSERT_OK(single[i]->Push(grads[i]));
+    }
+  }
+  std::vector<std::vector<float>> got(kTables), want(kTables);
+  std::vector<std::span<float>> outs;
+  for (int i = 0; i < kTables; ++i) {
+    got[i].resize(3 + i);
+    want[i].resize(3 + i);
+    outs.emplace_back(got[i]);
+    COLONY_ASSERT_OK(single[i]->Pull(want[i]));
+  }
+  const int64_t before_a = Requests(*a);
+  COLONY_ASSERT_OK(batch->Pull(outs));
+  EXPECT_EQ(Requests(*a) - before_a, 2);
+  EXPECT_EQ(got, want);
+  EXPECT_NE(got[0], std::vector<float>({0.0f, -0.1f, -0.2f})) << "the pushes changed nothing";
+  // A table's own calls see what the batch did, and the batch sees theirs.
+  std::vector<float> own(3);
+  COLONY_ASSERT_OK(batched[0]->Pull(own));
+  EXPECT_EQ(own, got[0]);
+  // Geo deltas: the batch adds like Add on each table.
+  const auto deltas = StepGrads(kTables, 7);
+  COLONY_ASSERT_OK(batch->Add(ConstSpans(deltas)));
+  for (int i = 0; i < kTables; ++i) COLONY_ASSERT_OK(single[i]->Add(deltas[i]));
+  COLONY_ASSERT_OK(batch->Pull(outs));
+  for (int i = 0; i < kTables; ++i) COLONY_ASSERT_OK(single[i]->Pull(want[i]));
+  EXPECT_EQ(got, want);
+}
+
+TEST(PsServerTest, BatchedSyncPushesOfTwoWorkersApplyTheirMeanOnce) {
+  constexpr int kTables = 4;
+  auto a = StartServer(), b = StartServer(), c = StartServer();
+  RemoteTableOptions sync = Remote({Address(*a), Address(*b)});
+  sync.sync_workers = 2;
+  auto worker0 = ConnectDenseTables(sync, kTables);
+  auto worker1 = ConnectDenseTables(sync, kTables);
+  auto reference = ConnectDenseTables(Remote({Address(*c)}), kTables);  // Pushed the mean.
+  COLONY_ASSERT_OK_AND_ASSIGN(auto batch0, DenseTableBatch::Create(sync, Pointers(worker0)));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto batch1, DenseTableBatch::Create(sync, Pointers(worker1)));
+  for (int step = 0; step < 3; ++step) {
+    const auto g0 = StepGrads(kTables, step), g1 = StepGrads(kTables, step + 5);
+    if (step == 1) {  // A table's own push and the batch number the steps together.
+      for (int i = 0; i < kTables; ++i) COLONY_ASSERT_OK(worker0[i]->Push(g0[i]));
+    } else {
+      COLONY_ASSERT_OK(batch0->Push(ConstSpans(g0)));
+    }
+    COLONY_ASSERT_OK(batch1->Push(ConstSpans(g1)));
+    for (int i = 0; i < kTables; ++i) {
+      std::vector<float> mean(g0[i].size());
+      for (size_t j = 0; j < mean.size(); ++j) mean[j] = (g0[i][j] + g1[i][j]) / 2;
+      COLONY_ASSERT_OK(reference[i]->Push(mean));
+    }
+  }
+  for (int i = 0; i < kTables; ++i) {
+    std::vector<float> got(3 + i), want(3 + i);
+    COLONY_ASSERT_OK(worker1[i]->Pull(got));
+    COLONY_ASSERT_OK(reference[i]->Pull(want));
+    for (size_t j = 0; j < got.size(); ++j) EXPECT_FLOAT_EQ(got[j], want[j]) << i << " " << j;
+  }
+  // A worker running a step ahead is refused, naming the table.
+  COLONY_ASSERT_OK(batch0->Push(ConstSpans(StepGrads(kTables, 0))));
+  EXPECT_THAT(batch0->Push(ConstSpans(StepGrads(kTables, 0))),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("table 'd")));
+}
+
+TEST(PsServerTest, BatchedDenseCallsAnswerBadTablesOneByOne) {
+  auto server = StartServer();
+  const RemoteTableOptions remote = Remote({Address(*server)});
+  COLONY_ASSERT_OK(ConnectSparseTable(remote, TableOptions()));  // "emb", sparse.
+  auto dense = ConnectDenseTables(remote, 1);                    // "d0", 3 floats.
+  RawStub raw(*server);
+  rpc::PullManyRequest pull;
+  for (const char* name : {"nope", "emb", "d0"}) pull.add_tables()->set_table(name);
+  rpc::PullManyResponse pulled;
+  ASSERT_TRUE(raw.PullMany(pull, &pulled).ok());
+  ASSERT_EQ(pulled.tables_size(), 3);
+  EXPECT_EQ(pulled.tables(0).code(), static_cast<int>(StatusCode::kNotFound));
+  EXPECT_THAT(pulled.tables(0).message(), HasSubstr("'nope' does not exist"));
+  EXPECT_EQ(pulled.tables(1).code(), static_cast<int>(StatusCode::kInvalidArgument));
+  EXPECT_THAT(pulled.tables(1).message(), HasSubstr("'emb' is sparse"));
+  EXPECT_EQ(pulled.tables(2).code(), 0);  // The good table is served all the same.
+  EXPECT_EQ(pulled.tables(2).rows().size(), 3 * sizeof(float));
+
+  rpc::PushManyRequest push;
+  for (const char* name : {"d0", "emb", "d0"}) {
+    rpc::PushRequest* one = push.add_tables();
+    one->set_table(name);
+    one->set_grads(std::string(3 * sizeof(float), '\0'));
+  }
+  push.mutable_tables(0)->set_grads(std::string(2 * sizeof(float), '\0'));  // Wrong length.
+  rpc::PushManyResponse pushed;
+  ASSERT_TRUE(raw.PushMany(push, &pushed).ok());
+  ASSERT_EQ(pushed.tables_size(), 3);
+  EXPECT_EQ(pushed.tables(0).code(), static_cast<int>(StatusCode::kInvalidArgument));
+  EXPECT_THAT(pushed.tables(0).message(), HasSubstr("table 'd0'"));
+  EXPECT_THAT(pushed.tables(0).message(), HasSubstr("got 2"));
+  EXPECT_THAT(pushed.tables(1).message(), HasSubstr("'emb' is sparse"));
+  EXPECT_EQ(pushed.tables(2).code(), 0);
+
+  // Through the client: the error names the table and its server.
+  COLONY_ASSERT_OK_AND_ASSIGN(auto batch, DenseTableBatch::Create(remote, Pointers(dense)));
+  std::vector<float> short_out(2);
+  std::vector<std::span<float>> outs = {short_out};
+  EXPECT_THAT(batch->Pull(outs),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("table 'd0' holds 3")));
+  EXPECT_THAT(batch->Push({}), StatusIs(StatusCode::kInvalidArgument, HasSubstr("0 spans")));
+  RemoteTableOptions other = remote;
+  other.servers.push_back("127.0.0.1:1");
+  EXPECT_THAT(DenseTableBatch::Create(other, Pointers(dense)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("other servers")));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto local, DenseTable::Create({.size = 3, .optimizer = {}}));
+  EXPECT_THAT(DenseTableBatch::Create(remote, {local.get()}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not on parameter servers")));
 }
 
 }  // namespace

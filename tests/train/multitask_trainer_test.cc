@@ -7,6 +7,9 @@
 
 #include "colony/base/file_util.h"
 #include "colony/data/multitask_generator.h"
+#include "colony/ps/remote_table.h"
+#include "colony/ps/server.h"
+#include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
@@ -73,6 +76,27 @@ TEST(MultitaskTrainerTest, BothModelsLearnBothTasks) {
     EXPECT_THAT(json, HasSubstr("\"tasks\": {\"0\": {\"samples\": "));
     EXPECT_THAT(json, HasSubstr("\"staleness_max\": "));
     EXPECT_THAT(MultitaskSummaryLine(s), HasSubstr("task 1: "));
+  }
+}
+
+TEST(MultitaskTrainerTest, ServersWithBatchedOrPerTableCallsTrainLikeEmbeddedTables) {
+  // One worker on two real servers (dense tables spread over both): every step pulls what
+  // it pushed before, in one PullMany/PushMany per server or one call per table.
+  const std::string dir = Generate("servers", {0.5, 0.5}, 0.5);
+  MultitaskTrainOptions o = Options(dir, "mmoe");
+  o.loop.epochs = 1;
+  COLONY_ASSERT_OK_AND_ASSIGN(MultitaskTrainSummary embedded, TrainMultitask(o));
+  for (bool batch : {true, false}) {
+    const auto servers = testing::StartPsServers(2, &o.ps.servers);
+    o.ps.batch_dense = batch;
+    COLONY_ASSERT_OK_AND_ASSIGN(MultitaskTrainSummary remote, TrainMultitask(o));
+    for (int k = 0; k < 2; ++k) {
+      EXPECT_EQ(remote.tasks[k].test_mse, embedded.tasks[k].test_mse) << batch << " task " << k;
+    }
+    for (const std::string& server : o.ps.servers) {
+      COLONY_ASSERT_OK_AND_ASSIGN(ps::ServerStats stats, ps::QueryServerStats(server, ""));
+      EXPECT_GT(stats.tables.size(), 0u) << server << " holds none of the dense tables";
+    }
   }
 }
 

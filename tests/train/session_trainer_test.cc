@@ -264,6 +264,23 @@ TEST_F(SessionServersTest, ItemEmbeddingRowsAreSpreadOverTheServers) {
   EXPECT_EQ(top[0].size(), 4u);
 }
 
+TEST_F(SessionServersTest, BatchedDenseCallsTrainLikePerTableCalls) {
+  // SR-GNN's dense parameters in one PullMany/PushMany per server and step, or one call per
+  // parameter, on fresh servers: the same model.
+  SessionTrainOptions o = Options("srgnn");
+  o.loop.epochs = 1;
+  o.loop.max_steps = 15;
+  std::vector<SessionTrainSummary> runs;
+  for (bool batch : {true, false}) {
+    StartServers(o);
+    o.ps.batch_dense = batch;
+    COLONY_ASSERT_OK_AND_ASSIGN(SessionTrainSummary run, TrainSessions(o));
+    runs.push_back(run);
+  }
+  EXPECT_EQ(runs[0].train_loss, runs[1].train_loss);
+  EXPECT_EQ(runs[0].p20, runs[1].p20);
+}
+
 TEST_F(SessionServersTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   // Both on servers (the same initial rows): two sync workers on batches of 25 apply the
   // mean gradient of the 50 samples one worker trains at once.

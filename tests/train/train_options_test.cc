@@ -21,6 +21,9 @@ TEST(TrainOptionsTest, DefaultsAndOverrides) {
   EXPECT_EQ(o.sparse_optimizer.name, "adagrad");
   EXPECT_EQ(o.dense_optimizer.name, "adam");
   EXPECT_EQ(o.model.num_slots, 26);
+  EXPECT_TRUE(o.ps.batch_dense);
+  COLONY_ASSERT_OK_AND_ASSIGN(TrainOptions per_table, Parse("ps:\n  batch_dense: false\n"));
+  EXPECT_FALSE(per_table.ps.batch_dense);
 }
 
 TEST(TrainOptionsTest, CsvSchemaSetsModelWidths) {
@@ -59,6 +62,7 @@ TEST(TrainOptionsTest, BadConfigsNameTheKey) {
       {"train:\n  epochs: 0\n", StatusCode::kInvalidArgument, "train.epochs must be > 0"},
       {"train:\n  target_loss: low\n", StatusCode::kInvalidArgument,
        "key 'train.target_loss' must be a number"},
+      {"ps:\n  batch_dense: sometimes\n", StatusCode::kInvalidArgument, "ps.batch_dense"},
       {"ps:\n  candidate_max_stale: 0\n", StatusCode::kInvalidArgument,
        "ps.candidate_max_stale must be >= 1"},
       {"strategy: heter\ntrain:\n  target_loss: 0.4\n", StatusCode::kInvalidArgument,

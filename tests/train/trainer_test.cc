@@ -10,6 +10,7 @@
 #include "colony/data/ctr_generator.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
+#include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
@@ -270,6 +271,39 @@ TEST_F(TrainerTest, TrainingOnParameterServersEqualsEmbeddedTables) {
   EXPECT_EQ(on_servers.train_loss, embedded.train_loss);
   EXPECT_EQ(on_servers.test_auc, embedded.test_auc);
   EXPECT_GT(ps::QueryServerStats(remote.ps.servers[1], "")->requests, 0);
+}
+
+TEST_F(TrainerTest, BatchedDenseCallsTrainLikePerTableCallsInEveryStrategy) {
+  // The same job on fresh pairs of servers, dense tables batched (one PullMany/PushMany per
+  // server and step) or one call per table: the same model, with fewer calls.
+  for (const std::string strategy : {"async", "sync", "geo"}) {
+    TrainOptions o = Options("dnn", "");
+    o.model.dropout = 0;
+    o.loop.epochs = 1;
+    o.loop.max_steps = 12;
+    o.strategy = strategy;
+    o.ps.geo_steps = 3;
+    std::vector<int64_t> requests;
+    std::vector<TrainSummary> runs;
+    for (bool batch : {true, false}) {
+      const auto servers = testing::StartPsServers(2, &o.ps.servers);
+      o.ps.batch_dense = batch;
+      COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary run, Train(o));
+      runs.push_back(run);
+      int64_t sum = 0;
+      for (const std::string& server : o.ps.servers) {
+        COLONY_ASSERT_OK_AND_ASSIGN(ps::ServerStats stats, ps::QueryServerStats(server, ""));
+        sum += stats.requests;
+        if (batch) {
+          EXPECT_GT(stats.tables.size(), 0u) << server << " holds no table";
+        }
+      }
+      requests.push_back(sum);
+    }
+    EXPECT_EQ(runs[0].train_loss, runs[1].train_loss) << strategy;
+    EXPECT_EQ(runs[0].test_logloss, runs[1].test_logloss) << strategy;
+    EXPECT_LT(requests[0], requests[1]) << strategy;
+  }
 }
 
 TEST_F(TrainerTest, SyncWorkersResumeTheirDataPositionsFromCheckpoints) {

@@ -270,7 +270,10 @@ class RemoteSparseTable final : public SparseTable {
 class RemoteDenseTable final : public DenseTable {
  public:
   RemoteDenseTable(const RemoteTableOptions& remote, int64_t size, const std::string& ca_pem)
-      : remote_(remote), size_(size), peer_(remote.servers[0], remote, ca_pem) {}
+      : remote_(remote),
+        size_(size),
+        shard_(ShardOfName(remote.table, static_cast<int>(remote.servers.size()))),
+        peer_(remote.servers[shard_], remote, ca_pem) {}
 
   // Sets *created when the server did not have the table yet.
   Status Create(const DenseTableOptions& options, bool* created) {
@@ -289,20 +292,12 @@ class RemoteDenseTable final : public DenseTable {
   Status Init(std::span<const float> values) override { return Send(values, true); }
 
   Status Pull(std::span<float> out) override {
-    if (static_cast<int64_t>(out.size()) != size_) {
-      return InvalidArgumentError("pull: got " + std::to_string(out.size()) +
-                                  " floats, the table holds " + std::to_string(size_));
-    }
+    COLONY_RETURN_IF_ERROR(CheckSize("pull", out.size()));
     rpc::PullRequest request;
     request.set_table(remote_.table);
     rpc::PullResponse response;
     COLONY_RETURN_IF_ERROR(peer_.Call(&rpc::ParameterServer::Stub::Pull, request, &response));
-    if (response.rows().size() != out.size() * sizeof(float)) {
-      return DataLossError("pull: the server answered " + std::to_string(response.rows().size()) +
-                           " bytes for " + std::to_string(out.size()) + " floats");
-    }
-    std::memcpy(out.data(), response.rows().data(), response.rows().size());
-    return OkStatus();
+    return TakeValues(response.rows(), out);
   }
 
   Status Push(std::span<const float> grads) override { return Send(grads, false); }
@@ -316,34 +311,163 @@ class RemoteDenseTable final : public DenseTable {
   }
   int64_t size() const override { return size_; }
 
- private:
-  // An optimizer step with `values` as gradients, or (assign) new values.
-  Status Send(std::span<const float> values, bool assign, bool add = false) {
-    if (static_cast<int64_t>(values.size()) != size_) {
-      return InvalidArgumentError(std::string(assign ? "init"
-                                              : add  ? "add"
-                                                     : "push") +
-                                  ": got " + std::to_string(values.size()) +
-                                  " floats, the table holds " + std::to_string(size_));
+  // For DenseTableBatch: where the table lives and how its calls are made.
+  const RemoteTableOptions& remote() const { return remote_; }
+  int shard() const { return shard_; }
+
+  // InvalidArgument unless `n` floats are the table's size.
+  Status CheckSize(const std::string& what, size_t n) const {
+    if (static_cast<int64_t>(n) == size_) return OkStatus();
+    return InvalidArgumentError(what + ": got " + std::to_string(n) + " floats, table '" +
+                                remote_.table + "' holds " + std::to_string(size_));
+  }
+
+  // A server's answer `rows` to a pull into `out` (checked by CheckSize).
+  Status TakeValues(const std::string& rows, std::span<float> out) const {
+    if (rows.size() != out.size() * sizeof(float)) {
+      return DataLossError("pull: the server answered " + std::to_string(rows.size()) +
+                           " bytes for " + std::to_string(out.size()) + " floats of table '" +
+                           remote_.table + "'");
     }
+    std::memcpy(out.data(), rows.data(), rows.size());
+    return OkStatus();
+  }
+
+  // The request of an optimizer step with `values` as gradients (numbered when synchronous),
+  // or (assign) new values, or (add) geo deltas.
+  StatusOr<rpc::PushRequest> MakePush(std::span<const float> values, bool assign, bool add) {
+    COLONY_RETURN_IF_ERROR(CheckSize(assign ? "init" : add ? "add" : "push", values.size()));
     rpc::PushRequest request;
     request.set_table(remote_.table);
     request.set_grads(values.data(), values.size() * sizeof(float));
     request.set_assign(assign);
     request.set_add(add);
-    const bool sync = !assign && !add && remote_.sync_workers > 0;
-    if (sync) {
+    if (!assign && !add && remote_.sync_workers > 0) {
       request.set_sync_workers(remote_.sync_workers);
       request.set_step(sync_step_++);
     }
+    return request;
+  }
+
+ private:
+  Status Send(std::span<const float> values, bool assign, bool add = false) {
+    COLONY_ASSIGN_OR_RETURN(rpc::PushRequest request, MakePush(values, assign, add));
     rpc::PushResponse response;
-    return peer_.Call(&rpc::ParameterServer::Stub::Push, request, &response, !sync);
+    // A synchronous push is counted once: sending it again would count it twice.
+    return peer_.Call(&rpc::ParameterServer::Stub::Push, request, &response,
+                      request.sync_workers() == 0);
   }
 
   const RemoteTableOptions remote_;
   const int64_t size_;
+  const int shard_;  // Index of the server that holds the table.
   Peer peer_;
   int64_t sync_step_ = 0;
+};
+
+// A table's outcome in a PullMany/PushMany answer as a Status.
+Status FromOutcome(const rpc::TableOutcome& outcome) {
+  if (outcome.code() == 0) return OkStatus();
+  return Status(static_cast<StatusCode>(outcome.code()), outcome.message());
+}
+
+class RemoteDenseTableBatch final : public DenseTableBatch {
+ public:
+  RemoteDenseTableBatch(const RemoteTableOptions& remote, std::vector<RemoteDenseTable*> tables,
+                        const std::string& ca_pem)
+      : tables_(std::move(tables)), peers_(MakePeers(remote, ca_pem)) {}
+
+  Status Pull(std::span<const std::span<float>> outs) override {
+    COLONY_RETURN_IF_ERROR(CheckCount(outs.size()));
+    for (size_t t = 0; t < outs.size(); ++t) {
+      if (!outs[t].empty()) COLONY_RETURN_IF_ERROR(tables_[t]->CheckSize("pull", outs[t].size()));
+    }
+    const std::vector<std::vector<size_t>> groups = Group(outs);
+    return ForEachPeer(
+        peers_.size(), [&](size_t i) { return !groups[i].empty(); },
+        [&](size_t i) -> Status {
+          rpc::PullManyRequest request;
+          for (size_t t : groups[i]) request.add_tables()->set_table(tables_[t]->remote().table);
+          rpc::PullManyResponse response;
+          COLONY_RETURN_IF_ERROR(
+              peers_[i]->Call(&rpc::ParameterServer::Stub::PullMany, request, &response));
+          return ForEachOutcome(i, groups[i], response.tables(),
+                                [&](size_t t, const rpc::TableOutcome& outcome) {
+                                  return tables_[t]->TakeValues(outcome.rows(), outs[t]);
+                                });
+        });
+  }
+
+  Status Push(std::span<const std::span<const float>> grads) override {
+    return Send(grads, /*add=*/false);
+  }
+  Status Add(std::span<const std::span<const float>> deltas) override {
+    return Send(deltas, /*add=*/true);
+  }
+
+ private:
+  Status Send(std::span<const std::span<const float>> values, bool add) {
+    COLONY_RETURN_IF_ERROR(CheckCount(values.size()));
+    // Every request is made (and every synchronous step numbered) before any is sent.
+    std::vector<rpc::PushManyRequest> requests(peers_.size());
+    const std::vector<std::vector<size_t>> groups = Group(values);
+    bool sync = false;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      for (size_t t : groups[i]) {
+        COLONY_ASSIGN_OR_RETURN(rpc::PushRequest one, tables_[t]->MakePush(values[t], false, add));
+        sync = sync || one.sync_workers() > 0;
+        *requests[i].add_tables() = std::move(one);
+      }
+    }
+    return ForEachPeer(
+        peers_.size(), [&](size_t i) { return !groups[i].empty(); },
+        [&](size_t i) -> Status {
+          rpc::PushManyResponse response;
+          // Synchronous pushes are counted once: sending them again would count them twice.
+          COLONY_RETURN_IF_ERROR(peers_[i]->Call(&rpc::ParameterServer::Stub::PushMany, requests[i],
+                                                 &response, !sync));
+          return ForEachOutcome(i, groups[i], response.tables(),
+                                [](size_t, const rpc::TableOutcome&) { return OkStatus(); });
+        });
+  }
+
+  Status CheckCount(size_t n) const {
+    if (n == tables_.size()) return OkStatus();
+    return InvalidArgumentError("dense table batch: got " + std::to_string(n) + " spans for " +
+                                std::to_string(tables_.size()) + " tables");
+  }
+
+  // Per server, the tables (positions) with a non-empty span.
+  template <typename Span>
+  std::vector<std::vector<size_t>> Group(std::span<const Span> spans) const {
+    std::vector<std::vector<size_t>> groups(peers_.size());
+    for (size_t t = 0; t < spans.size(); ++t) {
+      if (!spans[t].empty()) groups[tables_[t]->shard()].push_back(t);
+    }
+    return groups;
+  }
+
+  // Checks that server `i` answered one outcome per table of `group`, in order, and runs
+  // `take` on each OK one; returns the first error (the rest are still taken).
+  template <typename Outcomes, typename Take>
+  Status ForEachOutcome(size_t i, const std::vector<size_t>& group, const Outcomes& outcomes,
+                        Take take) const {
+    const std::string server = "parameter server " + tables_[group[0]]->remote().servers[i];
+    if (static_cast<size_t>(outcomes.size()) != group.size()) {
+      return DataLossError(server + " answered " + std::to_string(outcomes.size()) +
+                           " tables for " + std::to_string(group.size()));
+    }
+    Status first;
+    for (size_t k = 0; k < group.size(); ++k) {
+      Status s = FromOutcome(outcomes[k]);
+      if (s.ok()) s = take(group[k], outcomes[k]);
+      if (first.ok() && !s.ok()) first = s.WithContext(server);
+    }
+    return first;
+  }
+
+  std::vector<RemoteDenseTable*> tables_;
+  std::vector<std::unique_ptr<Peer>> peers_;
 };
 
 class RemoteWorkerBarrier final : public WorkerBarrier {
@@ -374,6 +498,15 @@ class RemoteWorkerBarrier final : public WorkerBarrier {
 int ShardOfId(uint64_t id, int num_servers) {
   const uint64_t x = internal::Mix64(id + internal::kGoldenGamma);
   return static_cast<int>(x % static_cast<uint64_t>(num_servers));
+}
+
+int ShardOfName(const std::string& name, int num_servers) {
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a, 64 bits.
+  for (unsigned char c : name) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return ShardOfId(hash, num_servers);
 }
 
 bool IsLoopbackAddress(const std::string& address) {
@@ -442,6 +575,26 @@ StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions
   COLONY_RETURN_IF_ERROR(table->Create(options, &created));
   if (created && !initial_values.empty()) COLONY_RETURN_IF_ERROR(table->Init(initial_values));
   return std::unique_ptr<DenseTable>(std::move(table));
+}
+
+StatusOr<std::unique_ptr<DenseTableBatch>> DenseTableBatch::Create(
+    const RemoteTableOptions& remote, const std::vector<DenseTable*>& tables) {
+  if (remote.servers.empty()) return InvalidArgumentError("dense table batch: no servers given");
+  std::vector<RemoteDenseTable*> remote_tables;
+  for (DenseTable* table : tables) {
+    auto* r = dynamic_cast<RemoteDenseTable*>(table);
+    if (r == nullptr) {
+      return InvalidArgumentError("dense table batch: a table is not on parameter servers");
+    }
+    if (r->remote().servers != remote.servers) {
+      return InvalidArgumentError("dense table batch: table '" + r->remote().table +
+                                  "' was connected to other servers");
+    }
+    remote_tables.push_back(r);
+  }
+  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  return std::unique_ptr<DenseTableBatch>(
+      new RemoteDenseTableBatch(remote, std::move(remote_tables), ca_pem));
 }
 
 }  // namespace colony::ps

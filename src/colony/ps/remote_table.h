@@ -30,11 +30,18 @@ struct RemoteTableOptions {
   // once all have pushed. Pair with a WorkerBarrier after each step. 0: every push is applied
   // at once (asynchronous). Default: 0.
   int sync_workers = 0;
+  // For clients that hold several dense tables (a trainer's parameters): pull and push them
+  // together through a DenseTableBatch, one PullMany/PushMany per server and step. false:
+  // one Pull/Push per table, the path before batching (kept for comparisons). Default: true.
+  bool batch_dense = true;
 };
 
 // The server that holds `id` among `num_servers`: a 64-bit mix of the id, modulo the count.
 // Stable: it is part of the wire contract between clients and servers.
 int ShardOfId(uint64_t id, int num_servers);
+// The server that holds the dense table `name`: ShardOfId of the name's 64-bit FNV-1a hash.
+// Stable like ShardOfId (servers' checkpoints hold the tables they were given).
+int ShardOfName(const std::string& name, int num_servers);
 
 // True for host:port (or a bare host) on this machine's loopback: 127.0.0.0/8, localhost,
 // [::1]. Traffic to anything else is plaintext only when a job says so (TLS by default).
@@ -48,11 +55,34 @@ bool IsLoopbackAddress(const std::string& address);
 // tier needs servers started with an ssd_dir).
 StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
                                                           const SparseTableOptions& options);
-// A dense table lives whole on servers[0]. When this call creates it, its values are set to
-// `initial_values` (if given): the first worker initializes, later ones keep what is there.
+// A dense table lives whole on servers[ShardOfName(table)], so a job's dense tables spread
+// over its servers. When this call creates it, its values are set to `initial_values` (if
+// given): the first worker initializes, later ones keep what is there.
 StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
                                                         const DenseTableOptions& options,
                                                         std::span<const float> initial_values = {});
+
+// Several dense tables pulled or pushed together: one PullMany (PushMany) per server that
+// holds some of them, the servers called at once. Each table keeps the semantics of its own
+// Pull/Push/Add (its optimizer, its synchronous step numbers, shared with its own Push).
+//   COLONY_ASSIGN_OR_RETURN(auto batch, DenseTableBatch::Create(remote, {w.get(), b.get()}));
+//   std::vector<std::span<float>> outs = {w_values, b_values};
+//   COLONY_RETURN_IF_ERROR(batch->Pull(outs));
+// In each call, span i belongs to table i; an empty span leaves that table out of the call
+// (a parameter without a gradient this step). A table's error names it and its server; the
+// first is returned, the other tables are still served. Pull may run on several threads at
+// once and beside Push/Add; Push and Add are one thread's (like a table's Push).
+class DenseTableBatch {
+ public:
+  // `tables`: from ConnectDenseTable with the servers of `remote`, outliving the batch.
+  // InvalidArgument for another kind of table or other servers.
+  static StatusOr<std::unique_ptr<DenseTableBatch>> Create(const RemoteTableOptions& remote,
+                                                           const std::vector<DenseTable*>& tables);
+  virtual ~DenseTableBatch() = default;
+  virtual Status Pull(std::span<const std::span<float>> outs) = 0;
+  virtual Status Push(std::span<const std::span<const float>> grads) = 0;
+  virtual Status Add(std::span<const std::span<const float>> deltas) = 0;
+};
 
 // A barrier for the workers of one job, held by the first server.
 //   COLONY_ASSIGN_OR_RETURN(auto barrier, WorkerBarrier::Connect(remote, /*workers=*/2));

@@ -78,70 +78,42 @@ class Service final : public rpc::ParameterServer::Service {
 
   grpc::Status Pull(grpc::ServerContext* context, const rpc::PullRequest* request,
                     rpc::PullResponse* response) override {
-    const grpc::Status status = Serve(context, [&]() -> Status {
-      COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
-      std::string* rows = response->mutable_rows();
-      if (table->sparse) {
-        const auto& ids = request->ids();
-        rows->resize(size_t{4} * ids.size() * table->sparse->dim());
-        PullOptions options;
-        options.create_missing = request->create_missing();
-        COLONY_RETURN_IF_ERROR(table->sparse->Pull(
-            options, std::span<const uint64_t>(ids.data(), ids.size()),
-            std::span<float>(reinterpret_cast<float*>(rows->data()), rows->size() / 4)));
-      } else {
-        rows->resize(size_t{4} * table->dense->size());
-        COLONY_RETURN_IF_ERROR(table->dense->Pull(
-            std::span<float>(reinterpret_cast<float*>(rows->data()), rows->size() / 4)));
-      }
-      bytes_out_ += static_cast<int64_t>(rows->size());
-      return OkStatus();
-    });
-    if (inject_delay_ms_ > 0) {  // Tests and benchmarks only: the answer travels late.
-      std::this_thread::sleep_for(std::chrono::milliseconds(inject_delay_ms_));
-    }
+    const grpc::Status status =
+        Serve(context, [&] { return PullTable(*request, response->mutable_rows()); });
+    InjectDelay();
     return status;
   }
 
   grpc::Status Push(grpc::ServerContext* context, const rpc::PushRequest* request,
                     rpc::PushResponse*) override {
+    return Serve(context, [&] { return PushTable(*request); });
+  }
+
+  grpc::Status PullMany(grpc::ServerContext* context, const rpc::PullManyRequest* request,
+                        rpc::PullManyResponse* response) override {
+    const grpc::Status status = Serve(context, [&]() -> Status {
+      for (const rpc::PullRequest& one : request->tables()) {
+        rpc::TableOutcome* outcome = response->add_tables();
+        outcome->set_table(one.table());
+        Status s = CheckDense("PullMany", one.table());
+        SetOutcome(s.ok() ? PullTable(one, outcome->mutable_rows()) : s, outcome);
+      }
+      return OkStatus();
+    });
+    InjectDelay();
+    return status;
+  }
+
+  grpc::Status PushMany(grpc::ServerContext* context, const rpc::PushManyRequest* request,
+                        rpc::PushManyResponse* response) override {
     return Serve(context, [&]() -> Status {
-      COLONY_ASSIGN_OR_RETURN(Table * table, Find(request->table()));
-      const std::string& bytes = request->grads();
-      bytes_in_ += static_cast<int64_t>(bytes.size());
-      if (bytes.size() % 4 != 0) {
-        return InvalidArgumentError("Push: grads has " + std::to_string(bytes.size()) +
-                                    " bytes, not a whole number of float32 values");
+      for (const rpc::PushRequest& one : request->tables()) {
+        rpc::TableOutcome* outcome = response->add_tables();
+        outcome->set_table(one.table());
+        Status s = CheckDense("PushMany", one.table());
+        SetOutcome(s.ok() ? PushTable(one) : s, outcome);
       }
-      // Copied out of the message: its bytes need not be aligned for float.
-      std::vector<float> grads(bytes.size() / 4);
-      std::memcpy(grads.data(), bytes.data(), bytes.size());
-      const auto& ids = request->ids();
-      const std::span<const uint64_t> id_span(ids.data(), ids.size());
-      if (table->sparse) {
-        if (request->assign()) {
-          return InvalidArgumentError("Push: assign is for dense tables; '" + request->table() +
-                                      "' is sparse");
-        }
-        COLONY_RETURN_IF_ERROR(internal::CheckRowFloats("Push: grads", grads.size(), ids.size(),
-                                                        table->sparse->dim()));
-      }
-      if (request->add()) {
-        if (request->assign() || request->sync_workers() > 0) {
-          return InvalidArgumentError("Push: add excludes assign and sync_workers");
-        }
-        return table->sparse ? table->sparse->Add(id_span, grads) : table->dense->Add(grads);
-      }
-      if (request->sync_workers() > 0) {
-        if (request->assign()) return InvalidArgumentError("Push: assign cannot be synchronous");
-        return table->sync.Add(request->step(), request->sync_workers(), !table->sparse, id_span,
-                               grads, [&](auto sum_ids, auto sum_grads) {
-                                 return table->sparse ? table->sparse->Push(sum_ids, sum_grads)
-                                                      : table->dense->Push(sum_grads);
-                               });
-      }
-      if (table->sparse) return table->sparse->Push(id_span, grads);
-      return request->assign() ? table->dense->Init(grads) : table->dense->Push(grads);
+      return OkStatus();
     });
   }
 
@@ -259,6 +231,93 @@ class Service final : public rpc::ParameterServer::Service {
   }
 
  private:
+  // The values of a dense table, or the rows of `request.ids` of a sparse one, into `rows`.
+  Status PullTable(const rpc::PullRequest& request, std::string* rows) {
+    COLONY_ASSIGN_OR_RETURN(Table * table, Find(request.table()));
+    if (table->sparse) {
+      const auto& ids = request.ids();
+      rows->resize(size_t{4} * ids.size() * table->sparse->dim());
+      PullOptions options;
+      options.create_missing = request.create_missing();
+      COLONY_RETURN_IF_ERROR(table->sparse->Pull(
+          options, std::span<const uint64_t>(ids.data(), ids.size()),
+          std::span<float>(reinterpret_cast<float*>(rows->data()), rows->size() / 4)));
+    } else {
+      rows->resize(size_t{4} * table->dense->size());
+      COLONY_RETURN_IF_ERROR(table->dense->Pull(
+          std::span<float>(reinterpret_cast<float*>(rows->data()), rows->size() / 4)));
+    }
+    bytes_out_ += static_cast<int64_t>(rows->size());
+    return OkStatus();
+  }
+
+  // One push: an optimizer step (synchronous when asked), geo deltas, or assigned values.
+  Status PushTable(const rpc::PushRequest& request) {
+    COLONY_ASSIGN_OR_RETURN(Table * table, Find(request.table()));
+    const std::string& bytes = request.grads();
+    bytes_in_ += static_cast<int64_t>(bytes.size());
+    if (bytes.size() % 4 != 0) {
+      return InvalidArgumentError("Push: grads has " + std::to_string(bytes.size()) +
+                                  " bytes, not a whole number of float32 values");
+    }
+    // Copied out of the message: its bytes need not be aligned for float.
+    std::vector<float> grads(bytes.size() / 4);
+    std::memcpy(grads.data(), bytes.data(), bytes.size());
+    const auto& ids = request.ids();
+    const std::span<const uint64_t> id_span(ids.data(), ids.size());
+    if (table->sparse) {
+      if (request.assign()) {
+        return InvalidArgumentError("Push: assign is for dense tables; '" + request.table() +
+                                    "' is sparse");
+      }
+      COLONY_RETURN_IF_ERROR(
+          internal::CheckRowFloats("Push: grads", grads.size(), ids.size(), table->sparse->dim()));
+    }
+    if (request.add()) {
+      if (request.assign() || request.sync_workers() > 0) {
+        return InvalidArgumentError("Push: add excludes assign and sync_workers");
+      }
+      return table->sparse ? table->sparse->Add(id_span, grads) : table->dense->Add(grads);
+    }
+    if (request.sync_workers() > 0) {
+      if (request.assign()) return InvalidArgumentError("Push: assign cannot be synchronous");
+      return table->sync.Add(request.step(), request.sync_workers(), !table->sparse, id_span, grads,
+                             [&](auto sum_ids, auto sum_grads) {
+                               return table->sparse ? table->sparse->Push(sum_ids, sum_grads)
+                                                    : table->dense->Push(sum_grads);
+                             });
+    }
+    if (table->sparse) return table->sparse->Push(id_span, grads);
+    return request.assign() ? table->dense->Init(grads) : table->dense->Push(grads);
+  }
+
+  // OK when `name` is a dense table here: PullMany and PushMany take only those.
+  Status CheckDense(const std::string& method, const std::string& name) {
+    COLONY_ASSIGN_OR_RETURN(Table * table, Find(name));
+    if (table->sparse) {
+      return InvalidArgumentError(method + ": table '" + name +
+                                  "' is sparse; PullMany and PushMany take dense tables only");
+    }
+    return OkStatus();
+  }
+
+  // One table's result in a PullMany/PushMany answer; its message names the table.
+  static void SetOutcome(const Status& status, rpc::TableOutcome* outcome) {
+    if (status.ok()) return;
+    outcome->clear_rows();
+    outcome->set_code(static_cast<int>(status.code()));
+    const std::string name = "'" + outcome->table() + "'";
+    const bool named = status.message().find(name) != std::string_view::npos;
+    outcome->set_message(
+        std::string((named ? status : status.WithContext("table " + name)).message()));
+  }
+
+  void InjectDelay() const {
+    if (inject_delay_ms_ > 0) {  // Tests and benchmarks only: the answer travels late.
+      std::this_thread::sleep_for(std::chrono::milliseconds(inject_delay_ms_));
+    }
+  }
+
   StatusOr<std::unique_ptr<Table>> MakeTable(const rpc::CreateTableRequest& spec) const {
     auto table = std::make_unique<Table>();
     table->spec = spec;

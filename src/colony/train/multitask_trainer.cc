@@ -31,6 +31,7 @@ ps::RemoteTableOptions RemoteOptions(const MultitaskTrainOptions& o) {
   remote.token = o.ps.token;
   remote.tls_ca_file = o.ps.tls_ca;
   remote.deadline_ms = o.ps.deadline_ms;
+  remote.batch_dense = o.ps.batch_dense;
   return remote;
 }
 

@@ -60,6 +60,7 @@ Status ReadPsConnection(const ConfigSection& s, PsOptions* o) {
   COLONY_RETURN_IF_ERROR(s.Read("plaintext", &o->plaintext));
   COLONY_RETURN_IF_ERROR(s.Read("deadline_ms", &o->deadline_ms));
   COLONY_RETURN_IF_ERROR(s.Read("barrier_timeout_ms", &o->barrier_timeout_ms));
+  COLONY_RETURN_IF_ERROR(s.Read("batch_dense", &o->batch_dense));
   return OkStatus();
 }
 

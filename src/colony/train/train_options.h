@@ -65,6 +65,10 @@ struct PsOptions {
   // How long a worker waits at a barrier for the others (start, each sync step, end).
   // Default: 600000.
   int barrier_timeout_ms = 600000;
+  // A worker's dense parameters move together: each step pulls them with one PullMany and
+  // pushes them with one PushMany per server (docs/ps_service.md). false: one Pull and one
+  // Push per dense parameter, the path before batching, kept for comparisons. Default: true.
+  bool batch_dense = true;
   // Row policies of the sparse tables (ps::SparseTableOptions): an id gets a row at its
   // admit_count-th pull, or with admit_probability per pull; rows unseen for ttl_passes
   // epochs are evicted; past memory_rows rows per table the rest go to RocksDB under

@@ -7,12 +7,13 @@
 
 namespace colony::train::internal {
 
-StatusOr<std::unique_ptr<BuiltinPs>> BuiltinPs::Create(const ParameterSet& distributed,
+StatusOr<std::unique_ptr<BuiltinPs>> BuiltinPs::Create(ParameterSet& distributed,
                                                        const ps::OptimizerOptions& sparse,
                                                        const ps::OptimizerOptions& dense,
                                                        int workers) {
   if (workers < 1) return InvalidArgumentError("workers must be >= 1");
   auto cache = std::make_unique<BuiltinPs>();
+  cache->distributed_ = &distributed;
   cache->dense_delta_scale_ = 1.0f / static_cast<float>(workers);
   COLONY_ASSIGN_OR_RETURN(cache->sparse_optimizer_, ps::Optimizer::Create(sparse));
   COLONY_ASSIGN_OR_RETURN(cache->dense_optimizer_, ps::Optimizer::Create(dense));
@@ -29,7 +30,6 @@ StatusOr<std::unique_ptr<BuiltinPs>> BuiltinPs::Create(const ParameterSet& distr
     d->shape = t.shape;
     d->size = 1;
     for (int64_t n : t.shape) d->size *= n;
-    d->table = t.table;
     cache->dense_.push_back(std::move(d));
   }
   return cache;
@@ -71,16 +71,20 @@ StatusOr<int64_t> BuiltinPs::PushDeltas() {
     COLONY_RETURN_IF_ERROR(s.table->Add(ids, deltas).WithContext(s.name));
     bytes += static_cast<int64_t>(ids.size() * sizeof(uint64_t) + deltas.size() * 4);
   }
-  for (auto& d : dense_) {
+  std::vector<std::vector<float>> deltas(dense_.size());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    const DenseCache& d = *dense_[i];
     // Before the first exchange, or not trained.
-    if (d->base.empty() || std::equal(d->base.begin(), d->base.end(), d->values.begin())) continue;
-    std::vector<float> deltas(d->size);
-    for (int64_t j = 0; j < d->size; ++j) {
-      deltas[j] = (d->values[j] - d->base[j]) * dense_delta_scale_;
+    if (d.base.empty() || std::equal(d.base.begin(), d.base.end(), d.values.begin())) continue;
+    deltas[i].resize(d.size);
+    for (int64_t j = 0; j < d.size; ++j) {
+      deltas[i][j] = (d.values[j] - d.base[j]) * dense_delta_scale_;
     }
-    COLONY_RETURN_IF_ERROR(d->table->Add(deltas).WithContext(d->name));
-    bytes += d->size * 4;
+    bytes += d.size * 4;
   }
+  // Every dense table in one call per server.
+  COLONY_RETURN_IF_ERROR(distributed_->AddDenseTables(
+      std::vector<std::span<const float>>(deltas.begin(), deltas.end())));
   return bytes;
 }
 
@@ -154,17 +158,20 @@ StatusOr<BuiltinPs::Exchanged> BuiltinPs::Exchange(Fetched next) {
   }
   slot_ = std::move(slots);
 
-  for (auto& d : dense_) {
-    std::vector<float> fresh(d->size);
-    COLONY_RETURN_IF_ERROR(d->table->Pull(fresh).WithContext(d->name));
-    out.pulled_bytes += d->size * 4;
-    if (d->values.empty()) {
-      const int dim = static_cast<int>(d->size);
-      d->values.resize(d->size + dense_optimizer_->StateWidth(dim));
-      dense_optimizer_->InitState(d->values.data() + d->size, dim);
+  std::vector<std::vector<float>> fresh(dense_.size());
+  for (size_t i = 0; i < dense_.size(); ++i) fresh[i].resize(dense_[i]->size);
+  COLONY_RETURN_IF_ERROR(
+      distributed_->PullDenseTables(std::vector<std::span<float>>(fresh.begin(), fresh.end())));
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    DenseCache& d = *dense_[i];
+    out.pulled_bytes += d.size * 4;
+    if (d.values.empty()) {
+      const int dim = static_cast<int>(d.size);
+      d.values.resize(d.size + dense_optimizer_->StateWidth(dim));
+      dense_optimizer_->InitState(d.values.data() + d.size, dim);
     }
-    std::copy(fresh.begin(), fresh.end(), d->values.begin());
-    d->base = std::move(fresh);
+    std::copy(fresh[i].begin(), fresh[i].end(), d.values.begin());
+    d.base = std::move(fresh[i]);
   }
   return out;
 }

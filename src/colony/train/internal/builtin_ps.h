@@ -36,8 +36,9 @@ class BuiltinPs {
   // (one per worker of a job) share the tables: each adds 1/workers of its dense change,
   // so that the dense parameters, which every worker trains on every batch, move by the
   // workers' mean change rather than their sum (geo-SGD's rule). Sparse rows, mostly
-  // trained by one worker in a pass, add their whole change.
-  static StatusOr<std::unique_ptr<BuiltinPs>> Create(const ParameterSet& distributed,
+  // trained by one worker in a pass, add their whole change. An exchange moves the dense
+  // tables with `distributed`'s PullDenseTables/AddDenseTables (one call per server).
+  static StatusOr<std::unique_ptr<BuiltinPs>> Create(ParameterSet& distributed,
                                                      const ps::OptimizerOptions& sparse,
                                                      const ps::OptimizerOptions& dense,
                                                      int workers = 1);
@@ -93,7 +94,6 @@ class BuiltinPs {
     std::string name;
     std::vector<int64_t> shape;
     int64_t size = 0;
-    ps::DenseTable* table = nullptr;
     std::vector<float> values;  // [size + state]: weights, then optimizer state.
     std::vector<float> base;    // [size]: the weights as last taken from the table.
     mutable std::mutex mu;      // Guards values against the compute threads.
@@ -104,7 +104,8 @@ class BuiltinPs {
 
   std::unordered_map<uint64_t, uint32_t> slot_;  // Key -> row, the same in every sparse table.
   std::vector<SparseCache> sparse_;
-  std::vector<std::unique_ptr<DenseCache>> dense_;
+  std::vector<std::unique_ptr<DenseCache>> dense_;  // In distributed_->dense_tables() order.
+  ParameterSet* distributed_ = nullptr;
   mutable std::array<std::mutex, 64> stripes_;  // Guard the sparse rows, by row.
   std::unique_ptr<ps::Optimizer> sparse_optimizer_, dense_optimizer_;
   float dense_delta_scale_ = 1.0f;  // 1 / workers.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 
 #include "colony/base/file_util.h"
@@ -9,6 +10,15 @@
 
 namespace colony::train::internal {
 namespace {
+
+// Runs `calls` on another thread when `beside` (other calls go out on this one meanwhile; the
+// returned future's get() or destructor waits for it), else now.
+std::future<Status> Beside(bool beside, std::function<Status()> calls) {
+  if (beside) return std::async(std::launch::async, std::move(calls));
+  std::promise<Status> done;
+  done.set_value(calls());
+  return done.get_future();
+}
 
 ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
   ps::InitializerOptions o;
@@ -108,27 +118,55 @@ StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
                              {}});
     }
   }
+  if (on_servers && remote.batch_dense && !set->dense_.empty()) {
+    std::vector<ps::DenseTable*> tables;
+    for (const Dense& d : set->dense_) tables.push_back(d.table.get());
+    COLONY_ASSIGN_OR_RETURN(set->dense_batch_, ps::DenseTableBatch::Create(remote, tables));
+  }
   return set;
+}
+
+template <typename Span, typename Call>
+Status ParameterSet::EachDense(std::span<const Span> spans, Call call) const {
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    if (spans[i].empty()) continue;
+    COLONY_RETURN_IF_ERROR(call(*dense_[i].table, spans[i]).WithContext(dense_[i].name));
+  }
+  return OkStatus();
+}
+
+Status ParameterSet::PullDenseTables(std::span<const std::span<float>> outs) const {
+  if (dense_batch_ != nullptr) return dense_batch_->Pull(outs);
+  return EachDense(outs, [](ps::DenseTable& t, std::span<float> out) { return t.Pull(out); });
+}
+
+Status ParameterSet::PushDenseTables(std::span<const std::span<const float>> grads) {
+  if (dense_batch_ != nullptr) return dense_batch_->Push(grads);
+  return EachDense(grads, [](ps::DenseTable& t, std::span<const float> g) { return t.Push(g); });
+}
+
+Status ParameterSet::AddDenseTables(std::span<const std::span<const float>> deltas) {
+  if (dense_batch_ != nullptr) return dense_batch_->Add(deltas);
+  return EachDense(deltas, [](ps::DenseTable& t, std::span<const float> d) { return t.Add(d); });
 }
 
 Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
   const bool local = training && (geo_steps_ > 0 || candidate());
-  for (Dense& d : dense_) {
-    at::Tensor t = at::empty(d.shape, at::kFloat);
-    const std::span<float> out(t.data_ptr<float>(), t.numel());
-    if (local && d.local.values.empty()) {  // The first pull of a geo worker.
-      std::vector<float> values(out.size());
-      COLONY_RETURN_IF_ERROR(d.table->Pull(values));
-      InitCopy(d.local, values.data(), values.size(), *dense_optimizer_);
+  std::vector<at::Tensor> tensors;
+  std::vector<std::vector<float>> first(dense_.size());  // A geo worker's first values.
+  std::vector<std::span<float>> outs(dense_.size());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    at::Tensor& t = tensors.emplace_back(at::empty(dense_[i].shape, at::kFloat));
+    if (!local) {
+      outs[i] = std::span<float>(t.data_ptr<float>(), t.numel());
+    } else if (dense_[i].local.values.empty()) {
+      first[i].resize(t.numel());
+      outs[i] = first[i];
     }
-    if (local) {
-      std::copy_n(d.local.values.begin(), out.size(), out.begin());
-    } else {
-      COLONY_RETURN_IF_ERROR(d.table->Pull(out));
-    }
-    if (training) t.requires_grad_(true);
-    scope.Set(d.name, std::move(t));
   }
+  // The dense tables' calls go out beside the row-sharded tables' pulls.
+  std::future<Status> dense_pull =
+      Beside(!row_sharded_.empty(), [&] { return PullDenseTables(outs); });
   ps::PullOptions every_row;
   every_row.create_missing = true;  // Rows are created at their first pull, eval or not.
   for (RowSharded& r : row_sharded_) {
@@ -137,6 +175,19 @@ Status ParameterSet::PullDense(exec::Scope& scope, bool training) {
         r.table->Pull(every_row, r.ids, std::span<float>(t.data_ptr<float>(), t.numel())));
     if (training) t.requires_grad_(true);
     scope.Set(r.name, std::move(t));
+  }
+  COLONY_RETURN_IF_ERROR(dense_pull.get());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    Dense& d = dense_[i];
+    at::Tensor& t = tensors[i];
+    if (local) {
+      if (d.local.values.empty()) {
+        InitCopy(d.local, first[i].data(), first[i].size(), *dense_optimizer_);
+      }
+      std::copy_n(d.local.values.begin(), t.numel(), t.data_ptr<float>());
+    }
+    if (training) t.requires_grad_(true);
+    scope.Set(d.name, std::move(t));
   }
   return OkStatus();
 }
@@ -161,6 +212,21 @@ Status ParameterSet::PullSparse(std::span<const uint64_t> unique_ids, exec::Scop
 
 Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const exec::Scope& scope) {
   const bool geo = geo_steps_ > 0;
+  std::vector<at::Tensor> dense_grads(dense_.size());
+  std::vector<std::span<const float>> pushed(dense_.size());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(dense_[i].name));
+    at::Tensor grad = param.grad();
+    if (!grad.defined()) continue;
+    dense_grads[i] = grad.contiguous();
+    if (!geo) {
+      pushed[i] = {dense_grads[i].data_ptr<float>(), static_cast<size_t>(dense_grads[i].numel())};
+    }
+  }
+  // On servers the dense tables' calls go out beside the sparse and row-sharded tables'.
+  std::future<Status> dense_push =
+      Beside(on_servers_ && !geo && (!sparse_.empty() || !row_sharded_.empty()),
+             [&] { return geo ? OkStatus() : PushDenseTables(pushed); });
   for (Sparse& s : sparse_) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor rows, scope.Get(s.name));
     at::Tensor grad = rows.grad();
@@ -176,18 +242,6 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
       UpdateCopy(s.local.at(unique_ids[i]), g + i * s.dim, s.dim, *sparse_optimizer_);
     }
   }
-  for (Dense& d : dense_) {
-    COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(d.name));
-    at::Tensor grad = param.grad();
-    if (!grad.defined()) continue;
-    grad = grad.contiguous();
-    const std::span<const float> g(grad.data_ptr<float>(), grad.numel());
-    if (!geo) {
-      COLONY_RETURN_IF_ERROR(d.table->Push(g));
-      if (!candidate()) continue;
-    }
-    UpdateCopy(d.local, g.data(), static_cast<int>(g.size()), *dense_optimizer_);
-  }
   for (RowSharded& r : row_sharded_) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor param, scope.Get(r.name));
     at::Tensor grad = param.grad();
@@ -195,6 +249,13 @@ Status ParameterSet::PushGradients(std::span<const uint64_t> unique_ids, const e
     grad = grad.contiguous();
     COLONY_RETURN_IF_ERROR(
         r.table->Push(r.ids, std::span<const float>(grad.data_ptr<float>(), grad.numel())));
+  }
+  COLONY_RETURN_IF_ERROR(dense_push.get());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    const at::Tensor& g = dense_grads[i];
+    if (!g.defined() || !(geo || candidate())) continue;
+    UpdateCopy(dense_[i].local, g.data_ptr<float>(), static_cast<int>(g.numel()),
+               *dense_optimizer_);
   }
   if (geo && ++pushes_ % geo_steps_ == 0) return MergeGeo();
   return OkStatus();
@@ -267,9 +328,11 @@ Status ParameterSet::StartPull(std::span<const uint64_t> unique_ids) {
         return sparse_[i].table->Pull(options, p->ids, p->sparse_rows[i]);
       }));
     }
-    for (size_t i = 0; i < dense_.size(); ++i) {
-      calls.push_back(std::async(
-          std::launch::async, [this, p, i] { return dense_[i].table->Pull(p->dense_values[i]); }));
+    if (!dense_.empty()) {
+      calls.push_back(std::async(std::launch::async, [this, p] {
+        std::vector<std::span<float>> outs(p->dense_values.begin(), p->dense_values.end());
+        return PullDenseTables(outs);
+      }));
     }
     Status status = OkStatus();
     for (auto& call : calls) {
@@ -385,15 +448,27 @@ Status ParameterSet::MergeGeo() {
       copy.dirty = false;
     }
   }
-  for (Dense& d : dense_) {
-    LocalCopy& copy = d.local;
+  std::vector<std::vector<float>> deltas(dense_.size());
+  std::vector<std::span<const float>> added(dense_.size());
+  std::vector<std::span<float>> fresh(dense_.size());
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    LocalCopy& copy = dense_[i].local;
     if (!copy.dirty) continue;
     const size_t size = copy.base.size();
-    std::vector<float> deltas(size);
-    for (size_t j = 0; j < size; ++j) deltas[j] = copy.values[j] - copy.base[j];
-    COLONY_RETURN_IF_ERROR(d.table->Add(deltas));
-    COLONY_RETURN_IF_ERROR(d.table->Pull(std::span<float>(copy.base.data(), size)));
-    std::copy_n(copy.base.begin(), size, copy.values.begin());
+    deltas[i].resize(size);
+    for (size_t j = 0; j < size; ++j) deltas[i][j] = copy.values[j] - copy.base[j];
+    added[i] = deltas[i];
+    fresh[i] = std::span<float>(copy.base.data(), size);
+  }
+  if (std::all_of(added.begin(), added.end(), [](auto a) { return a.empty(); })) {
+    return OkStatus();
+  }
+  COLONY_RETURN_IF_ERROR(AddDenseTables(added));
+  COLONY_RETURN_IF_ERROR(PullDenseTables(fresh));
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    LocalCopy& copy = dense_[i].local;
+    if (!copy.dirty) continue;
+    std::copy_n(copy.base.begin(), copy.base.size(), copy.values.begin());
     copy.dirty = false;
   }
   return OkStatus();

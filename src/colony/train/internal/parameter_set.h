@@ -43,6 +43,9 @@ class ParameterSet {
   // spread over all servers by ShardOfId; their rows start from the table's initializer (a
   // function of seed and row) and update with the `dense` optimizer. PullDense pulls every
   // row, PushGradients pushes every row's gradient. Servers only, not with geo or candidate.
+  // On servers with remote.batch_dense the dense tables move together: each pull or push of
+  // them (a step's, a geo merge's, a candidate's background pull) is one PullMany/PushMany
+  // per server (ps::DenseTableBatch).
   static StatusOr<std::unique_ptr<ParameterSet>> Create(
       const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
       const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
@@ -101,6 +104,11 @@ class ParameterSet {
   };
   std::vector<SparseTableRef> sparse_tables() const;
   std::vector<DenseTableRef> dense_tables() const;
+  // Every dense table at once (one call per server when batched); span i is table i of
+  // dense_tables(), an empty span leaves that table out. Pull may run beside the others.
+  Status PullDenseTables(std::span<const std::span<float>> outs) const;
+  Status PushDenseTables(std::span<const std::span<const float>> grads);
+  Status AddDenseTables(std::span<const std::span<const float>> deltas);
 
  private:
   // A geo worker's copy of a row or dense value: weights and optimizer state, and the
@@ -141,6 +149,9 @@ class ParameterSet {
     std::vector<uint64_t> ids;  // 0..rows-1
   };
   bool candidate() const { return candidate_max_stale_ > 0; }
+  // Table by table: call(table, spans[i]) for each non-empty span, an error naming the table.
+  template <typename Span, typename Call>
+  Status EachDense(std::span<const Span> spans, Call call) const;
   Status PullSparseLocal(Sparse& s, std::span<const uint64_t> ids, float* out);
   // Makes `copy` a local copy of weights `w` with fresh optimizer state.
   void InitCopy(LocalCopy& copy, const float* w, size_t size, const ps::Optimizer& optimizer);
@@ -153,6 +164,7 @@ class ParameterSet {
   std::vector<Sparse> sparse_;
   std::vector<Dense> dense_;
   std::vector<RowSharded> row_sharded_;
+  std::unique_ptr<ps::DenseTableBatch> dense_batch_;  // Servers with batch_dense.
   bool on_servers_ = false;
   int geo_steps_ = 0;
   size_t candidate_max_stale_ = 0;  // > 0: a candidate model (ps.late_params candidate).

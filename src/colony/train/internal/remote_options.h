@@ -17,6 +17,7 @@ inline ps::RemoteTableOptions MakeRemoteOptions(const PsOptions& ps, const std::
   remote.token = ps.token;
   remote.tls_ca_file = ps.tls_ca;
   remote.deadline_ms = ps.deadline_ms;
+  remote.batch_dense = ps.batch_dense;
   if (strategy == "sync") remote.sync_workers = workers;
   return remote;
 }
