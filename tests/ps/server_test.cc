@@ -381,6 +381,48 @@ TEST(PsServerTest, ClientWaitsForARestartedServer) {
   std::filesystem::remove_all(dir);
 }
 
+// A checkpoint from before dense tables were placed by name holds them all on server 0; a
+// table whose name now maps to server 1 takes its values from there instead of starting anew.
+TEST(PsServerTest, DenseTableOnAnotherServerMovesToTheServerOfItsName) {
+  auto a = StartServer();
+  auto b = StartServer();
+  const RemoteTableOptions both = Remote({Address(*a), Address(*b)});
+  std::vector<std::string> names;  // Two names that map to server 1 of 2.
+  for (const char* name : {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"}) {
+    if (ShardOfName(name, 2) == 1 && names.size() < 2) names.emplace_back(name);
+  }
+  ASSERT_EQ(names.size(), 2u);
+  DenseTableOptions o;
+  o.size = 3;
+  o.optimizer.name = "sgd";
+  o.optimizer.learning_rate = 0.5f;
+  RemoteTableOptions old_placement = Remote({Address(*a)});
+  old_placement.table = names[0];
+  COLONY_ASSERT_OK_AND_ASSIGN(auto old, ConnectDenseTable(old_placement, o, {{1, 2, 3}}));
+  COLONY_ASSERT_OK(old->Push(std::vector<float>{2, 0, -2}));  // Trained: {0, 2, 4}.
+
+  RemoteTableOptions remote = both;
+  remote.table = names[0];
+  COLONY_ASSERT_OK_AND_ASSIGN(auto moved, ConnectDenseTable(remote, o, {{9, 9, 9}}));
+  std::vector<float> out(3);
+  COLONY_ASSERT_OK(moved->Pull(out));
+  EXPECT_EQ(out, (std::vector<float>{0, 2, 4}));
+  RemoteTableOptions only_b = Remote({Address(*b)});
+  only_b.table = names[0];
+  COLONY_ASSERT_OK_AND_ASSIGN(auto on_b, ConnectDenseTable(only_b, o));
+  COLONY_ASSERT_OK(on_b->Pull(out));
+  EXPECT_EQ(out, (std::vector<float>{0, 2, 4}));
+  // Another size there is an error naming the table, not a silent fresh start.
+  old_placement.table = remote.table = names[1];
+  COLONY_ASSERT_OK(ConnectDenseTable(old_placement, o).status());
+  o.size = 4;
+  std::string expected = "'";
+  expected.append(names[1]).append("' is on server ").append(Address(*a));
+  expected.append(" with 3 values, this job's has 4");
+  EXPECT_THAT(ConnectDenseTable(remote, o),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr(expected)));
+}
+
 // Dense tables d0..d{n-1} of sizes 3, 4, ... with alternating optimizers, on `servers`.
 std::vector<std::unique_ptr<DenseTable>> ConnectDenseTables(const RemoteTableOptions& servers,
                                                             int n) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -273,7 +274,42 @@ class RemoteDenseTable final : public DenseTable {
       : remote_(remote),
         size_(size),
         shard_(ShardOfName(remote.table, static_cast<int>(remote.servers.size()))),
+        ca_pem_(ca_pem),
         peer_(remote.servers[shard_], remote, ca_pem) {}
+
+  // Servers restored from a checkpoint written before dense tables were placed by name hold
+  // every dense table on server 0. When this table is new on its server but another server
+  // holds a dense table of its name, copies those values here (the optimizer state starts
+  // afresh) and sets *moved_from to that server; -1 when none does. FailedPrecondition when
+  // that table has another size.
+  Status AdoptFromAnotherServer(int* moved_from) {
+    *moved_from = -1;
+    for (int s = 0; s < static_cast<int>(remote_.servers.size()); ++s) {
+      if (s == shard_) continue;
+      Peer other(remote_.servers[s], remote_, ca_pem_);
+      rpc::StatsResponse stats;
+      COLONY_RETURN_IF_ERROR(
+          other.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats));
+      for (const rpc::TableStats& t : stats.tables()) {
+        if (t.name() != remote_.table || t.sparse()) continue;
+        if (t.rows() != size_) {
+          return FailedPreconditionError("dense table '" + remote_.table + "' is on server " +
+                                         remote_.servers[s] + " with " + std::to_string(t.rows()) +
+                                         " values, this job's has " + std::to_string(size_));
+        }
+        rpc::PullRequest request;
+        request.set_table(remote_.table);
+        rpc::PullResponse response;
+        COLONY_RETURN_IF_ERROR(other.Call(&rpc::ParameterServer::Stub::Pull, request, &response));
+        std::vector<float> values(size_);
+        COLONY_RETURN_IF_ERROR(TakeValues(response.rows(), values));
+        COLONY_RETURN_IF_ERROR(Send(values, /*assign=*/true));
+        *moved_from = s;
+        return OkStatus();
+      }
+    }
+    return OkStatus();
+  }
 
   // Sets *created when the server did not have the table yet.
   Status Create(const DenseTableOptions& options, bool* created) {
@@ -361,6 +397,7 @@ class RemoteDenseTable final : public DenseTable {
   const RemoteTableOptions remote_;
   const int64_t size_;
   const int shard_;  // Index of the server that holds the table.
+  const std::string ca_pem_;
   Peer peer_;
   int64_t sync_step_ = 0;
 };
@@ -573,7 +610,20 @@ StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions
   auto table = std::make_unique<RemoteDenseTable>(remote, options.size, ca_pem);
   bool created = false;
   COLONY_RETURN_IF_ERROR(table->Create(options, &created));
-  if (created && !initial_values.empty()) COLONY_RETURN_IF_ERROR(table->Init(initial_values));
+  int moved_from = -1;
+  if (created && remote.servers.size() > 1) {
+    COLONY_RETURN_IF_ERROR(table->AdoptFromAnotherServer(&moved_from));
+  }
+  if (moved_from >= 0) {
+    std::fprintf(stderr,
+                 "ps: dense table '%s' was on server %s (a checkpoint from before dense tables "
+                 "were placed by name); moved its values to %s, its optimizer state starts "
+                 "afresh\n",
+                 remote.table.c_str(), remote.servers[moved_from].c_str(),
+                 remote.servers[table->shard()].c_str());
+  } else if (created && !initial_values.empty()) {
+    COLONY_RETURN_IF_ERROR(table->Init(initial_values));
+  }
   return std::unique_ptr<DenseTable>(std::move(table));
 }
 

@@ -57,7 +57,11 @@ StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptio
                                                           const SparseTableOptions& options);
 // A dense table lives whole on servers[ShardOfName(table)], so a job's dense tables spread
 // over its servers. When this call creates it, its values are set to `initial_values` (if
-// given): the first worker initializes, later ones keep what is there.
+// given): the first worker initializes, later ones keep what is there. When it creates it and
+// another server holds a dense table of that name (servers restored from a checkpoint written
+// before dense tables were placed by name, which held them all on server 0), the values are
+// copied from there instead (the optimizer state starts afresh; a line on stderr says so);
+// FailedPrecondition when that table has another size.
 StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions& remote,
                                                         const DenseTableOptions& options,
                                                         std::span<const float> initial_values = {});
