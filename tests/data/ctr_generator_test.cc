@@ -13,14 +13,15 @@
 #include "colony/base/metrics.h"
 #include "colony/data/reader.h"
 #include "test_files.h"
+#include "testing/json_fields.h"
 #include "testing/status_matchers.h"
 
 namespace colony::data {
 namespace {
 
-using ::colony::data::testing::JsonNumber;
 using ::colony::data::testing::Lines;
 using ::colony::data::testing::TestDir;
+using ::colony::testing::JsonNumber;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 

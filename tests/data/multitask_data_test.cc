@@ -6,13 +6,13 @@
 #include "colony/base/file_util.h"
 #include "colony/data/multitask_generator.h"
 #include "colony/data/multitask_reader.h"
-#include "data/test_files.h"
+#include "testing/json_fields.h"
 #include "testing/status_matchers.h"
 
 namespace colony::data {
 namespace {
 namespace fs = std::filesystem;
-using ::colony::data::testing::JsonNumber;
+using ::colony::testing::JsonNumber;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 

@@ -10,13 +10,14 @@
 #include "colony/base/file_util.h"
 #include "colony/data/session_data.h"
 #include "test_files.h"
+#include "testing/json_fields.h"
 #include "testing/status_matchers.h"
 
 namespace colony::data {
 namespace {
 
-using ::colony::data::testing::JsonNumber;
 using ::colony::data::testing::TestDir;
+using ::colony::testing::JsonNumber;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "colony/base/json.h"
-
 namespace colony::data::testing {
 
 // A folder unique to the running test, emptied first.
@@ -35,16 +33,6 @@ inline std::vector<std::string> Lines(const std::string& path) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
-}
-
-// The number `key` of the JSON object `json`; -1 (and a test failure) when the text does not
-// parse or has no such number.
-inline double JsonNumber(const std::string& json, const std::string& key) {
-  StatusOr<JsonValue> parsed = ParseJson(json, "the test's JSON");
-  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-  const JsonValue* value = parsed.ok() ? parsed->Find(key) : nullptr;
-  EXPECT_TRUE(value != nullptr && value->type() == JsonValue::Type::kNumber) << key;
-  return value != nullptr && value->type() == JsonValue::Type::kNumber ? value->AsNumber() : -1;
 }
 
 }  // namespace colony::data::testing

@@ -6,6 +6,7 @@
 
 #include "colony/base/file_util.h"
 #include "integration/run_colony.h"
+#include "testing/json_fields.h"
 #include "testing/status_matchers.h"
 
 namespace colony {
@@ -58,7 +59,7 @@ TEST_F(HeterCliTest, LaunchWithTwoServersAndTwoWorkers) {
   const std::string json = ReadFile(summary).value_or("");
   EXPECT_THAT(json, HasSubstr("\"samples\": 3600")) << json;
   EXPECT_THAT(json, HasSubstr("\"heter\": {\"passes\": 2")) << "each worker's passes";
-  const double auc = std::stod(json.substr(json.find("\"test_auc\": ") + 12));
+  const double auc = ::colony::testing::JsonNumber(json, "test_auc");
   EXPECT_GT(auc, 0.55) << json;
 }
 

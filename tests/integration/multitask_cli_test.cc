@@ -4,27 +4,18 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <regex>
 
 #include "colony/base/file_util.h"
 #include "run_colony.h"
+#include "testing/json_fields.h"
 #include "testing/status_matchers.h"
 
 namespace colony {
 namespace {
 namespace fs = std::filesystem;
+using ::colony::testing::JsonNumbersAnywhere;
+using ::colony::testing::ParseJsonOrFail;
 using ::testing::HasSubstr;
-
-// All values of "key": in `json`, in order.
-std::vector<double> JsonNumbers(const std::string& json, const std::string& key) {
-  std::vector<double> out;
-  const std::regex pattern("\"" + key + "\": (-?[0-9.eE+-]+)");
-  for (auto it = std::sregex_iterator(json.begin(), json.end(), pattern);
-       it != std::sregex_iterator(); ++it) {
-    out.push_back(std::stod((*it)[1]));
-  }
-  return out;
-}
 
 class MultitaskCliTest : public ::testing::Test {
  protected:
@@ -70,10 +61,10 @@ TEST_F(MultitaskCliTest, TrainBothModelsWithPerTaskReports) {
     EXPECT_THAT(run.output, HasSubstr("queue depth mean"));
     const std::string json = ReadFile(summary).value_or("");
     EXPECT_THAT(json, HasSubstr("\"tasks\": {\"0\": "));
-    const std::vector<double> mse = JsonNumbers(json, "test_mse");
+    const std::vector<double> mse = JsonNumbersAnywhere(json, "test_mse");
     ASSERT_EQ(mse.size(), 2u) << json;
     for (double m : mse) EXPECT_GT(m, 0);
-    EXPECT_EQ(JsonNumbers(json, "samples")[0], 2 * 5400);
+    EXPECT_EQ(JsonNumbersAnywhere(json, "samples")[0], 2 * 5400);
   }
   const Result dump =
       RunColony("program dump examples/multitask/mmoe.yaml --set model.input_dim=10");
@@ -102,26 +93,30 @@ TEST_F(MultitaskCliTest, AsyncJobOfAServerAndTwoWorkers) {
   EXPECT_THAT(run.output, HasSubstr("| per-task test metrics in worker 0's summary"));
   const std::string json = ReadFile(summary).value_or("");
   // Both workers' samples: each trains every other sample of the 5400, twice.
-  EXPECT_EQ(JsonNumbers(json, "samples")[0], 2 * 5400) << json;
-  const size_t split = json.find("\"worker_summaries\": [{");
-  ASSERT_NE(split, std::string::npos) << json;
-  const std::string job = json.substr(0, split), workers = json.substr(split);
+  EXPECT_EQ(JsonNumbersAnywhere(json, "samples")[0], 2 * 5400) << json;
+  // The job's own keys, and the workers' summaries beside them.
+  JsonValue job = ParseJsonOrFail(json);
+  const JsonValue* found = job.Find("worker_summaries");
+  ASSERT_NE(found, nullptr) << json;
+  const JsonValue workers = *found;
+  job.Set("worker_summaries", JsonValue::Null());
   // The job's "tasks" are worker 0's: it tests each task of the model both workers trained.
-  EXPECT_THAT(job, HasSubstr("\"tasks\": {\"0\": "));
-  const std::vector<double> tested = JsonNumbers(job, "test_samples");
-  ASSERT_EQ(tested.size(), 3u) << job;  // The job's, then each task's.
+  ASSERT_NE(job.Find("tasks"), nullptr);
+  EXPECT_NE(job.Find("tasks")->Find("0"), nullptr);
+  const std::vector<double> tested = JsonNumbersAnywhere(job, "test_samples");
+  ASSERT_EQ(tested.size(), 3u) << json;  // The job's, then each task's.
   EXPECT_EQ(tested[0], 600);
   EXPECT_GT(tested[1], 0);
   EXPECT_EQ(tested[1] + tested[2], 600);
-  for (double mse : JsonNumbers(job, "test_mse")) EXPECT_GT(mse, 0);
+  for (double mse : JsonNumbersAnywhere(job, "test_mse")) EXPECT_GT(mse, 0);
   // Worker 1 has no test samples.
-  EXPECT_EQ(JsonNumbers(workers, "test_samples"),
+  EXPECT_EQ(JsonNumbersAnywhere(workers, "test_samples"),
             (std::vector<double>{600, tested[1], tested[2], 0, 0, 0}));
   // The rare task (10 %) trained in every worker, within the 5-step bound.
-  const std::vector<double> stale = JsonNumbers(workers, "staleness_max");
+  const std::vector<double> stale = JsonNumbersAnywhere(workers, "staleness_max");
   ASSERT_EQ(stale.size(), 4u);
   for (double s : stale) EXPECT_LE(s, 5);
-  const std::vector<double> batches = JsonNumbers(workers, "batches");
+  const std::vector<double> batches = JsonNumbersAnywhere(workers, "batches");
   ASSERT_EQ(batches.size(), 4u);
   for (double b : batches) EXPECT_GT(b, 0);
 }
