@@ -14,6 +14,7 @@
 #include "colony/train/internal/builtin_ps.h"
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/trainer.h"
+#include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
@@ -50,17 +51,6 @@ class HeterTest : public ::testing::Test {
     o.heter.pass_samples = 640;  // 10 batches.
     o.heter.compute_threads = 1;
     return o;
-  }
-
-  // Real servers on 127.0.0.1, their addresses in `o`.
-  static std::vector<std::unique_ptr<ps::PsServer>> StartServers(TrainOptions& o, int n) {
-    std::vector<std::unique_ptr<ps::PsServer>> servers;
-    o.ps.servers.clear();
-    for (int i = 0; i < n; ++i) {
-      servers.push_back(std::move(ps::PsServer::Start({})).value());
-      o.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
-    }
-    return servers;
   }
 
   static std::string* data_dir_;
@@ -142,7 +132,7 @@ TEST_F(HeterTest, TwoWorkersShareRealServers) {
   TrainOptions o = Options();
   o.loop.epochs = 1;
   o.heter.compute_threads = 2;
-  auto servers = StartServers(o, 2);
+  const auto servers = testing::StartPsServers(2, &o.ps.servers);
   o.worker.count = 2;
   TrainOptions worker1 = o;
   worker1.worker.rank = 1;

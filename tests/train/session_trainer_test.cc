@@ -13,6 +13,7 @@
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
 #include "colony/train/internal/session_feeder.h"
+#include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
@@ -210,12 +211,8 @@ class SessionServersTest : public SessionTrainerTest {
  protected:
   // Two real parameter servers on 127.0.0.1 for `o`; replaces any servers before.
   void StartServers(SessionTrainOptions& o) {
-    servers_.clear();
-    o.ps.servers.clear();
-    for (int i = 0; i < 2; ++i) {
-      servers_.push_back(std::move(ps::PsServer::Start({})).value());
-      o.ps.servers.push_back("127.0.0.1:" + std::to_string(servers_.back()->port()));
-    }
+    servers_.clear();  // Down before new ones start.
+    servers_ = testing::StartPsServers(2, &o.ps.servers);
   }
   // Worker 0 and worker 1 of `first`'s job, the second in a thread; worker 0's summary.
   static StatusOr<std::pair<SessionTrainSummary, SessionTrainSummary>> RunPair(

@@ -257,13 +257,9 @@ TEST_F(TrainerTest, TrainsOnLibsvmFeatureBags) {
 TEST_F(TrainerTest, TrainingOnParameterServersEqualsEmbeddedTables) {
   // One worker, two real servers on 127.0.0.1: every step pulls what it pushed before, so the
   // run must match the embedded tables exactly.
-  std::vector<std::unique_ptr<ps::PsServer>> servers;
   TrainOptions remote = Options("wide_deep", "");
   remote.loop.epochs = 1;
-  for (int i = 0; i < 2; ++i) {
-    servers.push_back(std::move(ps::PsServer::Start({})).value());
-    remote.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
-  }
+  const auto servers = testing::StartPsServers(2, &remote.ps.servers);
   TrainOptions local = remote;
   local.ps.servers.clear();
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary on_servers, Train(remote));
@@ -317,25 +313,16 @@ TEST_F(TrainerTest, SyncWorkersResumeTheirDataPositionsFromCheckpoints) {
     COLONY_RETURN_IF_ERROR(other.get().status());
     return mine;
   };
-  auto start_servers = [](std::vector<std::unique_ptr<ps::PsServer>>& servers, TrainOptions& o) {
-    servers.clear();
-    o.ps.servers.clear();
-    for (int i = 0; i < 2; ++i) {
-      servers.push_back(std::move(ps::PsServer::Start({})).value());
-      o.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
-    }
-  };
   TrainOptions o = Options("dnn", "");
   o.model.dropout = 0;
   o.data.batch_size = 32;
   o.strategy = "sync";
   o.worker.count = 2;
-  std::vector<std::unique_ptr<ps::PsServer>> servers;
-  start_servers(servers, o);
+  auto servers = testing::StartPsServers(2, &o.ps.servers);
   o.loop.max_steps = 40;
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary whole, run_pair(o));
 
-  start_servers(servers, o);
+  servers = testing::StartPsServers(2, &o.ps.servers);
   o.checkpoint.dir = Fresh("sync_resume");
   o.loop.max_steps = 20;
   COLONY_ASSERT_OK(run_pair(o).status());
@@ -351,7 +338,6 @@ TEST_F(TrainerTest, SyncWorkersResumeTheirDataPositionsFromCheckpoints) {
 TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   // Two workers on batches of 32 (threads in this process, real servers on 127.0.0.1) must
   // end where one worker on batches of 64 over the same data ends, up to float rounding.
-  std::vector<std::unique_ptr<ps::PsServer>> servers;
   TrainOptions sync = Options("dnn", "");
   sync.model.dropout = 0;  // Dropout masks depend on the batch split.
   sync.loop.epochs = 1;
@@ -359,10 +345,7 @@ TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   sync.data.batch_size = 32;
   sync.strategy = "sync";
   sync.worker.count = 2;
-  for (int i = 0; i < 2; ++i) {
-    servers.push_back(std::move(ps::PsServer::Start({})).value());
-    sync.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
-  }
+  const auto servers = testing::StartPsServers(2, &sync.ps.servers);
   TrainOptions worker1 = sync;
   worker1.worker.rank = 1;
   std::future<StatusOr<TrainSummary>> second =
@@ -387,13 +370,11 @@ TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
 }
 
 TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
-  std::vector<std::unique_ptr<ps::PsServer>> servers;
   TrainOptions o = Options("lr", "");
   o.loop.epochs = 1;
   o.strategy = "async";
   o.worker.count = 2;
-  servers.push_back(std::move(ps::PsServer::Start({})).value());
-  o.ps.servers = {"127.0.0.1:" + std::to_string(servers.back()->port())};
+  const auto servers = testing::StartPsServers(1, &o.ps.servers);
   TrainOptions worker1 = o;
   worker1.worker.rank = 1;
   auto second = std::async(std::launch::async, [&] { return Train(worker1); });
@@ -414,16 +395,12 @@ TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
 }
 
 TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
-  std::vector<std::unique_ptr<ps::PsServer>> servers;
   TrainOptions geo = Options("dnn", "");
   geo.model.dropout = 0;
   geo.loop.epochs = 1;
   geo.strategy = "geo";
   geo.ps.geo_steps = 1;
-  for (int i = 0; i < 2; ++i) {
-    servers.push_back(std::move(ps::PsServer::Start({})).value());
-    geo.ps.servers.push_back("127.0.0.1:" + std::to_string(servers.back()->port()));
-  }
+  auto servers = testing::StartPsServers(2, &geo.ps.servers);
   // One worker merging after every step tracks embedded training up to the rounding of
   // base + (local - base).
   TrainOptions local = geo;
@@ -434,10 +411,7 @@ TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
   EXPECT_NEAR(one.test_logloss, embedded.test_logloss, 1e-4);
 
   // Two workers merging every 4 steps, on fresh tables.
-  for (auto& server : servers) server = std::move(ps::PsServer::Start({})).value();
-  geo.ps.servers.clear();
-  for (auto& server : servers)
-    geo.ps.servers.push_back("127.0.0.1:" + std::to_string(server->port()));
+  servers = testing::StartPsServers(2, &geo.ps.servers);
   geo.ps.geo_steps = 4;
   geo.worker.count = 2;
   TrainOptions worker1 = geo;
