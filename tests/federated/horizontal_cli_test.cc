@@ -31,7 +31,7 @@ TEST(HorizontalCliTest, SimulateWritesTheSummary) {
       summary + kSmall + " --set horizontal.data.split=dirichlet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("[child 1] child 1 listening on 127.0.0.1:"));
-  EXPECT_THAT(r.output, HasSubstr("[master] master: round 2: aggregated 2 updates"));
+  EXPECT_THAT(r.output, HasSubstr("[master] master: round 2/2: aggregated 2 updates"));
   const YAML::Node json = YAML::LoadFile(summary);
   EXPECT_EQ(json["rounds"].as<int>(), 2);
   EXPECT_EQ(json["children"].as<int>(), 2);

@@ -199,6 +199,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     }
     return sum;
   };
+  const auto rounds_start = Clock::now();
   for (int round = 1; round <= train.rounds; ++round) {
     const std::vector<int> asked =
         ChildrenOfRound(confirmed, train.children_per_round, train.seed, round);
@@ -317,9 +318,14 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
       for (float v : control) norm += static_cast<double>(v) * v;
       scaffold = ", |c| " + std::to_string(std::sqrt(norm));
     }
-    log("round " + std::to_string(round) + ": aggregated " + std::to_string(updates.size()) +
-        " updates (children " + Join(stats.participants) + ") by " + train.aggregation +
-        ", local loss " + std::to_string(stats.train_loss) + scaffold);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - rounds_start).count();
+    const double eta = elapsed / round * (train.rounds - round);
+    char timing[64];
+    std::snprintf(timing, sizeof(timing), " (%.1f s, ETA %.0f s)", elapsed, eta);
+    log("round " + std::to_string(round) + "/" + std::to_string(train.rounds) + ": aggregated " +
+        std::to_string(updates.size()) + " updates (children " + Join(stats.participants) +
+        ") by " + train.aggregation + ", local loss " + std::to_string(stats.train_loss) +
+        scaffold + timing);
     result.rounds.push_back(stats);
   }
 
