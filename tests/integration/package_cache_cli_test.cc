@@ -72,6 +72,9 @@ TEST_F(PackageCacheCliTest, BadDependenciesStopTheLaunchNamingThem) {
       RunColony("package prepare examples/ctr/config.yaml --cache " + root_ + "/cache");
   EXPECT_EQ(none.exit_code, 2) << none.output;
   EXPECT_THAT(none.output, HasSubstr("the job has no job.dependencies"));
+  const Result no_config = RunColony("package prepare nowhere.yaml --cache " + root_ + "/cache");
+  EXPECT_EQ(no_config.exit_code, 2) << no_config.output;
+  EXPECT_THAT(no_config.output, HasSubstr("config 'nowhere.yaml' not found"));
 }
 
 }  // namespace

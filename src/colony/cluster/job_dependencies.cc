@@ -6,11 +6,13 @@
 #include <filesystem>
 
 #include "colony/base/config.h"
+#include "colony/base/file_util.h"
 
 namespace colony::cluster {
 
 StatusOr<std::optional<PreparedPackage>> PrepareJobDependencies(const JobDependencyOptions& o) {
   if (o.config.empty()) return InvalidArgumentError("job dependencies: config is required");
+  if (!PathExists(o.config)) return NotFoundError("config '" + o.config + "' not found");
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(o.config, o.overrides));
   std::string dependencies;
   COLONY_RETURN_IF_ERROR(config.Root().Section("job").Read("dependencies", &dependencies));
