@@ -16,5 +16,6 @@ void AddLaunchCommand(CLI::App& app, int* exit_code);
 void AddIndexCommands(CLI::App& app, int* exit_code);  // index build|query|add|remove
 void AddFlCommands(CLI::App& app, int* exit_code);     // fl vertical
 void AddPipelineCommand(CLI::App& app, int* exit_code);
+void AddPackageCommands(CLI::App& app, int* exit_code);  // package prepare
 
 }  // namespace colony::cli

@@ -12,6 +12,7 @@
 #include "colony/base/json.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
+#include "colony/cluster/job_dependencies.h"
 #include "colony/cluster/launcher.h"
 
 namespace colony::cli {
@@ -23,6 +24,7 @@ void RequestStop(int) { g_stop_requested = true; }
 struct LaunchFlags {
   cluster::LaunchOptions options;
   std::string summary_json;
+  std::string package_cache = "runs/package-cache";
 };
 
 // Worker r's summary as a JSON object.
@@ -113,6 +115,16 @@ Status RunLaunch(LaunchFlags& flags) {
     std::printf("[%s] %s\n", name.c_str(), line.c_str());
     std::fflush(stdout);
   };
+  COLONY_ASSIGN_OR_RETURN(auto deps, cluster::PrepareJobDependencies(
+                                         {.config = o.config,
+                                          .overrides = o.overrides,
+                                          .cache_dir = flags.package_cache,
+                                          .task_id = fmt::format("launch-{}", ::getpid())}));
+  if (deps) {
+    std::printf("%s\n", cluster::DescribePrepared(*deps).c_str());
+    std::fflush(stdout);
+    o.worker_env.emplace_back(cluster::kDepsDirEnv, deps->unpacked_dir);
+  }
   COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, print));
   COLONY_ASSIGN_OR_RETURN(JsonValue job, JobSummary(o, result));
   std::printf(
@@ -144,6 +156,9 @@ void AddLaunchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--ssd-dir", o.ssd_dir, "servers keep SSD-tier rows under DIR/server-<i>");
   cmd->add_option("--resume", o.resume_dir,
                   "workers continue from DIR/worker-<rank> (the job's checkpoint.dir)");
+  cmd->add_option("--package-cache", flags->package_cache,
+                  "cache folder for the job's job.dependencies packages")
+      ->capture_default_str();
   cmd->add_option("--inject-delay-ms", o.inject_delay_ms,
                   "tests and benchmarks only: servers answer every Pull this many ms late");
   cmd->callback([flags, exit_code] { *exit_code = ExitCode(RunLaunch(*flags)); });

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   colony::cli::AddIndexCommands(app, &exit_code);
   colony::cli::AddFlCommands(app, &exit_code);
   colony::cli::AddPipelineCommand(app, &exit_code);
+  colony::cli::AddPackageCommands(app, &exit_code);
   std::string known;
   bool is_known = false;
   for (const CLI::App* sub : app.get_subcommands({})) {

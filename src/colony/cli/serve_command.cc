@@ -1,14 +1,18 @@
+#include <fmt/format.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "colony/base/file_util.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/cli/train_job.h"
+#include "colony/cluster/job_dependencies.h"
 #include "colony/cluster/worker_env.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
@@ -62,6 +66,18 @@ Status RunWorker(const ServeFlags& flags) {
     return InvalidArgumentError(
         "--role worker: no rank; give --rank R --workers N, or start it with colony launch, "
         "mpirun (OMPI_COMM_WORLD_RANK) or srun (SLURM_PROCID)");
+  }
+  if (const char* deps = std::getenv(cluster::kDepsDirEnv)) {
+    std::error_code ec;
+    int files = 0;
+    for (auto it = std::filesystem::recursive_directory_iterator(deps, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      files += it->is_regular_file() ? 1 : 0;
+    }
+    if (ec)
+      return NotFoundError(fmt::format("{} {}: {}", cluster::kDepsDirEnv, deps, ec.message()));
+    std::printf("worker %d: dependencies in %s (%d files)\n", *env.rank, deps, files);
+    std::fflush(stdout);
   }
   return RunTrainJob(flags.job, &env);
 }

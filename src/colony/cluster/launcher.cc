@@ -154,6 +154,7 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
                 {"COLONY_WORKERS", std::to_string(o.workers)},
                 {"COLONY_SERVERS", server_list},
                 {"COLONY_TOKEN", token}};
+    spec.env.insert(spec.env.end(), o.worker_env.begin(), o.worker_env.end());
     auto child = ChildProcess::Spawn(spec, sink);
     if (!child.ok()) {
       StopAll(workers, std::chrono::seconds(5));

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "colony/base/status.h"
@@ -32,6 +33,8 @@ struct LaunchOptions {
   std::string ssd_dir;
   // Tests and benchmarks only: servers answer every Pull this many ms late. Default: 0.
   int inject_delay_ms = 0;
+  // Added to every worker's environment, e.g. {"COLONY_DEPS_DIR", <unpacked dependencies>}.
+  std::vector<std::pair<std::string, std::string>> worker_env;
   int start_timeout_ms = 60000;  // For every server to report its port.
   // When it turns true the workers get SIGTERM, then the servers. Optional.
   const std::atomic<bool>* stop_requested = nullptr;

@@ -196,6 +196,8 @@ StatusOr<MultitaskTrainOptions> ParseMultitaskTrainOptions(const Config& config)
   COLONY_RETURN_IF_ERROR(ReadLoop(root.Section("train"), &o.loop));
   const ConfigSection ps = root.Section("ps");
   COLONY_RETURN_IF_ERROR(ReadPsConnection(ps, &o.ps));
+  std::string dependencies;
+  COLONY_RETURN_IF_ERROR(ReadJobSection(root.Section("job"), &dependencies));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   Status valid = o.Validate();
   if (!valid.ok()) return valid.WithContext(config.source());

@@ -214,6 +214,8 @@ StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));
   COLONY_RETURN_IF_ERROR(ReadPsConnection(root.Section("ps"), &o.ps));
+  std::string dependencies;
+  COLONY_RETURN_IF_ERROR(ReadJobSection(root.Section("job"), &dependencies));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   Status valid = o.Validate();
   if (!valid.ok()) return valid.WithContext(config.source());

@@ -64,6 +64,10 @@ Status ReadPsConnection(const ConfigSection& s, PsOptions* o) {
   return OkStatus();
 }
 
+Status ReadJobSection(const ConfigSection& s, std::string* dependencies) {
+  return s.Read("dependencies", dependencies);
+}
+
 Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::string>& strategies,
                             const PsOptions& ps, const WorkerOptions& worker,
                             const std::string& models) {
@@ -249,6 +253,8 @@ StatusOr<TrainOptions> ParseTrainOptions(const Config& config) {
   COLONY_RETURN_IF_ERROR(checkpoint.Read("dir", &o.checkpoint.dir));
   COLONY_RETURN_IF_ERROR(checkpoint.Read("every_steps", &o.checkpoint.every_steps));
   COLONY_RETURN_IF_ERROR(internal::ReadHeter(root.Section("heter"), &o.heter));
+  std::string dependencies;
+  COLONY_RETURN_IF_ERROR(ReadJobSection(root.Section("job"), &dependencies));
   COLONY_RETURN_IF_ERROR(config.CheckAllKeysUsed());
   // The model's input widths follow the data format.
   if (o.data.format == "csv") {

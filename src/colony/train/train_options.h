@@ -146,6 +146,9 @@ Status ReadLoop(const ConfigSection& section, LoopOptions* options);
 // Reads the keys of the `ps` section that say how to reach the servers: servers, token,
 // tls_ca, plaintext, deadline_ms, barrier_timeout_ms.
 Status ReadPsConnection(const ConfigSection& section, PsOptions* options);
+// Reads the `job` section: `dependencies`, the job's dependency sub-directory, which
+// `colony launch` prepares through the package cache (workers find it in COLONY_DEPS_DIR).
+Status ReadJobSection(const ConfigSection& section, std::string* dependencies);
 // The checks every job's strategy, servers and worker share: strategy in `strategies`,
 // servers for any strategy but "local" and "heter" (which may train one worker on embedded
 // tables), worker rank in range and one worker for "local", TLS (or ps.plaintext) off
