@@ -286,7 +286,7 @@ TEST(ScaffoldSessionTest, OptionOneSendsEachChildsMeanGradientAtTheReceivedParam
 TEST(ScaffoldSessionTest, SecureAggregationMasksTheControlUpdatesAndKeepsTheResult) {
   const std::vector<std::string> slow = {
       "horizontal.children.slow=[2]", "horizontal.children.slow_rounds=[2]",
-      "horizontal.children.slow_delay_s=1.5", "horizontal.train.round_timeout_s=1",
+      "horizontal.children.slow_delay_s=4.5", "horizontal.train.round_timeout_s=3",
       "horizontal.train.quorum=2"};
   for (const std::string weights : {"children", "samples"}) {
     SCOPED_TRACE(weights);

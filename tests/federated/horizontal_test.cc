@@ -273,8 +273,8 @@ TEST(HorizontalSessionTest, MedianAndTrimmedMeanResistAPoisonedChildFedAvgDoesNo
 
 TEST(HorizontalSessionTest, SlowChildIsLeftOutAndTheRoundProceedsWithQuorum) {
   const HorizontalConfig config =
-      TinyConfig({"horizontal.children.slow=[2]", "horizontal.children.slow_delay_s=1.5",
-                  "horizontal.train.round_timeout_s=0.5", "horizontal.train.quorum=2",
+      TinyConfig({"horizontal.children.slow=[2]", "horizontal.children.slow_delay_s=4.5",
+                  "horizontal.train.round_timeout_s=3", "horizontal.train.quorum=2",
                   "horizontal.train.rounds=2"});
   COLONY_ASSERT_OK_AND_ASSIGN(MasterResult r, RunSession(config, 3));
   ASSERT_EQ(r.rounds.size(), 2u);
@@ -285,7 +285,7 @@ TEST(HorizontalSessionTest, SlowChildIsLeftOutAndTheRoundProceedsWithQuorum) {
 TEST(HorizontalSessionTest, ChildLeftOutOfOneRoundRejoinsTheNext) {
   const HorizontalConfig config =
       TinyConfig({"horizontal.children.slow=[2]", "horizontal.children.slow_rounds=[1]",
-                  "horizontal.children.slow_delay_s=1.5", "horizontal.train.round_timeout_s=1",
+                  "horizontal.children.slow_delay_s=4.5", "horizontal.train.round_timeout_s=3",
                   "horizontal.train.quorum=2"});
   COLONY_ASSERT_OK_AND_ASSIGN(MasterResult r, RunSession(config, 3));
   ASSERT_EQ(r.rounds.size(), 3u);
@@ -296,8 +296,8 @@ TEST(HorizontalSessionTest, ChildLeftOutOfOneRoundRejoinsTheNext) {
 
 TEST(HorizontalSessionTest, TooFewAnswersAbortsTheRound) {
   const HorizontalConfig config =
-      TinyConfig({"horizontal.children.slow=[1]", "horizontal.children.slow_delay_s=1.5",
-                  "horizontal.train.round_timeout_s=0.5", "horizontal.train.rounds=1"});
+      TinyConfig({"horizontal.children.slow=[1]", "horizontal.children.slow_delay_s=4.5",
+                  "horizontal.train.round_timeout_s=3", "horizontal.train.rounds=1"});
   EXPECT_THAT(RunSession(config, 2).status(),
               StatusIs(StatusCode::kAborted, HasSubstr("round 1 got 1 of 2 updates, quorum is 2")));
 }
@@ -379,8 +379,8 @@ TEST(SecureAggregationTest, MasterSeesOnlyMaskedUpdatesAndGetsTheSameFedAvg) {
 TEST(SecureAggregationTest, MasksOfAChildThatDidNotAnswerAreRemoved) {
   const std::vector<std::string> slow = {"horizontal.children.slow=[2]",
                                          "horizontal.children.slow_rounds=[1]",
-                                         "horizontal.children.slow_delay_s=1.5",
-                                         "horizontal.train.round_timeout_s=1",
+                                         "horizontal.children.slow_delay_s=4.5",
+                                         "horizontal.train.round_timeout_s=3",
                                          "horizontal.train.quorum=2",
                                          "horizontal.train.rounds=2"};
   COLONY_ASSERT_OK_AND_ASSIGN(MasterResult plain, RunSession(TinyConfig(slow), 3));
