@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <future>
 
 #include "colony/base/file_util.h"
 #include "colony/data/ctr_generator.h"
@@ -16,6 +15,7 @@
 #include "colony/train/trainer.h"
 #include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
+#include "testing/two_workers.h"
 
 namespace colony::train {
 namespace {
@@ -134,11 +134,8 @@ TEST_F(HeterTest, TwoWorkersShareRealServers) {
   o.heter.compute_threads = 2;
   const auto servers = testing::StartPsServers(2, &o.ps.servers);
   o.worker.count = 2;
-  TrainOptions worker1 = o;
-  worker1.worker.rank = 1;
-  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(o));
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(o, Train));
+  const auto& [first, other] = both;
   EXPECT_EQ(first.steps, 22);
   EXPECT_EQ(other.steps, 21);
   EXPECT_EQ(first.samples + other.samples, 2700);

@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <sstream>
 
 #include "colony/data/session_generator.h"
@@ -15,6 +14,7 @@
 #include "colony/train/internal/session_feeder.h"
 #include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
+#include "testing/two_workers.h"
 
 namespace colony::train {
 namespace {
@@ -214,17 +214,10 @@ class SessionServersTest : public SessionTrainerTest {
     servers_.clear();  // Down before new ones start.
     servers_ = testing::StartPsServers(2, &o.ps.servers);
   }
-  // Worker 0 and worker 1 of `first`'s job, the second in a thread; worker 0's summary.
+  // Worker 0 and worker 1 of `first`'s job, the second in a thread.
   static StatusOr<std::pair<SessionTrainSummary, SessionTrainSummary>> RunPair(
       const SessionTrainOptions& first) {
-    SessionTrainOptions second = first;
-    second.worker.rank = 1;
-    auto other = std::async(std::launch::async, [&] { return TrainSessions(second); });
-    StatusOr<SessionTrainSummary> mine = TrainSessions(first);
-    StatusOr<SessionTrainSummary> theirs = other.get();
-    COLONY_RETURN_IF_ERROR(mine.status());
-    COLONY_RETURN_IF_ERROR(theirs.status());
-    return std::make_pair(*mine, *theirs);
+    return testing::RunTwoWorkers(first, TrainSessions);
   }
   std::vector<std::unique_ptr<ps::PsServer>> servers_;
 };

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 
 #include "colony/base/file_util.h"
 #include "colony/data/ctr_generator.h"
@@ -12,6 +11,7 @@
 #include "colony/ps/server.h"
 #include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
+#include "testing/two_workers.h"
 
 namespace colony::train {
 namespace {
@@ -306,12 +306,8 @@ TEST_F(TrainerTest, SyncWorkersResumeTheirDataPositionsFromCheckpoints) {
   // Two sync workers stop at step 20 and resume to step 40 against the same servers; they
   // must end where two workers running 40 steps at once end.
   auto run_pair = [](const TrainOptions& first) -> StatusOr<TrainSummary> {
-    TrainOptions second = first;
-    second.worker.rank = 1;
-    auto other = std::async(std::launch::async, [&] { return Train(second); });
-    StatusOr<TrainSummary> mine = Train(first);
-    COLONY_RETURN_IF_ERROR(other.get().status());
-    return mine;
+    COLONY_ASSIGN_OR_RETURN(auto both, testing::RunTwoWorkers(first, Train));
+    return both.first;
   };
   TrainOptions o = Options("dnn", "");
   o.model.dropout = 0;
@@ -346,12 +342,8 @@ TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   sync.strategy = "sync";
   sync.worker.count = 2;
   const auto servers = testing::StartPsServers(2, &sync.ps.servers);
-  TrainOptions worker1 = sync;
-  worker1.worker.rank = 1;
-  std::future<StatusOr<TrainSummary>> second =
-      std::async(std::launch::async, [&] { return Train(worker1); });
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(sync));
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(sync, Train));
+  const auto& [first, other] = both;
   EXPECT_EQ(first.steps, 40);
   EXPECT_EQ(other.steps, 40);
   EXPECT_EQ(other.test_samples, 0) << "only worker 0 tests";
@@ -375,11 +367,8 @@ TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
   o.strategy = "async";
   o.worker.count = 2;
   const auto servers = testing::StartPsServers(1, &o.ps.servers);
-  TrainOptions worker1 = o;
-  worker1.worker.rank = 1;
-  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(o));
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(o, Train));
+  const auto& [first, other] = both;
   // 2700 training rows in batches of 64: 43 batches, the odd one to worker 0.
   EXPECT_EQ(first.steps, 22);
   EXPECT_EQ(other.steps, 21);
@@ -414,11 +403,8 @@ TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
   servers = testing::StartPsServers(2, &geo.ps.servers);
   geo.ps.geo_steps = 4;
   geo.worker.count = 2;
-  TrainOptions worker1 = geo;
-  worker1.worker.rank = 1;
-  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(geo));
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(geo, Train));
+  const auto& [first, other] = both;
   EXPECT_EQ(first.samples + other.samples, 2700);
   EXPECT_GT(first.test_auc, 0.5);
   EXPECT_LT(std::abs(first.test_logloss - embedded.test_logloss), 0.05);
@@ -522,11 +508,8 @@ TEST_F(TrainerTest, SyncCandidateWorkersShareTheBatchesOfAPass) {
   o.ps.late_params = "candidate";
   o.worker.count = 2;
   auto server = StartServer(o, 5);
-  TrainOptions worker1 = o;
-  worker1.worker.rank = 1;
-  auto second = std::async(std::launch::async, [&] { return Train(worker1); });
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary first, Train(o));
-  COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary other, second.get());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(o, Train));
+  const auto& [first, other] = both;
   EXPECT_EQ(first.steps, 21);  // Whole rounds of 2 of the 43 batches.
   EXPECT_EQ(other.steps, 21);
   EXPECT_GT(first.test_auc, 0.5);
