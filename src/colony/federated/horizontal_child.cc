@@ -122,11 +122,8 @@ class Service final : public rpc::HorizontalChild::Service {
     std::vector<float> update = model_->SharedParameters();
     std::vector<float> control_delta;
     if (request->scaffold()) {
-      // K local steps: ceil(samples / batch) per epoch, or the request's.
-      const int64_t batch = config_.train.batch_size;
-      const int64_t steps = request->local_steps() > 0
-                                ? request->local_steps()
-                                : epochs * ((local_.rows() + batch - 1) / batch);
+      const int64_t steps = internal::LocalSteps(local_.rows(), config_.train.batch_size, epochs,
+                                                 request->local_steps());
       StatusOr<std::vector<float>> delta =
           gradient.empty()
               ? internal::ScaffoldChildUpdate(

@@ -167,9 +167,9 @@ class ProgramModel final : public EncoderModel {
     std::vector<int64_t> order(data.rows());
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(seed);
-    const int64_t per_pass = (data.rows() + train_.batch_size - 1) / train_.batch_size;
-    if (steps > 0) epochs = static_cast<int>((steps + per_pass - 1) / per_pass);
-    int64_t left = steps > 0 ? steps : epochs * per_pass;
+    const int64_t per_pass = LocalSteps(data.rows(), train_.batch_size, 1, 0);
+    int64_t left = LocalSteps(data.rows(), train_.batch_size, epochs, steps);
+    epochs = static_cast<int>((left + per_pass - 1) / per_pass);
     double last = 0;
     for (int e = 0; e < epochs; ++e) {
       std::shuffle(order.begin(), order.end(), rng);
@@ -358,6 +358,11 @@ StatusOr<std::unique_ptr<EncoderModel>> EncoderModel::Create(int input_dim,
                                                              const HorizontalTrainOptions& train,
                                                              uint64_t head_seed) {
   return ProgramModel::Make(input_dim, encoder, classes, train, head_seed);
+}
+
+int64_t LocalSteps(int rows, int batch_size, int epochs, int64_t steps) {
+  if (steps > 0) return steps;
+  return int64_t{epochs} * ((rows + batch_size - 1) / batch_size);
 }
 
 void UseOneTorchThread() { torch::set_num_threads(1); }

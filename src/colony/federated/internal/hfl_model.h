@@ -60,6 +60,10 @@ class EncoderModel {
   virtual StatusOr<std::vector<double>> ClassAccuracy(const ImageSet& data) = 0;
 };
 
+// The mini-batches Train takes on `rows` samples: `steps` when > 0, else `epochs` passes of
+// ceil(rows / batch_size).
+int64_t LocalSteps(int rows, int batch_size, int epochs, int64_t steps);
+
 // Torch runs one intra-op thread per process: children share a few cores.
 void UseOneTorchThread();
 
