@@ -10,7 +10,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev
   python3 python3-torch python3-numpy
   libhnswlib-dev libfaiss-dev dataset-fashion-mnist gnuplot-nox libgmp-dev zlib1g-dev python3-sklearn
-  libsodium-dev
+  libsodium-dev nlohmann-json3-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
