@@ -13,6 +13,7 @@ TEST(IsLoopbackAddressTest, DecidesFromTheResolvedAddresses) {
       {"127.0.0.1", true},
       {"127.0.0.1:7001", true},
       {"127.1.2.3:9", true},
+      {"127.8.0.1", true},
       {"[::1]:5", true},
       {"::1", true},
       {"localhost:1", true},
@@ -26,6 +27,9 @@ TEST(IsLoopbackAddressTest, DecidesFromTheResolvedAddresses) {
       {"[::]:7001", false},
       {"192.0.2.1:7001", false},
       {"10.0.0.1", false},
+      {"128.0.0.1:1", false},
+      {"[fe80::1]:7001", false},
+      {"ps0:7001", false},
       {"", false},
       {":7001", false},
   };

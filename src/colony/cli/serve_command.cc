@@ -111,7 +111,7 @@ Status RunRetrievalServe(const ServeFlags& flags) {
 
 Status RunServe(const ServeFlags& flags) {
   if (flags.role == "worker") return RunWorker(flags);
-  if (!ps::IsLoopbackAddress(flags.host) && flags.tls_cert.empty() && !flags.plaintext) {
+  if (!rpc::IsLoopbackAddress(flags.host) && flags.tls_cert.empty() && !flags.plaintext) {
     return InvalidArgumentError("--host " + flags.host +
                                 " is not loopback: give --tls-cert and --tls-key "
                                 "(scripts/make-certs.sh), or --plaintext on a trusted network");
