@@ -206,7 +206,7 @@ TEST_F(CliTest, IndexBuildQueryAddRemoveAndServe) {
   ASSERT_NE(at, std::string::npos) << text;
   EXPECT_THAT(text, HasSubstr("retrieval serving 3017 items (3 trees)"));
   auto client = retrieval::RetrievalClient::Connect(
-      "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 14))), "");
+      "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 14))));
   ASSERT_TRUE(client.ok());
   const retrieval::VectorSet queries = RandomVectors(50, 8, 3);
   for (int64_t q = 0; q < queries.n; ++q) {  // A bounded load: 50 calls, 10 s deadline each.

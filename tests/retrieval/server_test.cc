@@ -30,7 +30,7 @@ class RetrievalServerTest : public ::testing::Test {
     address_ = "127.0.0.1:" + std::to_string(server_->port());
   }
   std::unique_ptr<RetrievalClient> Client(const std::string& token = "secret") {
-    auto client = RetrievalClient::Connect(address_, token, 10000);
+    auto client = RetrievalClient::Connect(address_, {.token = token});
     EXPECT_TRUE(client.ok()) << client.status();
     return std::move(client).value();
   }
@@ -102,7 +102,7 @@ TEST_F(RetrievalServerTest, BadCallsGetClearErrors) {
   EXPECT_THAT(Client("wrong")->Health(),
               StatusIs(StatusCode::kUnauthenticated, HasSubstr("token")));
   server_->Shutdown();
-  auto late = RetrievalClient::Connect(address_, "secret", 2000);
+  auto late = RetrievalClient::Connect(address_, {.token = "secret", .deadline_ms = 2000});
   ASSERT_TRUE(late.ok());
   EXPECT_THAT((*late)->Health(), StatusIs(StatusCode::kUnavailable, ::testing::_));
 }
