@@ -78,8 +78,11 @@ TEST(PartyBAttackTest, RefusesBadCallsAndKeepsServing) {
   EXPECT_EQ(stub->Step(authed().get(), big, &step).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   healthy();
-  // Malformed bytes: a Paillier modulus that is no key at all.
+  // Malformed bytes: a Paillier modulus that is no key at all, in an otherwise good Setup.
+  rpc::IdsResponse held;
+  ASSERT_TRUE(stub->Ids(authed().get(), {}, &held).ok());
   rpc::SetupRequest setup;
+  *setup.mutable_train_ids() = held.ids();
   setup.set_model("linear");
   setup.set_learning_rate(0.1);
   setup.set_paillier_n(std::string("\x01", 1));
