@@ -94,8 +94,11 @@ TEST_F(CliTest, InterruptCheckpointsAndResumeContinues) {
 
 TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   const std::string log = *root_ + "/serve.log";
-  const pid_t pid = Spawn(
-      "serve --role pserver --port 0 --token t0k --checkpoint-dir " + *root_ + "/ps_ckpt", log);
+  const std::string token_file = *root_ + "/token";
+  std::ofstream(token_file) << "t0k\n";
+  const pid_t pid = Spawn("serve --role pserver --port 0 --token-file " + token_file +
+                              " --checkpoint-dir " + *root_ + "/ps_ckpt",
+                          log);
   ASSERT_GT(pid, 0);
   std::string text;
   for (int i = 0; i < 600 && text.find("listening on") == std::string::npos; ++i) {
@@ -107,16 +110,19 @@ TEST_F(CliTest, ServeRunsAParameterServerUntilSigterm) {
   ASSERT_NE(at, std::string::npos) << text;
   const std::string address = "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 23)));
 
-  const Result stats = RunColony("ps stats --addr " + address + " --token t0k");
+  const Result stats = RunColony("ps stats --addr " + address + " --token-file " + token_file);
   EXPECT_EQ(stats.exit_code, 0) << stats.output;
   EXPECT_THAT(stats.output, HasSubstr(address + ": 1 requests"));
+  EXPECT_THAT(stats.output, ::testing::Not(HasSubstr("warning")));
   // A training job whose tables live on that server process.
   const Result train = RunColony("train examples/ctr/config.yaml --set data.dir=" + *root_ +
                                  "/data --set model.hidden=[16] --set train.epochs=1" +
                                  " --set ps.servers=[" + address + "] --set ps.token=t0k");
   ASSERT_EQ(train.exit_code, 0) << train.output;
   EXPECT_THAT(train.output, HasSubstr("test auc"));
+  // --token still works, with a warning that ps shows it to every user.
   const Result tables = RunColony("ps stats --addr " + address + " --token t0k");
+  EXPECT_THAT(tables.output, HasSubstr("warning: --token puts the token on the command line"));
   EXPECT_THAT(tables.output, HasSubstr("table emb: sparse"));
   EXPECT_THAT(tables.output, HasSubstr("table fc0.w: dense"));
   const Result refused = RunColony("ps stats --addr " + address + " --token wrong");
@@ -206,7 +212,7 @@ TEST_F(CliTest, IndexBuildQueryAddRemoveAndServe) {
   ASSERT_NE(at, std::string::npos) << text;
   EXPECT_THAT(text, HasSubstr("retrieval serving 3017 items (3 trees)"));
   auto client = retrieval::RetrievalClient::Connect(
-      "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 14))), "");
+      "127.0.0.1:" + std::to_string(std::stoi(text.substr(at + 14))));
   ASSERT_TRUE(client.ok());
   const retrieval::VectorSet queries = RandomVectors(50, 8, 3);
   for (int64_t q = 0; q < queries.n; ++q) {  // A bounded load: 50 calls, 10 s deadline each.
@@ -251,6 +257,10 @@ TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
       {"eval --checkpoint " + *root_ + "/no_ckpt", "no checkpoint"},
       {"frobnicate", "unknown command 'frobnicate'"},
       {"serve --role pserver --host 0.0.0.0", "is not loopback"},
+      {"serve --role pserver --host 0.0.0.0 --plaintext",
+       "0.0.0.0:0 is not loopback, so every call must carry a token: set --token-file"},
+      {"serve --role pserver --token-file " + *root_ + "/no_token", "--token-file: cannot open"},
+      {"serve --role pserver --token a --token-file " + *root_ + "/no_token", "not both"},
       {"serve --role cook", "--role must be 'pserver', 'worker' or 'retrieval', got 'cook'"},
   };
   for (const Case& c : cases) {

@@ -1,8 +1,14 @@
 // A real retrieval server on 127.0.0.1 (free port) driven through RetrievalClient.
 #include "colony/retrieval/server.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <thread>
+
+#include "colony/rpc/channel.h"
+#include "colony/rpc/health.h"
 
 #include "retrieval/test_data.h"
 #include "testing/status_matchers.h"
@@ -30,7 +36,7 @@ class RetrievalServerTest : public ::testing::Test {
     address_ = "127.0.0.1:" + std::to_string(server_->port());
   }
   std::unique_ptr<RetrievalClient> Client(const std::string& token = "secret") {
-    auto client = RetrievalClient::Connect(address_, token, 10000);
+    auto client = RetrievalClient::Connect(address_, {.token = token});
     EXPECT_TRUE(client.ok()) << client.status();
     return std::move(client).value();
   }
@@ -102,9 +108,83 @@ TEST_F(RetrievalServerTest, BadCallsGetClearErrors) {
   EXPECT_THAT(Client("wrong")->Health(),
               StatusIs(StatusCode::kUnauthenticated, HasSubstr("token")));
   server_->Shutdown();
-  auto late = RetrievalClient::Connect(address_, "secret", 2000);
+  auto late = RetrievalClient::Connect(address_, {.token = "secret", .deadline_ms = 2000});
   ASSERT_TRUE(late.ok());
   EXPECT_THAT((*late)->Health(), StatusIs(StatusCode::kUnavailable, ::testing::_));
+}
+
+// The service attacked: every method without or with a wrong token, malformed bytes, a
+// request over the size limit; the standard health check answers after each attack.
+TEST_F(RetrievalServerTest, AttacksAreRefusedAndHealthAnswersThroughout) {
+  auto channel = colony::rpc::MakeChannel(address_, {}).value();
+  auto healthy = [&] {
+    COLONY_ASSERT_OK_AND_ASSIGN(colony::rpc::HealthState state, colony::rpc::CheckHealth(channel));
+    EXPECT_EQ(state, colony::rpc::HealthState::kServing);
+  };
+  const uint64_t id = 424242;
+  for (const std::string token : {"", "guess", "secret "}) {
+    auto client = Client(token);
+    EXPECT_THAT(client->Search({}, std::vector<float>(16)),
+                StatusIs(StatusCode::kUnauthenticated, ::testing::_));
+    EXPECT_THAT(client->Insert({&id, 1}, std::vector<float>(16)),
+                StatusIs(StatusCode::kUnauthenticated, ::testing::_));
+    EXPECT_THAT(client->Remove({&id, 1}), StatusIs(StatusCode::kUnauthenticated, ::testing::_));
+    EXPECT_THAT(client->Health(), StatusIs(StatusCode::kUnauthenticated, ::testing::_));
+  }
+  EXPECT_EQ(index_->size(), 2000);  // Nothing got in.
+  healthy();
+  // Bytes that are not whole float32 rows of the index's width.
+  auto client = Client();
+  EXPECT_THAT(client->Search({}, std::vector<float>(17)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not whole rows")));
+  EXPECT_THAT(client->Insert({&id, 1}, std::vector<float>(15)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not whole rows")));
+  healthy();
+
+  // A server with a small request limit refuses a larger Insert before its handler runs.
+  RetrievalServerOptions small;
+  small.token = "secret";
+  small.limits.max_receive_message_bytes = 64 << 10;
+  COLONY_ASSERT_OK_AND_ASSIGN(auto limited, RetrievalServer::Start(small, index_));
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      auto limited_client,
+      RetrievalClient::Connect("127.0.0.1:" + std::to_string(limited->port()), {.token = "secret"}));
+  std::vector<uint64_t> ids(2000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = 500000 + i;
+  EXPECT_THAT(limited_client->Insert(ids, items_.data),
+              StatusIs(StatusCode::kResourceExhausted, ::testing::_));
+  EXPECT_EQ(index_->size(), 2000);
+  COLONY_ASSERT_OK(limited_client->Health().status());
+  healthy();
+}
+
+TEST(RetrievalServerTlsTest, ServesOverTlsToClientsTrustingItsCa) {
+  const std::string dir = ::testing::TempDir() + "/colony_retrieval_tls_" + std::to_string(getpid());
+  ASSERT_EQ(std::system(("bash scripts/make-certs.sh " + dir + " >/dev/null").c_str()), 0);
+  const VectorSet items = ClusteredVectors(200, 8, 4, 3);
+  COLONY_ASSERT_OK_AND_ASSIGN(std::shared_ptr<TreeIndex> index, TreeIndex::Build({}, items));
+  RetrievalServerOptions options;
+  options.tls_cert_file = dir + "/server.pem";
+  options.tls_key_file = dir + "/server.key";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto server, RetrievalServer::Start(options, index));
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  COLONY_ASSERT_OK_AND_ASSIGN(auto tls,
+                              RetrievalClient::Connect(address, {.tls_ca_file = dir + "/ca.pem"}));
+  const std::span<const float> query(items.row(0), 8);
+  COLONY_ASSERT_OK_AND_ASSIGN(SearchResults found, tls->Search({.k = 3}, query));
+  COLONY_ASSERT_OK_AND_ASSIGN(SearchResults local, index->Search({.k = 3, .num_threads = 1}, query));
+  EXPECT_EQ(found.ids, local.ids);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto plain, RetrievalClient::Connect(address, {.deadline_ms = 1000}));
+  EXPECT_THAT(plain->Health(), StatusIs(StatusCode::kUnavailable, ::testing::_));
+  EXPECT_THAT(RetrievalClient::Connect(address, {.tls_ca_file = dir + "/none.pem"}),
+              StatusIs(StatusCode::kNotFound, HasSubstr("none.pem")));
+  // Off loopback, plaintext needs saying so.
+  EXPECT_THAT(RetrievalClient::Connect("192.0.2.1:7400"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("is not loopback")));
+  options.address = "0.0.0.0:0";
+  options.tls_cert_file = options.tls_key_file = "";
+  EXPECT_THAT(RetrievalServer::Start(options, index),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("is not loopback")));
 }
 
 }  // namespace

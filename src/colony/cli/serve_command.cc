@@ -17,6 +17,7 @@
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
 #include "colony/retrieval/server.h"
+#include "colony/rpc/token.h"
 
 namespace colony::cli {
 namespace {
@@ -29,6 +30,7 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string token;
+  std::string token_file;
   std::string checkpoint_dir;
   int checkpoint_every_seconds = 0;
   std::string tls_cert;
@@ -45,7 +47,23 @@ struct ServeFlags {
   int scan_leaves = 1;
 };
 
-Status RunWorker(const ServeFlags& flags) {
+// The token from --token-file, else --token (with a warning), else COLONY_TOKEN; "" for none.
+StatusOr<std::string> ResolveToken(const std::string& token, const std::string& token_file) {
+  if (!token.empty() && !token_file.empty()) {
+    return InvalidArgumentError("give --token-file or --token, not both");
+  }
+  if (!token_file.empty()) return rpc::ReadTokenFile(token_file, "--token-file");
+  if (!token.empty()) {
+    std::fprintf(stderr,
+                 "warning: --token puts the token on the command line, where ps shows it to "
+                 "every user of this machine; use --token-file or COLONY_TOKEN instead\n");
+    return token;
+  }
+  if (const char* env = std::getenv("COLONY_TOKEN")) return std::string(env);
+  return std::string();
+}
+
+Status RunWorker(const ServeFlags& flags, const std::string& token) {
   if (flags.job.config.empty()) {
     return InvalidArgumentError("--role worker needs the job's CONFIG file");
   }
@@ -61,7 +79,7 @@ Status RunWorker(const ServeFlags& flags) {
     env.source = "--rank/--workers";
   }
   if (!flags.servers.empty()) env.servers = flags.servers;
-  if (!flags.token.empty()) env.token = flags.token;
+  if (!token.empty()) env.token = token;
   if (!env.rank) {
     return InvalidArgumentError(
         "--role worker: no rank; give --rank R --workers N, or start it with colony launch, "
@@ -83,16 +101,19 @@ Status RunWorker(const ServeFlags& flags) {
 }
 
 // Serves the index saved in --index until SIGINT/SIGTERM.
-Status RunRetrievalServe(const ServeFlags& flags) {
+Status RunRetrievalServe(const ServeFlags& flags, const std::string& token) {
   if (flags.index_dir.empty()) return InvalidArgumentError("--role retrieval needs --index DIR");
-  if (!flags.tls_cert.empty() || !flags.checkpoint_dir.empty()) {
-    return InvalidArgumentError("--tls-cert and --checkpoint-dir are for --role pserver");
+  if (!flags.checkpoint_dir.empty()) {
+    return InvalidArgumentError("--checkpoint-dir is for --role pserver");
   }
   COLONY_ASSIGN_OR_RETURN(std::shared_ptr<retrieval::TreeIndex> index,
                           retrieval::TreeIndex::Load(flags.index_dir));
   retrieval::RetrievalServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
-  options.token = flags.token;
+  options.token = token;
+  options.tls_cert_file = flags.tls_cert;
+  options.tls_key_file = flags.tls_key;
+  options.plaintext = flags.plaintext;
   options.defaults.beam = flags.beam;
   options.defaults.scan_leaves = flags.scan_leaves;
   COLONY_ASSIGN_OR_RETURN(auto server, retrieval::RetrievalServer::Start(options, index));
@@ -110,13 +131,9 @@ Status RunRetrievalServe(const ServeFlags& flags) {
 }
 
 Status RunServe(const ServeFlags& flags) {
-  if (flags.role == "worker") return RunWorker(flags);
-  if (!ps::IsLoopbackAddress(flags.host) && flags.tls_cert.empty() && !flags.plaintext) {
-    return InvalidArgumentError("--host " + flags.host +
-                                " is not loopback: give --tls-cert and --tls-key "
-                                "(scripts/make-certs.sh), or --plaintext on a trusted network");
-  }
-  if (flags.role == "retrieval") return RunRetrievalServe(flags);
+  COLONY_ASSIGN_OR_RETURN(const std::string token, ResolveToken(flags.token, flags.token_file));
+  if (flags.role == "worker") return RunWorker(flags, token);
+  if (flags.role == "retrieval") return RunRetrievalServe(flags, token);
   if (flags.role != "pserver") {
     return InvalidArgumentError("--role must be 'pserver', 'worker' or 'retrieval', got '" +
                                 flags.role + "'");
@@ -127,12 +144,10 @@ Status RunServe(const ServeFlags& flags) {
   }
   ps::PsServerOptions options;
   options.address = flags.host + ":" + std::to_string(flags.port);
-  options.token = flags.token;
-  if (const char* token = std::getenv("COLONY_TOKEN"); options.token.empty() && token) {
-    options.token = token;
-  }
+  options.token = token;
   options.tls_cert_file = flags.tls_cert;
   options.tls_key_file = flags.tls_key;
+  options.plaintext = flags.plaintext;
   options.ssd_dir = flags.ssd_dir;
   options.inject_delay_ms = flags.inject_delay_ms;
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
@@ -170,13 +185,15 @@ Status RunServe(const ServeFlags& flags) {
 struct StatsFlags {
   std::string address;
   std::string token;
+  std::string token_file;
   std::string tls_ca;
 };
 
 Status PrintStats(const StatsFlags& flags) {
   const std::string& address = flags.address;
+  COLONY_ASSIGN_OR_RETURN(const std::string token, ResolveToken(flags.token, flags.token_file));
   COLONY_ASSIGN_OR_RETURN(ps::ServerStats stats,
-                          ps::QueryServerStats(address, flags.token, flags.tls_ca));
+                          ps::QueryServerStats(address, token, flags.tls_ca));
   std::printf("%s: %lld requests, %lld bytes in, %lld bytes out\n", address.c_str(),
               static_cast<long long>(stats.requests), static_cast<long long>(stats.bytes_in),
               static_cast<long long>(stats.bytes_out));
@@ -205,8 +222,13 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   serve->add_option("--host", flags->host, "address to listen on")->capture_default_str();
   serve->add_option("--port", flags->port, "port; 0 picks a free one and prints it")
       ->capture_default_str();
-  serve->add_option("--token", flags->token, "shared token every call must carry");
-  serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate (scripts/make-certs.sh)");
+  serve->add_option("--token-file", flags->token_file,
+                    "file holding the shared token every call must carry (else COLONY_TOKEN); "
+                    "required off loopback");
+  serve->add_option("--token", flags->token,
+                    "the token itself (visible to every user in ps: prefer --token-file)");
+  serve->add_option("--tls-cert", flags->tls_cert,
+                    "PEM certificate (scripts/make-certs.sh); pserver and retrieval");
   serve->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
   serve->add_flag("--plaintext", flags->plaintext, "allow no TLS on a non-loopback --host");
   serve->add_option("--ssd-dir", flags->ssd_dir,
@@ -229,7 +251,10 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
   ps_cmd->require_subcommand(1);
   CLI::App* stats = ps_cmd->add_subcommand("stats", "tables, rows and traffic of a server");
   stats->add_option("--addr", stats_flags->address, "HOST:PORT of the server")->required();
-  stats->add_option("--token", stats_flags->token, "the server's token");
+  stats->add_option("--token-file", stats_flags->token_file,
+                    "file holding the server's token (else COLONY_TOKEN)");
+  stats->add_option("--token", stats_flags->token,
+                    "the token itself (visible to every user in ps: prefer --token-file)");
   stats->add_option("--tls-ca", stats_flags->tls_ca, "PEM CA certificate: connect with TLS");
   stats->callback([stats_flags, exit_code] { *exit_code = ExitCode(PrintStats(*stats_flags)); });
 }

@@ -16,6 +16,7 @@
 #include "colony/federated/internal/scaffold.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
+#include "colony/rpc/serve.h"
 
 namespace colony::fl {
 namespace {
@@ -49,155 +50,154 @@ class Service final : public rpc::HorizontalChild::Service {
 
   grpc::Status Instruct(grpc::ServerContext* context, const rpc::InstructRequest* request,
                         rpc::InstructResponse* response) override {
-    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
-      return auth;
-    std::lock_guard<std::mutex> lock(mu_);
-    Touch();
-    const std::string mine = config_.encoder.TypeName(local_.dim);
-    const int64_t params = static_cast<int64_t>(model_->SharedParameters().size());
-    response->set_sample_count(local_.rows());
-    response->set_public_key(keys_.public_key);
-    if (request->encoder_type() != mine) {
-      response->set_reason("child " + std::to_string(index_) + " has no samples for encoder '" +
-                           request->encoder_type() + "' (it holds images for '" + mine + "')");
-    } else if (request->num_parameters() != params) {
-      response->set_reason("child " + std::to_string(index_) + "'s encoder has " +
-                           std::to_string(params) + " parameters, the master's " +
-                           std::to_string(request->num_parameters()));
-    } else if (local_.rows() == 0) {
-      response->set_reason("child " + std::to_string(index_) + " holds no samples");
-    } else {
-      response->set_confirmed(true);
-    }
-    std::printf("child %d: instructed to train '%s': %s (%d samples)\n", index_,
-                request->encoder_type().c_str(),
-                response->confirmed() ? "confirmed" : response->reason().c_str(), local_.rows());
-    std::fflush(stdout);
-    return grpc::Status::OK;
+    return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
+      std::lock_guard<std::mutex> lock(mu_);
+      Touch();
+      const std::string mine = config_.encoder.TypeName(local_.dim);
+      const int64_t params = static_cast<int64_t>(model_->SharedParameters().size());
+      response->set_sample_count(local_.rows());
+      response->set_public_key(keys_.public_key);
+      if (request->encoder_type() != mine) {
+        response->set_reason("child " + std::to_string(index_) + " has no samples for encoder '" +
+                             request->encoder_type() + "' (it holds images for '" + mine + "')");
+      } else if (request->num_parameters() != params) {
+        response->set_reason("child " + std::to_string(index_) + "'s encoder has " +
+                             std::to_string(params) + " parameters, the master's " +
+                             std::to_string(request->num_parameters()));
+      } else if (local_.rows() == 0) {
+        response->set_reason("child " + std::to_string(index_) + " holds no samples");
+      } else {
+        response->set_confirmed(true);
+      }
+      std::printf("child %d: instructed to train '%s': %s (%d samples)\n", index_,
+                  request->encoder_type().c_str(),
+                  response->confirmed() ? "confirmed" : response->reason().c_str(), local_.rows());
+      std::fflush(stdout);
+      return OkStatus();
+    });
   }
 
   grpc::Status Train(grpc::ServerContext* context, const rpc::TrainRequest* request,
                      rpc::TrainResponse* response) override {
-    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
-      return auth;
-    const std::vector<int>& slow_rounds = config_.children.slow_rounds;
-    if (slow_ && (slow_rounds.empty() || Contains(slow_rounds, request->round()))) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    Touch();
-    // The master gave up on this call (its round went on without us): skip the work.
-    if (context->IsCancelled()) {
-      return grpc::Status(grpc::StatusCode::CANCELLED,
-                          "round " + std::to_string(request->round()) + " is over");
-    }
-    const std::vector<float> received(request->parameters().begin(), request->parameters().end());
-    const std::string round = "round " + std::to_string(request->round());
-    Status set = model_->SetSharedParameters(received);
-    if (!set.ok()) return internal::ToGrpcStatus(set.WithContext(round));
-    response->set_round(request->round());
-    double accuracy = 0, local = 0;
-    Status evaluated = Evaluate(&accuracy, &local);
-    if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext(round));
-    response->set_eval_accuracy(accuracy);
-    response->set_eval_local_accuracy(local);
-    const int epochs = std::max(1, request->local_epochs());
-    const double scale = request->learning_rate_scale() > 0 ? request->learning_rate_scale() : 1;
-    const double learning_rate = config_.train.learning_rate * scale;
-    model_->SetLearningRate(learning_rate);
-    Status corrected = SetCorrection(*request, learning_rate);
-    if (!corrected.ok()) return internal::ToGrpcStatus(corrected.WithContext(round));
-    std::vector<float> gradient;  // SCAFFOLD option I: the mean gradient at the received x.
-    if (request->scaffold() && config_.train.scaffold_option == 1) {
-      StatusOr<std::vector<float>> mean = model_->MeanGradient(local_);
-      if (!mean.ok()) return internal::ToGrpcStatus(mean.status().WithContext(round));
-      gradient = std::move(mean).value();
-    }
-    const StatusOr<double> loss =
-        model_->Train(local_, epochs, request->local_steps(),
-                      config_.train.seed * 7919 + request->round() * 131 + index_);
-    if (!loss.ok()) return internal::ToGrpcStatus(loss.status().WithContext(round));
-    response->set_train_loss(*loss);
-    response->set_sample_count(local_.rows());
-    std::vector<float> update = model_->SharedParameters();
-    std::vector<float> control_delta;
-    if (request->scaffold()) {
-      const int64_t steps = internal::LocalSteps(local_.rows(), config_.train.batch_size, epochs,
-                                                 request->local_steps());
-      StatusOr<std::vector<float>> delta =
-          gradient.empty()
-              ? internal::ScaffoldChildUpdate(
-                    std::span<const float>(request->control().data(), request->control_size()),
-                    received, update, steps, step_size_, &control_)
-              : internal::ScaffoldChildUpdateOptionOne(gradient, &control_);
-      if (!delta.ok()) return internal::ToGrpcStatus(delta.status().WithContext(round));
-      control_delta = std::move(delta).value();
-      response->set_local_steps(steps);
-    }
-    if (poisoned_) Poison(request->round(), &update);
-    if (request->secure()) {
-      // [n_i x parameters, w_i x control_delta] in fixed point, masked as one vector.
-      std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
-      if (request->scaffold()) {
-        const double weight = request->control_weight_samples() ? local_.rows() : 1.0;
-        const std::vector<uint64_t> control = internal::EncodeFixed(control_delta, weight);
-        masked.insert(masked.end(), control.begin(), control.end());
+    return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
+      const std::vector<int>& slow_rounds = config_.children.slow_rounds;
+      if (slow_ && (slow_rounds.empty() || Contains(slow_rounds, request->round()))) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(config_.children.slow_delay_s));
       }
-      StatusOr<std::vector<uint64_t>> mask =
-          PeerMask(request->round(), request->peers(), request->peer_keys(), masked.size());
-      if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
-      for (size_t i = 0; i < masked.size(); ++i) masked[i] += (*mask)[i];
-      response->mutable_masked()->Assign(masked.begin(), masked.end());
-    } else {
-      response->mutable_parameters()->Assign(update.begin(), update.end());
-      response->mutable_control_delta()->Assign(control_delta.begin(), control_delta.end());
-    }
-    std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
-                index_, request->round(), response->eval_accuracy(), *loss,
-                poisoned_ ? " (sending a poisoned update)" : "");
-    std::fflush(stdout);
-    return grpc::Status::OK;
+      std::lock_guard<std::mutex> lock(mu_);
+      Touch();
+      // The master gave up on this call (its round went on without us): skip the work.
+      if (context->IsCancelled()) {
+        return CancelledError("round " + std::to_string(request->round()) + " is over");
+      }
+      const std::vector<float> received(request->parameters().begin(), request->parameters().end());
+      const std::string round = "round " + std::to_string(request->round());
+      Status set = model_->SetSharedParameters(received);
+      if (!set.ok()) return set.WithContext(round);
+      response->set_round(request->round());
+      double accuracy = 0, local = 0;
+      Status evaluated = Evaluate(&accuracy, &local);
+      if (!evaluated.ok()) return evaluated.WithContext(round);
+      response->set_eval_accuracy(accuracy);
+      response->set_eval_local_accuracy(local);
+      const int epochs = std::max(1, request->local_epochs());
+      const double scale = request->learning_rate_scale() > 0 ? request->learning_rate_scale() : 1;
+      const double learning_rate = config_.train.learning_rate * scale;
+      model_->SetLearningRate(learning_rate);
+      Status corrected = SetCorrection(*request, learning_rate);
+      if (!corrected.ok()) return corrected.WithContext(round);
+      std::vector<float> gradient;  // SCAFFOLD option I: the mean gradient at the received x.
+      if (request->scaffold() && config_.train.scaffold_option == 1) {
+        StatusOr<std::vector<float>> mean = model_->MeanGradient(local_);
+        if (!mean.ok()) return mean.status().WithContext(round);
+        gradient = std::move(mean).value();
+      }
+      const StatusOr<double> loss =
+          model_->Train(local_, epochs, request->local_steps(),
+                        config_.train.seed * 7919 + request->round() * 131 + index_);
+      if (!loss.ok()) return loss.status().WithContext(round);
+      response->set_train_loss(*loss);
+      response->set_sample_count(local_.rows());
+      std::vector<float> update = model_->SharedParameters();
+      std::vector<float> control_delta;
+      if (request->scaffold()) {
+        const int64_t steps = internal::LocalSteps(local_.rows(), config_.train.batch_size, epochs,
+                                                   request->local_steps());
+        StatusOr<std::vector<float>> delta =
+            gradient.empty()
+                ? internal::ScaffoldChildUpdate(
+                      std::span<const float>(request->control().data(), request->control_size()),
+                      received, update, steps, step_size_, &control_)
+                : internal::ScaffoldChildUpdateOptionOne(gradient, &control_);
+        if (!delta.ok()) return delta.status().WithContext(round);
+        control_delta = std::move(delta).value();
+        response->set_local_steps(steps);
+      }
+      if (poisoned_) Poison(request->round(), &update);
+      if (request->secure()) {
+        // [n_i x parameters, w_i x control_delta] in fixed point, masked as one vector.
+        std::vector<uint64_t> masked = internal::EncodeFixed(update, local_.rows());
+        if (request->scaffold()) {
+          const double weight = request->control_weight_samples() ? local_.rows() : 1.0;
+          const std::vector<uint64_t> control = internal::EncodeFixed(control_delta, weight);
+          masked.insert(masked.end(), control.begin(), control.end());
+        }
+        StatusOr<std::vector<uint64_t>> mask =
+            PeerMask(request->round(), request->peers(), request->peer_keys(), masked.size());
+        if (!mask.ok()) return mask.status();
+        for (size_t i = 0; i < masked.size(); ++i) masked[i] += (*mask)[i];
+        response->mutable_masked()->Assign(masked.begin(), masked.end());
+      } else {
+        response->mutable_parameters()->Assign(update.begin(), update.end());
+        response->mutable_control_delta()->Assign(control_delta.begin(), control_delta.end());
+      }
+      std::printf("child %d: round %d: accuracy of the received encoder %.4f, local loss %.4f%s\n",
+                  index_, request->round(), response->eval_accuracy(), *loss,
+                  poisoned_ ? " (sending a poisoned update)" : "");
+      std::fflush(stdout);
+      return OkStatus();
+    });
   }
 
   grpc::Status Unmask(grpc::ServerContext* context, const rpc::UnmaskRequest* request,
                       rpc::UnmaskResponse* response) override {
-    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
-      return auth;
-    std::lock_guard<std::mutex> lock(mu_);
-    Touch();
-    const size_t dim = request->dim() > 0 ? static_cast<size_t>(request->dim())
-                                          : model_->SharedParameters().size();
-    StatusOr<std::vector<uint64_t>> mask =
-        PeerMask(request->round(), request->dropped(), request->dropped_keys(), dim);
-    if (!mask.ok()) return internal::ToGrpcStatus(mask.status());
-    response->mutable_mask()->Assign(mask->begin(), mask->end());
-    return grpc::Status::OK;
+    return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
+      std::lock_guard<std::mutex> lock(mu_);
+      Touch();
+      const size_t dim = request->dim() > 0 ? static_cast<size_t>(request->dim())
+                                            : model_->SharedParameters().size();
+      StatusOr<std::vector<uint64_t>> mask =
+          PeerMask(request->round(), request->dropped(), request->dropped_keys(), dim);
+      if (!mask.ok()) return mask.status();
+      response->mutable_mask()->Assign(mask->begin(), mask->end());
+      return OkStatus();
+    });
   }
 
   grpc::Status Evaluate(grpc::ServerContext* context, const rpc::EvaluateRequest* request,
                         rpc::EvaluateResponse* response) override {
-    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
-      return auth;
-    std::lock_guard<std::mutex> lock(mu_);
-    Touch();
-    const std::vector<float> received(request->parameters().begin(), request->parameters().end());
-    Status set = model_->SetSharedParameters(received);
-    if (!set.ok()) return internal::ToGrpcStatus(set.WithContext("evaluate"));
-    double accuracy = 0, local = 0;
-    Status evaluated = Evaluate(&accuracy, &local);
-    if (!evaluated.ok()) return internal::ToGrpcStatus(evaluated.WithContext("evaluate"));
-    response->set_accuracy(accuracy);
-    response->set_local_accuracy(local);
-    response->set_test_samples(test_.rows());
-    return grpc::Status::OK;
+    return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
+      std::lock_guard<std::mutex> lock(mu_);
+      Touch();
+      const std::vector<float> received(request->parameters().begin(), request->parameters().end());
+      Status set = model_->SetSharedParameters(received);
+      if (!set.ok()) return set.WithContext("evaluate");
+      double accuracy = 0, local = 0;
+      Status evaluated = Evaluate(&accuracy, &local);
+      if (!evaluated.ok()) return evaluated.WithContext("evaluate");
+      response->set_accuracy(accuracy);
+      response->set_local_accuracy(local);
+      response->set_test_samples(test_.rows());
+      return OkStatus();
+    });
   }
 
   grpc::Status Finish(grpc::ServerContext* context, const rpc::FinishRequest*,
                       rpc::FinishResponse*) override {
-    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
-      return auth;
-    session_.Finish();
-    return grpc::Status::OK;
+    return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
+      session_.Finish();
+      return OkStatus();
+    });
   }
 
   Status Wait(const std::atomic<bool>* stop) {
@@ -318,11 +318,12 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
   auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
                                                     options.observer);
   COLONY_ASSIGN_OR_RETURN(
-      internal::StartedServer started,
+      std::unique_ptr<colony::rpc::Server> server,
       internal::StartServer("child " + std::to_string(options.index), options.address,
-                            service.get(), tap.get(), config.security));
+                            service.get(), rpc::HorizontalChild::service_full_name(), tap.get(),
+                            config.security));
   return std::unique_ptr<HorizontalChild>(
-      new GrpcChild(std::move(tap), std::move(service), std::move(started)));
+      new GrpcChild(std::move(tap), std::move(service), std::move(server)));
 }
 
 }  // namespace colony::fl

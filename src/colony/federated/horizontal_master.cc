@@ -17,6 +17,7 @@
 #include "colony/federated/internal/scaffold.h"
 #include "colony/federated/internal/secure_mask.h"
 #include "colony/horizontal.grpc.pb.h"
+#include "colony/rpc/token.h"
 
 namespace colony::fl {
 namespace {
@@ -105,7 +106,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     stubs.push_back(rpc::HorizontalChild::NewStub(channel));
   }
   auto deadline_context = [&](grpc::ClientContext* context) {
-    internal::AddToken(context, config.security);
+    colony::rpc::AddToken(context, config.security.token);
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::duration<double>(train.round_timeout_s)));
@@ -358,7 +359,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     rpc::FinishResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    internal::AddToken(&context, config.security);
+    colony::rpc::AddToken(&context, config.security.token);
     (void)stubs[i]->Finish(&context, rpc::FinishRequest(), &response);
   });
   result.encoder = std::move(encoder);

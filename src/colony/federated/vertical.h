@@ -22,6 +22,7 @@
 #include "colony/base/status.h"
 #include "colony/federated/service_security.h"
 #include "colony/federated/vertical_data.h"
+#include "colony/rpc/limits.h"
 
 namespace colony::fl {
 
@@ -100,6 +101,8 @@ struct PartyBOptions {
   std::string address = "127.0.0.1:0";  // Port 0 picks a free port.
   std::string out;                      // Model file written on Finish; empty: none.
   MessageObserver observer;             // Sees every response B sends; may be empty.
+  // The largest request and answer, in bytes. Default: 256 MiB each.
+  colony::rpc::RequestLimits limits{};
 };
 
 // Party B: serves the VerticalParty service over its own data. Thread-safe.

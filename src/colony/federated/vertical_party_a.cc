@@ -11,6 +11,8 @@
 #include "colony/federated/internal/rpc_util.h"
 #include "colony/federated/paillier.h"
 #include "colony/federated/vertical.h"
+#include "colony/rpc/grpc_status.h"
+#include "colony/rpc/token.h"
 
 namespace colony::fl {
 namespace {
@@ -32,10 +34,17 @@ class PeerB {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::microseconds(static_cast<int64_t>(timeout_s_ * 1e6)));
-    internal::AddToken(&context, security_);
+    colony::rpc::AddToken(&context, security_.token);
     const grpc::Status status = (stub_.get()->*method)(&context, request, response);
     received_ += static_cast<int64_t>(response->ByteSizeLong());
-    return internal::FromGrpcStatus(status, std::string(name) + " to party b at " + address_);
+    Status s =
+        colony::rpc::FromGrpcStatus(status, std::string(name) + " to party b at " + address_);
+    if (IsUnavailable(s)) {
+      s = Status(s.code(), std::string(s.message()) +
+                               " (is party b running there? start it first with colony fl "
+                               "vertical --role b)");
+    }
+    return s;
   }
 
   rpc::VerticalParty::Stub* stub() { return stub_.get(); }

@@ -12,6 +12,7 @@
 #include "colony/federated/internal/rpc_util.h"
 #include "colony/federated/paillier.h"
 #include "colony/federated/vertical.h"
+#include "colony/rpc/serve.h"
 
 namespace colony::fl {
 namespace {
@@ -196,11 +197,11 @@ class Service final : public rpc::VerticalParty::Service {
   // One call at a time: A drives the session sequentially, and the state is small.
   template <typename Body>
   grpc::Status Serve(const grpc::ServerContext* context, Body&& body) {
-    if (grpc::Status auth = internal::CheckToken(context, config_.security.token); !auth.ok())
-      return auth;
-    std::lock_guard<std::mutex> lock(mu_);
-    session_.Touch();
-    return internal::ToGrpcStatus(body());
+    return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
+      std::lock_guard<std::mutex> lock(mu_);
+      session_.Touch();
+      return body();
+    });
   }
 
   const VerticalConfig config_;
@@ -230,11 +231,12 @@ StatusOr<std::unique_ptr<VerticalPartyB>> VerticalPartyB::Start(const VerticalCo
   }
   auto tap = std::make_unique<internal::MessageTap>("b", options.observer);
   auto service = std::make_unique<Service>(config, std::move(table), options.out);
-  COLONY_ASSIGN_OR_RETURN(
-      internal::StartedServer started,
-      internal::StartServer("party b", options.address, service.get(), tap.get(), config.security));
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<colony::rpc::Server> server,
+                          internal::StartServer("party b", options.address, service.get(),
+                                                rpc::VerticalParty::service_full_name(), tap.get(),
+                                                config.security, options.limits));
   return std::unique_ptr<VerticalPartyB>(
-      new GrpcPartyB(std::move(tap), std::move(service), std::move(started)));
+      new GrpcPartyB(std::move(tap), std::move(service), std::move(server)));
 }
 
 }  // namespace colony::fl

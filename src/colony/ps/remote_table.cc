@@ -9,35 +9,25 @@
 #include <future>
 #include <thread>
 
-#include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
 #include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/rpc_convert.h"
+#include "colony/rpc/channel.h"
+#include "colony/rpc/grpc_status.h"
+#include "colony/rpc/token.h"
 
 namespace colony::ps {
 namespace {
 
-using internal::FromGrpcStatus;
+using Credentials = std::shared_ptr<grpc::ChannelCredentials>;
 
 // One server's stub and how to call it.
 class Peer {
  public:
-  // `ca_pem`: the CA certificate for TLS, empty for plaintext.
-  Peer(std::string address, const RemoteTableOptions& remote, const std::string& ca_pem)
+  // `credentials`: from MakeCredentials(remote).
+  Peer(std::string address, const RemoteTableOptions& remote, const Credentials& credentials)
       : address_(std::move(address)), token_(remote.token), deadline_ms_(remote.deadline_ms) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(256 << 20);
-    args.SetMaxSendMessageSize(256 << 20);
-    // A restarted server is found again within a second, not gRPC's default of minutes.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-    if (!ca_pem.empty()) {
-      grpc::SslCredentialsOptions ssl;
-      ssl.pem_root_certs = ca_pem;
-      credentials = grpc::SslCredentials(ssl);
-    }
-    stub_ = rpc::ParameterServer::NewStub(grpc::CreateCustomChannel(address_, credentials, args));
+    stub_ = rpc::ParameterServer::NewStub(colony::rpc::MakeChannel(address_, credentials, {}));
   }
 
   // Calls `method` on the stub, waiting up to the deadline for a server that is down (or
@@ -53,8 +43,8 @@ class Peer {
       grpc::ClientContext context;
       context.set_deadline(deadline);
       context.set_wait_for_ready(true);
-      if (!token_.empty()) context.AddMetadata(internal::kAuthorizationKey, "Bearer " + token_);
-      Status s = FromGrpcStatus((stub_.get()->*method)(&context, request, response));
+      colony::rpc::AddToken(&context, token_);
+      Status s = colony::rpc::FromGrpcStatus((stub_.get()->*method)(&context, request, response));
       if (!retry || !IsUnavailable(s) || std::chrono::system_clock::now() + backoff >= deadline) {
         return s.WithContext("parameter server " + address_);
       }
@@ -77,17 +67,21 @@ Status ValidateRemote(const RemoteTableOptions& remote) {
   return OkStatus();
 }
 
-// The CA certificate named by the options, or "" for plaintext.
-StatusOr<std::string> ReadCa(const RemoteTableOptions& remote) {
-  if (remote.tls_ca_file.empty()) return std::string();
-  return ReadFile(remote.tls_ca_file);
+// TLS when the options name a CA. The job config checks ps.servers against ps.tls_ca and
+// ps.plaintext (train_options.cc), so the channels are made without the loopback rule.
+StatusOr<Credentials> MakeCredentials(const RemoteTableOptions& remote) {
+  colony::rpc::ChannelOptions options;
+  options.name = "parameter server client";
+  options.tls_ca_file = remote.tls_ca_file;
+  options.setting_names.ca = "ps.tls_ca";
+  return colony::rpc::MakeChannelCredentials(options);
 }
 
 std::vector<std::unique_ptr<Peer>> MakePeers(const RemoteTableOptions& remote,
-                                             const std::string& ca_pem) {
+                                             const Credentials& credentials) {
   std::vector<std::unique_ptr<Peer>> peers;
   for (const std::string& server : remote.servers) {
-    peers.push_back(std::make_unique<Peer>(server, remote, ca_pem));
+    peers.push_back(std::make_unique<Peer>(server, remote, credentials));
   }
   return peers;
 }
@@ -112,8 +106,8 @@ Status ForEachPeer(size_t count, const std::function<bool(size_t)>& has_work,
 
 class RemoteSparseTable final : public SparseTable {
  public:
-  RemoteSparseTable(const RemoteTableOptions& remote, int dim, const std::string& ca_pem)
-      : remote_(remote), dim_(dim), peers_(MakePeers(remote, ca_pem)) {}
+  RemoteSparseTable(const RemoteTableOptions& remote, int dim, const Credentials& credentials)
+      : remote_(remote), dim_(dim), peers_(MakePeers(remote, credentials)) {}
 
   Status Create(const SparseTableOptions& options) {
     rpc::CreateTableRequest request;
@@ -270,12 +264,12 @@ class RemoteSparseTable final : public SparseTable {
 
 class RemoteDenseTable final : public DenseTable {
  public:
-  RemoteDenseTable(const RemoteTableOptions& remote, int64_t size, const std::string& ca_pem)
+  RemoteDenseTable(const RemoteTableOptions& remote, int64_t size, const Credentials& credentials)
       : remote_(remote),
         size_(size),
         shard_(ShardOfName(remote.table, static_cast<int>(remote.servers.size()))),
-        ca_pem_(ca_pem),
-        peer_(remote.servers[shard_], remote, ca_pem) {}
+        credentials_(credentials),
+        peer_(remote.servers[shard_], remote, credentials) {}
 
   // Servers restored from a checkpoint written before dense tables were placed by name hold
   // every dense table on server 0. When this table is new on its server but another server
@@ -286,7 +280,7 @@ class RemoteDenseTable final : public DenseTable {
     *moved_from = -1;
     for (int s = 0; s < static_cast<int>(remote_.servers.size()); ++s) {
       if (s == shard_) continue;
-      Peer other(remote_.servers[s], remote_, ca_pem_);
+      Peer other(remote_.servers[s], remote_, credentials_);
       rpc::StatsResponse stats;
       COLONY_RETURN_IF_ERROR(
           other.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &stats));
@@ -397,7 +391,7 @@ class RemoteDenseTable final : public DenseTable {
   const RemoteTableOptions remote_;
   const int64_t size_;
   const int shard_;  // Index of the server that holds the table.
-  const std::string ca_pem_;
+  const Credentials credentials_;
   Peer peer_;
   int64_t sync_step_ = 0;
 };
@@ -411,8 +405,8 @@ Status FromOutcome(const rpc::TableOutcome& outcome) {
 class RemoteDenseTableBatch final : public DenseTableBatch {
  public:
   RemoteDenseTableBatch(const RemoteTableOptions& remote, std::vector<RemoteDenseTable*> tables,
-                        const std::string& ca_pem)
-      : tables_(std::move(tables)), peers_(MakePeers(remote, ca_pem)) {}
+                        const Credentials& credentials)
+      : tables_(std::move(tables)), peers_(MakePeers(remote, credentials)) {}
 
   Status Pull(std::span<const std::span<float>> outs) override {
     COLONY_RETURN_IF_ERROR(CheckCount(outs.size()));
@@ -509,9 +503,9 @@ class RemoteDenseTableBatch final : public DenseTableBatch {
 
 class RemoteWorkerBarrier final : public WorkerBarrier {
  public:
-  RemoteWorkerBarrier(const RemoteTableOptions& remote, const std::string& ca_pem, int workers,
+  RemoteWorkerBarrier(const RemoteTableOptions& remote, const Credentials& credentials, int workers,
                       int timeout_ms)
-      : peer_(remote.servers[0], remote, ca_pem), workers_(workers), timeout_ms_(timeout_ms) {}
+      : peer_(remote.servers[0], remote, credentials), workers_(workers), timeout_ms_(timeout_ms) {}
 
   Status Wait(const std::string& name) override {
     rpc::BarrierRequest request;
@@ -546,16 +540,6 @@ int ShardOfName(const std::string& name, int num_servers) {
   return ShardOfId(hash, num_servers);
 }
 
-bool IsLoopbackAddress(const std::string& address) {
-  std::string host = address;
-  if (!host.empty() && host[0] == '[') {
-    host = host.substr(1, host.find(']') - 1);  // [::1]:7001
-  } else if (std::count(host.begin(), host.end(), ':') == 1) {
-    host = host.substr(0, host.find(':'));  // 127.0.0.1:7001
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::string& token,
                                        const std::string& tls_ca_file, int deadline_ms) {
   RemoteTableOptions remote;
@@ -563,8 +547,8 @@ StatusOr<ServerStats> QueryServerStats(const std::string& address, const std::st
   remote.token = token;
   remote.tls_ca_file = tls_ca_file;
   remote.deadline_ms = deadline_ms;
-  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
-  Peer peer(address, remote, ca_pem);
+  COLONY_ASSIGN_OR_RETURN(Credentials credentials, MakeCredentials(remote));
+  Peer peer(address, remote, credentials);
   rpc::StatsResponse response;
   COLONY_RETURN_IF_ERROR(
       peer.Call(&rpc::ParameterServer::Stub::Stats, rpc::StatsRequest(), &response));
@@ -584,9 +568,9 @@ StatusOr<std::unique_ptr<WorkerBarrier>> WorkerBarrier::Connect(const RemoteTabl
   if (workers < 1 || timeout_ms <= 0) {
     return InvalidArgumentError("worker barrier: workers and timeout_ms must be > 0");
   }
-  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  COLONY_ASSIGN_OR_RETURN(Credentials credentials, MakeCredentials(remote));
   return std::unique_ptr<WorkerBarrier>(
-      new RemoteWorkerBarrier(remote, ca_pem, workers, timeout_ms));
+      new RemoteWorkerBarrier(remote, credentials, workers, timeout_ms));
 }
 
 StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptions& remote,
@@ -595,8 +579,8 @@ StatusOr<std::unique_ptr<SparseTable>> ConnectSparseTable(const RemoteTableOptio
   SparseTableOptions checked = options;
   if (checked.ssd_dir.empty()) checked.ssd_dir = "servers";  // Each server has its own.
   COLONY_RETURN_IF_ERROR(checked.Validate());
-  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
-  auto table = std::make_unique<RemoteSparseTable>(remote, options.dim, ca_pem);
+  COLONY_ASSIGN_OR_RETURN(Credentials credentials, MakeCredentials(remote));
+  auto table = std::make_unique<RemoteSparseTable>(remote, options.dim, credentials);
   COLONY_RETURN_IF_ERROR(table->Create(options));
   return std::unique_ptr<SparseTable>(std::move(table));
 }
@@ -606,8 +590,8 @@ StatusOr<std::unique_ptr<DenseTable>> ConnectDenseTable(const RemoteTableOptions
                                                         std::span<const float> initial_values) {
   COLONY_RETURN_IF_ERROR(ValidateRemote(remote));
   COLONY_RETURN_IF_ERROR(options.Validate());
-  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
-  auto table = std::make_unique<RemoteDenseTable>(remote, options.size, ca_pem);
+  COLONY_ASSIGN_OR_RETURN(Credentials credentials, MakeCredentials(remote));
+  auto table = std::make_unique<RemoteDenseTable>(remote, options.size, credentials);
   bool created = false;
   COLONY_RETURN_IF_ERROR(table->Create(options, &created));
   int moved_from = -1;
@@ -642,9 +626,9 @@ StatusOr<std::unique_ptr<DenseTableBatch>> DenseTableBatch::Create(
     }
     remote_tables.push_back(r);
   }
-  COLONY_ASSIGN_OR_RETURN(std::string ca_pem, ReadCa(remote));
+  COLONY_ASSIGN_OR_RETURN(Credentials credentials, MakeCredentials(remote));
   return std::unique_ptr<DenseTableBatch>(
-      new RemoteDenseTableBatch(remote, std::move(remote_tables), ca_pem));
+      new RemoteDenseTableBatch(remote, std::move(remote_tables), credentials));
 }
 
 }  // namespace colony::ps

@@ -43,10 +43,6 @@ int ShardOfId(uint64_t id, int num_servers);
 // Stable like ShardOfId (servers' checkpoints hold the tables they were given).
 int ShardOfName(const std::string& name, int num_servers);
 
-// True for host:port (or a bare host) on this machine's loopback: 127.0.0.0/8, localhost,
-// [::1]. Traffic to anything else is plaintext only when a job says so (TLS by default).
-bool IsLoopbackAddress(const std::string& address);
-
 // Creates the table on every server (a server that has it with the same shape and optimizer
 // keeps it) and returns a client. Sparse rows are spread over the servers by ShardOfId.
 // Save and Load are the servers' business and return Unimplemented on the client; size()

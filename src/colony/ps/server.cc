@@ -20,12 +20,13 @@
 #include "colony/ps/internal/rpc_convert.h"
 #include "colony/ps/internal/sync_accumulator.h"
 #include "colony/ps/sparse_table.h"
+#include "colony/rpc/serve.h"
+#include "colony/rpc/server.h"
 
 namespace colony::ps {
 namespace {
 
 using internal::FromProto;
-using internal::ToGrpcStatus;
 
 // One table of either kind, with the request that created it (to check re-creations).
 struct Table {
@@ -350,20 +351,11 @@ class Service final : public rpc::ParameterServer::Service {
     return table;
   }
 
-  // Checks the token, counts the call and runs `body`, turning its Status into gRPC's.
+  // Counts the call, then checks the token and runs `body` (colony::rpc::Serve).
   template <typename Body>
   grpc::Status Serve(grpc::ServerContext* context, Body&& body) {
     ++requests_;
-    if (!token_.empty()) {
-      const auto& metadata = context->client_metadata();
-      auto it = metadata.find(internal::kAuthorizationKey);
-      if (it == metadata.end() ||
-          std::string_view(it->second.data(), it->second.size()) != "Bearer " + token_) {
-        return ToGrpcStatus(
-            UnauthenticatedError("wrong or missing token; start the client with the job's token"));
-      }
-    }
-    return ToGrpcStatus(body());
+    return colony::rpc::Serve(context, token_, std::forward<Body>(body));
   }
 
   StatusOr<Table*> Find(const std::string& name) {
@@ -386,10 +378,10 @@ class Service final : public rpc::ParameterServer::Service {
 
 class GrpcPsServer final : public PsServer {
  public:
-  GrpcPsServer(std::unique_ptr<Service> service, std::unique_ptr<grpc::Server> server, int port)
-      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  GrpcPsServer(std::unique_ptr<Service> service, std::unique_ptr<colony::rpc::Server> server)
+      : service_(std::move(service)), server_(std::move(server)) {}
   ~GrpcPsServer() override { Shutdown(); }
-  int port() const override { return port_; }
+  int port() const override { return server_->port(); }
   StatusOr<int> SaveTables(const std::string& dir) override { return service_->SaveTables(dir); }
   StatusOr<int> LoadTables(const std::string& dir) override { return service_->LoadTables(dir); }
   void Wait() override { server_->Wait(); }
@@ -397,42 +389,30 @@ class GrpcPsServer final : public PsServer {
 
  private:
   std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
+  std::unique_ptr<colony::rpc::Server> server_;
 };
 
 }  // namespace
 
 StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& options) {
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
-    return InvalidArgumentError("TLS needs both a certificate and a key file");
-  }
-  if (!options.tls_cert_file.empty()) {
-    grpc::SslServerCredentialsOptions ssl;
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(options.tls_cert_file));
-    COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadFile(options.tls_key_file));
-    ssl.pem_key_cert_pairs.push_back(std::move(pair));
-    credentials = grpc::SslServerCredentials(ssl);
-  }
   if (options.inject_delay_ms < 0) {
     return InvalidArgumentError("inject_delay_ms must be >= 0, got " +
                                 std::to_string(options.inject_delay_ms));
   }
   auto service = std::make_unique<Service>(options.token, options.ssd_dir, options.inject_delay_ms);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.address, credentials, &port);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
-  builder.RegisterService(service.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return UnavailableError("cannot listen on '" + options.address +
-                            "'; is the port in use or the address not local?");
-  }
-  return std::unique_ptr<PsServer>(new GrpcPsServer(std::move(service), std::move(server), port));
+  colony::rpc::ServerOptions server_options;
+  server_options.name = "parameter server";
+  server_options.address = options.address;
+  server_options.tls.cert_file = options.tls_cert_file;
+  server_options.tls.key_file = options.tls_key_file;
+  server_options.token = options.token;
+  server_options.plaintext = options.plaintext;
+  server_options.limits = options.limits;
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<colony::rpc::Server> server,
+      colony::rpc::StartServer(server_options,
+                               {{service.get(), rpc::ParameterServer::service_full_name()}}));
+  return std::unique_ptr<PsServer>(new GrpcPsServer(std::move(service), std::move(server)));
 }
 
 }  // namespace colony::ps

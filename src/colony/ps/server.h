@@ -8,18 +8,24 @@
 #include <string>
 
 #include "colony/base/status.h"
+#include "colony/rpc/limits.h"
 
 namespace colony::ps {
 
 struct PsServerOptions {
   std::string address = "127.0.0.1:0";  // host:port; port 0 picks a free port.
   // Shared secret every call must carry as "authorization: Bearer <token>"; empty accepts
-  // any call. Default: "".
+  // any call. Required when the address is not loopback. Default: "".
   std::string token;
   // PEM certificate chain and private key (scripts/make-certs.sh); both set: TLS, both
   // empty: plaintext. Default: "".
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Allow no TLS on an address that is not loopback (a trusted network). Default: false.
+  bool plaintext = false;
+  // The largest request and answer, in bytes (a larger one is refused with
+  // ResourceExhausted). Default: 256 MiB each.
+  colony::rpc::RequestLimits limits;
   // Sparse tables with memory_rows keep the rows beyond it under <ssd_dir>/<table> (RocksDB).
   // "": such tables are refused. Default: "".
   std::string ssd_dir;
@@ -32,8 +38,9 @@ struct PsServerOptions {
 class PsServer {
  public:
   // Unavailable when the address cannot be bound (names it); NotFound for an unreadable
-  // certificate or key; InvalidArgument when only one of them is given or for a negative
-  // inject_delay_ms.
+  // certificate or key; InvalidArgument when only one of them is given, for a negative
+  // inject_delay_ms, or for an address off loopback without a token or (unless plaintext)
+  // TLS. The server also answers grpc.health.v1.Health (colony/rpc/server.h).
   static StatusOr<std::unique_ptr<PsServer>> Start(const PsServerOptions& options);
   virtual ~PsServer() = default;
   virtual int port() const = 0;
@@ -45,7 +52,7 @@ class PsServer {
   virtual StatusOr<int> LoadTables(const std::string& dir) = 0;
   // Blocks until Shutdown().
   virtual void Wait() = 0;
-  // Stops accepting calls and finishes the ones in flight.
+  // Turns health NOT_SERVING, stops accepting calls and gives the ones in flight 2 s.
   virtual void Shutdown() = 0;
 };
 

@@ -8,20 +8,14 @@
 #include <vector>
 
 #include "colony/retrieval.grpc.pb.h"
+#include "colony/rpc/channel.h"
+#include "colony/rpc/grpc_status.h"
+#include "colony/rpc/serve.h"
+#include "colony/rpc/server.h"
+#include "colony/rpc/token.h"
 
 namespace colony::retrieval {
 namespace {
-
-constexpr char kAuthorizationKey[] = "authorization";
-
-// The codes are the same numbers on both sides.
-grpc::Status ToGrpc(const Status& s) {
-  return s.ok() ? grpc::Status::OK
-                : grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-Status FromGrpc(const grpc::Status& s) {
-  return s.ok() ? OkStatus() : Status(static_cast<StatusCode>(s.error_code()), s.error_message());
-}
 
 // Packed float32 rows, copied out of the message (its bytes need not be aligned for float).
 StatusOr<std::vector<float>> Floats(const std::string& bytes, int64_t dim, const char* field) {
@@ -101,18 +95,11 @@ class Service final : public rpc::Retrieval::Service {
   int64_t requests() const { return requests_; }
 
  private:
+  // Counts the call, then checks the token and runs `body` (colony::rpc::Serve).
   template <typename Body>
   grpc::Status Serve(grpc::ServerContext* context, Body&& body) {
     ++requests_;
-    if (!options_.token.empty()) {
-      const auto& metadata = context->client_metadata();
-      auto it = metadata.find(kAuthorizationKey);
-      if (it == metadata.end() ||
-          std::string_view(it->second.data(), it->second.size()) != "Bearer " + options_.token) {
-        return ToGrpc(UnauthenticatedError("wrong or missing token; pass the server's token"));
-      }
-    }
-    return ToGrpc(body());
+    return colony::rpc::Serve(context, options_.token, std::forward<Body>(body));
   }
 
   const RetrievalServerOptions options_;
@@ -122,18 +109,17 @@ class Service final : public rpc::Retrieval::Service {
 
 class GrpcRetrievalServer final : public RetrievalServer {
  public:
-  GrpcRetrievalServer(std::unique_ptr<Service> service, std::unique_ptr<grpc::Server> server,
-                      int port)
-      : service_(std::move(service)), server_(std::move(server)), port_(port) {}
+  GrpcRetrievalServer(std::unique_ptr<Service> service,
+                      std::unique_ptr<colony::rpc::Server> server)
+      : service_(std::move(service)), server_(std::move(server)) {}
   ~GrpcRetrievalServer() override { Shutdown(); }
-  int port() const override { return port_; }
+  int port() const override { return server_->port(); }
   int64_t requests() const override { return service_->requests(); }
   void Shutdown() override { server_->Shutdown(); }
 
  private:
   std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
+  std::unique_ptr<colony::rpc::Server> server_;
 };
 
 class GrpcRetrievalClient final : public RetrievalClient {
@@ -198,8 +184,8 @@ class GrpcRetrievalClient final : public RetrievalClient {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::milliseconds(deadline_ms_));
-    if (!token_.empty()) context.AddMetadata(kAuthorizationKey, "Bearer " + token_);
-    return FromGrpc(rpc(&context));
+    colony::rpc::AddToken(&context, token_);
+    return colony::rpc::FromGrpcStatus(rpc(&context));
   }
 
   std::unique_ptr<rpc::Retrieval::Stub> stub_;
@@ -214,31 +200,33 @@ StatusOr<std::unique_ptr<RetrievalServer>> RetrievalServer::Start(
   COLONY_RETURN_IF_ERROR(options.defaults.Validate());
   if (index == nullptr) return InvalidArgumentError("RetrievalServer::Start: no index");
   auto service = std::make_unique<Service>(options, std::move(index));
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
-  builder.RegisterService(service.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return UnavailableError("cannot listen on '" + options.address +
-                            "'; is the port in use or the address not local?");
-  }
+  colony::rpc::ServerOptions server_options;
+  server_options.name = "retrieval server";
+  server_options.address = options.address;
+  server_options.tls.cert_file = options.tls_cert_file;
+  server_options.tls.key_file = options.tls_key_file;
+  server_options.token = options.token;
+  server_options.plaintext = options.plaintext;
+  server_options.limits = options.limits;
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<colony::rpc::Server> server,
+      colony::rpc::StartServer(server_options,
+                               {{service.get(), rpc::Retrieval::service_full_name()}}));
   return std::unique_ptr<RetrievalServer>(
-      new GrpcRetrievalServer(std::move(service), std::move(server), port));
+      new GrpcRetrievalServer(std::move(service), std::move(server)));
 }
 
-StatusOr<std::unique_ptr<RetrievalClient>> RetrievalClient::Connect(const std::string& address,
-                                                                    const std::string& token,
-                                                                    int deadline_ms) {
+StatusOr<std::unique_ptr<RetrievalClient>> RetrievalClient::Connect(
+    const std::string& address, const RetrievalClientOptions& options) {
   if (address.empty()) return InvalidArgumentError("retrieval client: empty server address");
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  colony::rpc::ChannelOptions channel_options;
+  channel_options.name = "retrieval client";
+  channel_options.tls_ca_file = options.tls_ca_file;
+  channel_options.plaintext = options.plaintext;
+  COLONY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                          colony::rpc::MakeChannel(address, channel_options));
   return std::unique_ptr<RetrievalClient>(
-      new GrpcRetrievalClient(std::move(channel), token, deadline_ms));
+      new GrpcRetrievalClient(std::move(channel), options.token, options.deadline_ms));
 }
 
 }  // namespace colony::retrieval

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "colony/ps/remote_table.h"
+#include "colony/rpc/loopback.h"
 #include "colony/train/internal/heter_options.h"
 
 namespace colony::train {
@@ -95,7 +95,7 @@ Status ValidateJobPlacement(const std::string& strategy, const std::vector<std::
                                 std::to_string(worker.count) + "; use 'async' or 'sync'");
   }
   for (const std::string& server : ps.servers) {
-    if (ps.tls_ca.empty() && !ps.plaintext && !ps::IsLoopbackAddress(server)) {
+    if (ps.tls_ca.empty() && !ps.plaintext && !rpc::IsLoopbackAddress(server)) {
       return InvalidArgumentError(
           "ps.servers has '" + server +
           "', which is not on loopback: set ps.tls_ca to the servers' CA (scripts/make-certs.sh) "

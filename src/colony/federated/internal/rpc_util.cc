@@ -1,111 +1,63 @@
 #include "colony/federated/internal/rpc_util.h"
 
-#include "colony/base/file_util.h"
-#include "colony/ps/remote_table.h"  // IsLoopbackAddress
+#include "colony/rpc/channel.h"
 
 namespace colony::fl::internal {
 
-grpc::Status ToGrpcStatus(const Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
-Status FromGrpcStatus(const grpc::Status& status, const std::string& what) {
-  if (status.ok()) return OkStatus();
-  std::string message = what + ": " + status.error_message();
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    message += " (is party b running there? start it first with colony fl vertical --role b)";
-  }
-  return Status(static_cast<StatusCode>(status.error_code()), message);
-}
-
 namespace {
 
-constexpr char kAuthorization[] = "authorization";
-
-// The PEM file of security.<key>; an error names who reads it and the key.
-StatusOr<std::string> ReadPem(const std::string& who, const char* key, const std::string& path) {
-  StatusOr<std::string> pem = ReadFile(path);
-  if (!pem.ok()) return pem.status().WithContext(who + ": security." + key);
-  return pem;
+colony::rpc::ServerSettingNames ServerNames() {
+  colony::rpc::ServerSettingNames names;
+  names.cert = "security.tls_cert";
+  names.key = "security.tls_key";
+  names.client_ca = "security.tls_client_ca";
+  names.token = "security.token (or security.token_env)";
+  names.plaintext = "security.plaintext: true";
+  return names;
 }
 
-Status NeedsTls(const std::string& who, const std::string& address, const char* keys) {
-  return InvalidArgumentError(who + ": " + address + " is not loopback: set security." + keys +
-                              " (scripts/make-certs.sh makes them), or security.plaintext: "
-                              "true on a trusted network");
+colony::rpc::ChannelSettingNames ChannelNames() {
+  colony::rpc::ChannelSettingNames names;
+  names.ca = "security.tls_ca";
+  names.client_cert = "security.tls_client_cert";
+  names.client_key = "security.tls_client_key";
+  names.plaintext = "security.plaintext: true";
+  return names;
 }
 
 }  // namespace
 
-bool IsLoopback(const std::string& address) { return ps::IsLoopbackAddress(address); }
-
-StatusOr<StartedServer> StartServer(const std::string& who, const std::string& address,
-                                    grpc::Service* service, MessageTap* tap,
-                                    const ServiceSecurity& security) {
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!security.tls_cert.empty()) {
-    grpc::SslServerCredentialsOptions ssl;
-    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    COLONY_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(who, "tls_cert", security.tls_cert));
-    COLONY_ASSIGN_OR_RETURN(pair.private_key, ReadPem(who, "tls_key", security.tls_key));
-    ssl.pem_key_cert_pairs.push_back(std::move(pair));
-    if (!security.tls_client_ca.empty()) {
-      COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                              ReadPem(who, "tls_client_ca", security.tls_client_ca));
-      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-  } else if (!security.tls_client_ca.empty()) {
-    return InvalidArgumentError(who +
-                                ": security.tls_client_ca needs security.tls_cert and "
-                                "security.tls_key (client certificates are checked over TLS)");
-  } else if (!IsLoopback(address) && !security.plaintext) {
-    return NeedsTls(who, address, "tls_cert and security.tls_key");
-  }
-  StartedServer started;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, credentials, &started.port);
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
-  builder.RegisterService(service);
-  builder.experimental().SetInterceptorCreators(MakeServerTap(tap));
-  started.server = builder.BuildAndStart();
-  if (started.server == nullptr || started.port == 0) {
-    return UnavailableError(who + " cannot listen on '" + address +
-                            "'; is the port in use or the address not local?");
-  }
-  return started;
+StatusOr<std::unique_ptr<colony::rpc::Server>> StartServer(
+    const std::string& who, const std::string& address, grpc::Service* service,
+    const std::string& service_name, MessageTap* tap, const ServiceSecurity& security,
+    const colony::rpc::RequestLimits& limits) {
+  colony::rpc::ServerOptions options;
+  options.name = who;
+  options.address = address;
+  options.tls.cert_file = security.tls_cert;
+  options.tls.key_file = security.tls_key;
+  options.tls.client_ca_file = security.tls_client_ca;
+  options.token = security.token;
+  options.plaintext = security.plaintext;
+  options.limits = limits;
+  options.setting_names = ServerNames();
+  options.interceptors = [tap] { return MakeServerTap(tap); };
+  return colony::rpc::StartServer(options, {{service, service_name}});
 }
 
 StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
                                                      const std::string& address,
                                                      const ServiceSecurity& security,
                                                      MessageTap* tap) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (!security.tls_ca.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    COLONY_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(who, "tls_ca", security.tls_ca));
-    if (!security.tls_client_cert.empty()) {
-      COLONY_ASSIGN_OR_RETURN(ssl.pem_cert_chain,
-                              ReadPem(who, "tls_client_cert", security.tls_client_cert));
-      COLONY_ASSIGN_OR_RETURN(ssl.pem_private_key,
-                              ReadPem(who, "tls_client_key", security.tls_client_key));
-    }
-    credentials = grpc::SslCredentials(ssl);
-  } else if (!security.tls_client_cert.empty()) {
-    return InvalidArgumentError(who +
-                                ": security.tls_client_cert needs security.tls_ca (a "
-                                "client certificate is presented over TLS)");
-  } else if (!IsLoopback(address) && !security.plaintext) {
-    return NeedsTls(who, address, "tls_ca");
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
-  if (tap == nullptr) return grpc::CreateCustomChannel(address, credentials, args);
-  return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
-                                                                 MakeClientTap(tap));
+  colony::rpc::ChannelOptions options;
+  options.name = who;
+  options.tls_ca_file = security.tls_ca;
+  options.tls_client_cert_file = security.tls_client_cert;
+  options.tls_client_key_file = security.tls_client_key;
+  options.plaintext = security.plaintext;
+  options.setting_names = ChannelNames();
+  if (tap != nullptr) options.interceptors = [tap] { return MakeClientTap(tap); };
+  return colony::rpc::MakeChannel(address, options);
 }
 
 void SessionWaiter::Touch() {
@@ -130,26 +82,6 @@ Status SessionWaiter::Wait(const std::atomic<bool>* stop, double idle_s,
     done_.wait_for(lock, std::chrono::milliseconds(50));
   }
   return OkStatus();
-}
-
-void AddToken(grpc::ClientContext* context, const ServiceSecurity& security) {
-  if (!security.token.empty()) context->AddMetadata(kAuthorization, "Bearer " + security.token);
-}
-
-grpc::Status CheckToken(const grpc::ServerContext* context, const std::string& token) {
-  if (token.empty()) return grpc::Status::OK;
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find(kAuthorization);
-  if (it != metadata.end() &&
-      std::string_view(it->second.data(), it->second.size()) == "Bearer " + token) {
-    return grpc::Status::OK;
-  }
-  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                      it == metadata.end()
-                          ? "missing token: this service needs security.token (or token_env) in "
-                            "the caller's config"
-                          : "wrong token: the caller's security.token differs from this "
-                            "service's");
 }
 
 void MessageTap::Record(const std::string& method, const grpc::ByteBuffer& buffer) {

@@ -1,6 +1,7 @@
-// gRPC plumbing of the federated parties: status mapping, and interceptors that hand every
-// message a party sends to a MessageObserver (so tests can inspect the whole exchange).
-// Private to federated.
+// gRPC plumbing of the federated parties over the rpc layer (colony/rpc): the `security`
+// config mapped onto its server and channel options, and interceptors that hand every message
+// a party sends to a MessageObserver (so tests can inspect the whole exchange). Handlers go
+// through colony::rpc::Serve. Private to federated.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -18,12 +19,9 @@
 #include "colony/base/status.h"
 #include "colony/federated/service_security.h"
 #include "colony/federated/vertical.h"
+#include "colony/rpc/server.h"
 
 namespace colony::fl::internal {
-
-grpc::Status ToGrpcStatus(const Status& status);
-// Adds `what` ("party B at 127.0.0.1:7301") and a hint for Unavailable.
-Status FromGrpcStatus(const grpc::Status& status, const std::string& what);
 
 // Counts the bytes of every message sent and, when `observer` is set, reports it.
 struct MessageTap {
@@ -40,17 +38,15 @@ std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterfac
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> MakeServerTap(
     MessageTap* tap);
 
-// A started server for `service` on `address` (port 0: a free one) with `tap` on every
-// message it sends, and its port; TLS when security.tls_cert is set. InvalidArgument naming
-// `who` for an address off loopback without TLS (and not security.plaintext) or a bad
-// certificate file; Unavailable when the address cannot be bound.
-struct StartedServer {
-  std::unique_ptr<grpc::Server> server;
-  int port = 0;
-};
-StatusOr<StartedServer> StartServer(const std::string& who, const std::string& address,
-                                    grpc::Service* service, MessageTap* tap,
-                                    const ServiceSecurity& security);
+// A started server (colony::rpc::StartServer) for `service`, whose proto full name is
+// `service_name`, on `address` (port 0: a free one) with `tap` on every message it sends; TLS
+// when security.tls_cert is set. InvalidArgument naming `who` for an address off loopback
+// without TLS (and not security.plaintext) or without a token, or a bad certificate setting;
+// NotFound for an unreadable PEM file; Unavailable when the address cannot be bound.
+StatusOr<std::unique_ptr<colony::rpc::Server>> StartServer(
+    const std::string& who, const std::string& address, grpc::Service* service,
+    const std::string& service_name, MessageTap* tap, const ServiceSecurity& security,
+    const colony::rpc::RequestLimits& limits = {});
 
 // What a serving party (a horizontal child, vertical party B) waits on: when the last call
 // came and whether the caller finished the session. Thread-safe.
@@ -76,17 +72,13 @@ class SessionWaiter {
 template <typename Interface, typename ServiceT>
 class Served : public Interface {
  public:
-  Served(std::unique_ptr<MessageTap> tap, std::unique_ptr<ServiceT> service, StartedServer started)
-      : tap_(std::move(tap)),
-        service_(std::move(service)),
-        server_(std::move(started.server)),
-        port_(started.port) {}
+  Served(std::unique_ptr<MessageTap> tap, std::unique_ptr<ServiceT> service,
+         std::unique_ptr<colony::rpc::Server> server)
+      : tap_(std::move(tap)), service_(std::move(service)), server_(std::move(server)) {}
   ~Served() override { Shutdown(); }
-  int port() const override { return port_; }
+  int port() const override { return server_->port(); }
   Status Wait(const std::atomic<bool>* stop) override { return service_->Wait(stop); }
-  void Shutdown() override {
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  }
+  void Shutdown() override { server_->Shutdown(); }
 
  protected:
   const ServiceT& service() const { return *service_; }
@@ -94,25 +86,15 @@ class Served : public Interface {
  private:
   std::unique_ptr<MessageTap> tap_;
   std::unique_ptr<ServiceT> service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_;
+  std::unique_ptr<colony::rpc::Server> server_;
 };
 
-// A channel to `address` (TLS when security.tls_ca is set), with `tap` on every message sent
-// when not null. InvalidArgument naming `who` for an address off loopback without TLS (and not
-// security.plaintext) or an unreadable CA file.
+// A channel to `address` (colony::rpc::MakeChannel; TLS when security.tls_ca is set), with
+// `tap` on every message sent when not null. InvalidArgument naming `who` for an address off
+// loopback without TLS (and not security.plaintext); NotFound for an unreadable PEM file.
 StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& who,
                                                      const std::string& address,
                                                      const ServiceSecurity& security,
                                                      MessageTap* tap);
-
-// Client side: adds the token to a call's metadata (nothing without a token).
-void AddToken(grpc::ClientContext* context, const ServiceSecurity& security);
-// Server side: OK when the server has no token or the call carries it; otherwise
-// UNAUTHENTICATED saying so.
-grpc::Status CheckToken(const grpc::ServerContext* context, const std::string& token);
-
-// Whether host:port is 127.x, ::1 or localhost.
-bool IsLoopback(const std::string& address);
 
 }  // namespace colony::fl::internal

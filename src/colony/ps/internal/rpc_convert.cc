@@ -2,16 +2,6 @@
 
 namespace colony::ps::internal {
 
-grpc::Status ToGrpcStatus(const Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
-Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return OkStatus();
-  return Status(static_cast<StatusCode>(status.error_code()), status.error_message());
-}
-
 rpc::OptimizerConfig ToProto(const OptimizerOptions& o) {
   rpc::OptimizerConfig p;
   p.set_name(o.name);
