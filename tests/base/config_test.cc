@@ -94,6 +94,39 @@ TEST(ConfigTest, BadOverridesAndYamlAreErrors) {
               StatusIs(StatusCode::kNotFound, HasSubstr("/nonexistent/job.yaml")));
 }
 
+// yaml-cpp accepts these; before the shape check a later read of the keys threw from yaml-cpp
+// and ended the process.
+TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
+  std::string deep;
+  for (int i = 0; i < 70; ++i) deep += std::string(i * 2, ' ') + "k" + std::to_string(i) + ":\n";
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'h'; ++c) {
+    laughs += std::string(1, c) + ": &" + c + " [*" + char(c - 1) + ", *" + char(c - 1) + ", *" +
+              char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) +
+              ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" +
+              char(c - 1) + "]\n";
+  }
+  const struct {
+    std::string text;
+    const char* fragment;
+  } cases[] = {
+      {"? [a, b]\n: 1\n", "job.yaml:1: a key must be a plain name, got a list"},
+      {"model: dnn\ntrain:\n  ? {x: 1}\n  : 2\n", "job.yaml:3: a key must be a plain name, got a "
+                                                    "mapping"},
+      {"train:\n  epochs: 1\n  epochs: 2\n", "job.yaml:3: key 'epochs' appears twice"},
+      {deep, "nested more than 64 levels"},
+      {laughs, "more than 100000 values"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(Config::Parse(c.text, "job.yaml"),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.fragment)))
+        << c.text.substr(0, 200);
+  }
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"train.layers={? [a]: 1}"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("--set 'train.layers={? [a]: 1}':1: a key must be a plain name")));
+}
+
 TEST(ConfigTest, OverriddenWrongTypeNamesTheFlag) {
   COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml", {"train.epochs=x"}));
   int epochs = 0;

@@ -42,6 +42,56 @@ YAML::Node Lookup(const YAML::Node& root, std::string_view path) {
   return node;
 }
 
+// Bounds on the shape of a config, so that anchors and aliases cannot make the key walks below
+// (Where, CheckAllKeysUsed, ToYaml) recurse without end or visit exponentially many nodes.
+constexpr int kMaxDepth = 64;
+constexpr int64_t kMaxNodes = 100000;
+
+const char* KindName(const YAML::Node& node) {
+  if (node.IsMap()) return "mapping";
+  if (node.IsSequence()) return "list";
+  if (node.IsNull()) return "empty value";
+  return "scalar";
+}
+
+// Checks that every mapping key is a plain scalar, appearing once in its mapping, and that the
+// tree is not deeper than kMaxDepth nor larger than kMaxNodes (aliases counted each time they
+// are reached). yaml-cpp accepts `? [a, b]\n: 1`, whose key would throw in every later read.
+Status CheckShape(const YAML::Node& node, const std::string& source, int depth, int64_t* nodes) {
+  auto where = [&](const YAML::Node& at) {
+    return at.Mark().is_null() ? source : fmt::format("{}:{}", source, at.Mark().line + 1);
+  };
+  if (++*nodes > kMaxNodes) {
+    return InvalidArgumentError(where(node) + ": the config has more than " +
+                                std::to_string(kMaxNodes) +
+                                " values (counting each use of an alias); simplify it");
+  }
+  if (depth > kMaxDepth) {
+    return InvalidArgumentError(where(node) + ": values are nested more than " +
+                                std::to_string(kMaxDepth) + " levels deep");
+  }
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) {
+      COLONY_RETURN_IF_ERROR(CheckShape(item, source, depth + 1, nodes));
+    }
+  } else if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        return InvalidArgumentError(where(kv.first) + ": a key must be a plain name, got a " +
+                                    KindName(kv.first) + " (a '?' complex key); write it as "
+                                    "'name: value'");
+      }
+      if (!seen.insert(kv.first.Scalar()).second) {
+        return InvalidArgumentError(where(kv.first) + ": key '" + kv.first.Scalar() +
+                                    "' appears twice in the same mapping; keep one");
+      }
+      COLONY_RETURN_IF_ERROR(CheckShape(kv.second, source, depth + 1, nodes));
+    }
+  }
+  return OkStatus();
+}
+
 template <typename T>
 const char* TypeName();
 template <>
@@ -117,7 +167,7 @@ std::vector<std::string> ConfigSection::Keys() const {
   std::vector<std::string> keys;
   YAML::Node node = Lookup(state_->root, path_);
   if (!node.IsMap()) return keys;
-  for (const auto& kv : node) keys.push_back(kv.first.as<std::string>());
+  for (const auto& kv : node) keys.push_back(kv.first.Scalar());
   return keys;
 }
 
@@ -204,14 +254,17 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
   state->source = std::string(source_name);
   try {
     state->root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return InvalidArgumentError(state->source + ":" + std::to_string(e.mark.line + 1) +
-                                ": invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    // ParserException, and DeepRecursion for collections nested beyond yaml-cpp's limit.
+    const std::string line = e.mark.is_null() ? "" : ":" + std::to_string(e.mark.line + 1);
+    return InvalidArgumentError(state->source + line + ": invalid YAML: " + e.msg);
   }
   if (state->root.IsNull()) state->root = YAML::Node(YAML::NodeType::Map);
   if (!state->root.IsMap()) {
     return InvalidArgumentError(state->source + ": the top level must be a mapping of keys");
   }
+  int64_t nodes = 0;
+  COLONY_RETURN_IF_ERROR(CheckShape(state->root, state->source, 0, &nodes));
   for (const std::string& item : overrides) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -224,6 +277,8 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
     } catch (const YAML::Exception& e) {
       return InvalidArgumentError("--set '" + item + "': value is not valid YAML: " + e.msg);
     }
+    nodes = 0;
+    COLONY_RETURN_IF_ERROR(CheckShape(value, "--set '" + item + "'", 0, &nodes));
     // Walk and create the path; yaml-cpp nodes are handles, so assignment edits the tree.
     std::vector<std::string> parts;
     std::stringstream ss(key);
@@ -258,7 +313,7 @@ Status CheckUsed(const internal::ConfigState& state, const YAML::Node& node,
                  const std::string& path, const ConfigSection& root) {
   if (!node.IsMap()) return OkStatus();
   for (const auto& kv : node) {
-    const std::string key = Join(path, kv.first.as<std::string>());
+    const std::string key = Join(path, kv.first.Scalar());
     if (!state.used.count(key)) {
       return InvalidArgumentError(root.Where(key) +
                                   " is not a known setting; check its spelling and section");
