@@ -116,12 +116,20 @@ TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
       {"train:\n  epochs: 1\n  epochs: 2\n", "job.yaml:3: key 'epochs' appears twice"},
       {deep, "nested more than 64 levels"},
       {laughs, "more than 100000 values"},
+      // yaml-cpp would write \xc7 back as U+FFFD: the config would change through ToYaml.
+      {"model: dnn\nname: caf\xc7\n", "job.yaml:2: the text is not valid UTF-8"},
+      {"a: \xed\xa0\x80\n", "job.yaml:1: the text is not valid UTF-8"},  // A surrogate.
+      {"a: \xc0\xaf\n", "job.yaml:1: the text is not valid UTF-8"},      // Overlong '/'.
   };
   for (const auto& c : cases) {
     EXPECT_THAT(Config::Parse(c.text, "job.yaml"),
                 StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.fragment)))
         << c.text.substr(0, 200);
   }
+  COLONY_EXPECT_OK(Config::Parse("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9c\n", "job.yaml"));
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"model=\xff"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("--set model: the value is not valid UTF-8")));
   EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"train.layers={? [a]: 1}"}),
               StatusIs(StatusCode::kInvalidArgument,
                        HasSubstr("--set 'train.layers={? [a]: 1}':1: a key must be a plain name")));

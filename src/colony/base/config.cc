@@ -92,6 +92,42 @@ Status CheckShape(const YAML::Node& node, const std::string& source, int depth, 
   return OkStatus();
 }
 
+// The 1-based line of the first byte that is not part of valid UTF-8, or 0 when all are.
+// YAML text is Unicode; yaml-cpp reads other bytes but writes them back as U+FFFD, so a
+// config with them would not survive ToYaml (checkpoints) unchanged.
+int InvalidUtf8Line(std::string_view text) {
+  int line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') ++line;
+    size_t extra = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000;
+    } else {
+      return line;
+    }
+    if (text.size() - i <= extra) return line;
+    uint32_t code = c & (0x3F >> extra);
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return line;
+      code = (code << 6) | (next & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+    if (code < min || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return line;
+    i += extra + 1;
+  }
+  return 0;
+}
+
 template <typename T>
 const char* TypeName();
 template <>
@@ -252,6 +288,10 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
                                const std::vector<std::string>& overrides) {
   auto state = std::make_shared<internal::ConfigState>();
   state->source = std::string(source_name);
+  if (const int line = InvalidUtf8Line(text); line > 0) {
+    return InvalidArgumentError(state->source + ":" + std::to_string(line) +
+                                ": the text is not valid UTF-8; save the file as UTF-8");
+  }
   try {
     state->root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
@@ -271,6 +311,9 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
       return InvalidArgumentError("--set '" + item + "' must have the form key.path=value");
     }
     const std::string key = item.substr(0, eq);
+    if (InvalidUtf8Line(item) > 0) {
+      return InvalidArgumentError("--set " + key + ": the value is not valid UTF-8");
+    }
     YAML::Node value;
     try {
       value = YAML::Load(item.substr(eq + 1));
