@@ -114,6 +114,8 @@ TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
       {"model: dnn\ntrain:\n  ? {x: 1}\n  : 2\n", "job.yaml:3: a key must be a plain name, got a "
                                                     "mapping"},
       {"train:\n  epochs: 1\n  epochs: 2\n", "job.yaml:3: key 'epochs' appears twice"},
+      // Its unknown-key message once threw from yaml-cpp (a lookup of the missing 'model').
+      {"x: 1\nmodel.name: dnn\n", "job.yaml:2: key 'model.name' contains '.'"},
       {deep, "nested more than 64 levels"},
       {laughs, "more than 100000 values"},
       // yaml-cpp would write \xc7 back as U+FFFD: the config would change through ToYaml.
@@ -133,6 +135,17 @@ TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
   EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"train.layers={? [a]: 1}"}),
               StatusIs(StatusCode::kInvalidArgument,
                        HasSubstr("--set 'train.layers={? [a]: 1}':1: a key must be a plain name")));
+}
+
+TEST(ConfigTest, ReadsOfMissingSectionsKeepDefaults) {
+  COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml"));
+  const ConfigSection missing = config.Root().Section("nowhere").Section("deeper");
+  EXPECT_TRUE(missing.Keys().empty());
+  EXPECT_FALSE(missing.Has("x"));
+  int x = 3;
+  COLONY_EXPECT_OK(missing.Read("x", &x));
+  EXPECT_EQ(x, 3);
+  EXPECT_EQ(missing.Where("x"), "job.yaml: key 'nowhere.deeper.x'");
 }
 
 TEST(ConfigTest, OverriddenWrongTypeNamesTheFlag) {

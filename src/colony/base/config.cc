@@ -36,7 +36,8 @@ YAML::Node Lookup(const YAML::Node& root, std::string_view path) {
     if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     const YAML::Node& current = node;
     YAML::Node child = current[part];
-    if (!child.IsDefined()) return child;
+    // A missing key gives an invalid node, whose IsMap() and IsNull() throw: return a valid one.
+    if (!child.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
     node.reset(child);
   }
   return node;
@@ -81,6 +82,11 @@ Status CheckShape(const YAML::Node& node, const std::string& source, int depth, 
         return InvalidArgumentError(where(kv.first) + ": a key must be a plain name, got a " +
                                     KindName(kv.first) + " (a '?' complex key); write it as "
                                     "'name: value'");
+      }
+      if (kv.first.Scalar().find('.') != std::string::npos) {
+        return InvalidArgumentError(where(kv.first) + ": key '" + kv.first.Scalar() +
+                                    "' contains '.', which separates sections in key paths; "
+                                    "nest it instead ('a:' then '  b: value' for a.b)");
       }
       if (!seen.insert(kv.first.Scalar()).second) {
         return InvalidArgumentError(where(kv.first) + ": key '" + kv.first.Scalar() +
