@@ -11,6 +11,7 @@ PACKAGES=(
   python3 python3-torch python3-numpy
   libhnswlib-dev libfaiss-dev dataset-fashion-mnist gnuplot-nox libgmp-dev zlib1g-dev python3-sklearn
   libsodium-dev nlohmann-json3-dev
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

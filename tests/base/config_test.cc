@@ -94,6 +94,60 @@ TEST(ConfigTest, BadOverridesAndYamlAreErrors) {
               StatusIs(StatusCode::kNotFound, HasSubstr("/nonexistent/job.yaml")));
 }
 
+// yaml-cpp accepts these; before the shape check a later read of the keys threw from yaml-cpp
+// and ended the process.
+TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
+  std::string deep;
+  for (int i = 0; i < 70; ++i) deep += std::string(i * 2, ' ') + "k" + std::to_string(i) + ":\n";
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'h'; ++c) {
+    laughs += std::string(1, c) + ": &" + c + " [*" + char(c - 1) + ", *" + char(c - 1) + ", *" +
+              char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) +
+              ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" + char(c - 1) + ", *" +
+              char(c - 1) + "]\n";
+  }
+  const struct {
+    std::string text;
+    const char* fragment;
+  } cases[] = {
+      {"? [a, b]\n: 1\n", "job.yaml:1: a key must be a plain name, got a list"},
+      {"model: dnn\ntrain:\n  ? {x: 1}\n  : 2\n", "job.yaml:3: a key must be a plain name, got a "
+                                                    "mapping"},
+      {"train:\n  epochs: 1\n  epochs: 2\n", "job.yaml:3: key 'epochs' appears twice"},
+      // Its unknown-key message once threw from yaml-cpp (a lookup of the missing 'model').
+      {"x: 1\nmodel.name: dnn\n", "job.yaml:2: key 'model.name' contains '.'"},
+      {deep, "nested more than 64 levels"},
+      {laughs, "more than 100000 values"},
+      // yaml-cpp would write \xc7 back as U+FFFD: the config would change through ToYaml.
+      {"model: dnn\nname: caf\xc7\n", "job.yaml:2: the text is not valid UTF-8"},
+      {"a: \xed\xa0\x80\n", "job.yaml:1: the text is not valid UTF-8"},  // A surrogate.
+      {"a: \xc0\xaf\n", "job.yaml:1: the text is not valid UTF-8"},      // Overlong '/'.
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(Config::Parse(c.text, "job.yaml"),
+                StatusIs(StatusCode::kInvalidArgument, HasSubstr(c.fragment)))
+        << c.text.substr(0, 200);
+  }
+  COLONY_EXPECT_OK(Config::Parse("name: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9c\n", "job.yaml"));
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"model=\xff"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("--set model: the value is not valid UTF-8")));
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"train.layers={? [a]: 1}"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("--set 'train.layers={? [a]: 1}':1: a key must be a plain name")));
+}
+
+TEST(ConfigTest, ReadsOfMissingSectionsKeepDefaults) {
+  COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml"));
+  const ConfigSection missing = config.Root().Section("nowhere").Section("deeper");
+  EXPECT_TRUE(missing.Keys().empty());
+  EXPECT_FALSE(missing.Has("x"));
+  int x = 3;
+  COLONY_EXPECT_OK(missing.Read("x", &x));
+  EXPECT_EQ(x, 3);
+  EXPECT_EQ(missing.Where("x"), "job.yaml: key 'nowhere.deeper.x'");
+}
+
 TEST(ConfigTest, OverriddenWrongTypeNamesTheFlag) {
   COLONY_ASSERT_OK_AND_ASSIGN(Config config, Config::Parse(kJob, "job.yaml", {"train.epochs=x"}));
   int epochs = 0;

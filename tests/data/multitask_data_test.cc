@@ -146,20 +146,24 @@ TEST(MultitaskReaderTest, SkipsAndNamesBadLines) {
                                    "0\tabc\t0.1\t0.2\n"  // label not a number
                                    "0\t1\t0.1\n"         // one feature
                                    "0\t1\t0.1\tnan?\n"   // feature not a number
-                                   "1\t1\n"));           // no features
+                                   "1\t1\n"              // no features
+                                   "1\tnan\t0.1\t0.2\n"  // label not finite
+                                   "1\t1\t-inf\t0.2\n"));  // feature not finite
   COLONY_ASSERT_OK_AND_ASSIGN(MultitaskFile f, ReadMultitaskFile(path, {.num_tasks = 2}));
   EXPECT_EQ(f.size(), 2);
   EXPECT_EQ(f.dim, 2);
   EXPECT_EQ(f.labels, (std::vector<float>{1.5f, 0.0f}));
   EXPECT_EQ(f.features, (std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}));
-  EXPECT_EQ(f.bad_lines, 6);
-  ASSERT_EQ(f.first_bad_lines.size(), 6u);
+  EXPECT_EQ(f.bad_lines, 8);
+  ASSERT_EQ(f.first_bad_lines.size(), 8u);
   EXPECT_THAT(f.first_bad_lines[0], HasSubstr("f.txt:4: task id '2' is not an integer in [0, 2)"));
   EXPECT_THAT(f.first_bad_lines[1], HasSubstr(":5: task id 'x'"));
   EXPECT_THAT(f.first_bad_lines[2], HasSubstr(":6: label 'abc' is not a number"));
   EXPECT_THAT(f.first_bad_lines[3], HasSubstr(":7: 1 features, want 2"));
   EXPECT_THAT(f.first_bad_lines[4], HasSubstr(":8: feature 2 'nan?' is not a number"));
   EXPECT_THAT(f.first_bad_lines[5], HasSubstr(":9: 2 fields"));
+  EXPECT_THAT(f.first_bad_lines[6], HasSubstr(":10: label 'nan' is not a number"));
+  EXPECT_THAT(f.first_bad_lines[7], HasSubstr(":11: feature 1 '-inf' is not a number"));
 
   COLONY_ASSERT_OK_AND_ASSIGN(MultitaskFile binary,
                               ReadMultitaskFile(path, {.num_tasks = 2, .binary_labels = true}));

@@ -11,6 +11,9 @@
 #include <mutex>
 #include <set>
 
+#include <grpcpp/grpcpp.h>
+
+#include "colony/horizontal.grpc.pb.h"
 #include "colony/horizontal.pb.h"
 #include "federated/test_util.h"
 #include "testing/status_matchers.h"
@@ -316,6 +319,57 @@ TEST(HorizontalSessionTest, BadChildIndexAndNoChildrenAreInvalidArgument) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("--index 2 is not in [0, 2)")));
   EXPECT_THAT(RunHorizontalMaster(TinyConfig(), {}).status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("at least one child address")));
+}
+
+// A master (or anyone holding the token) cannot make a child compute masks of any length or
+// toward any number of peers: Unmask takes only the round's vector lengths and the job's
+// children, each once.
+TEST(SecureAggregationTest, ChildUnmaskRefusesBadDimensionsAndPeers) {
+  const HorizontalConfig config = TinyConfig({"horizontal.train.secure_aggregation=true"});
+  COLONY_ASSERT_OK_AND_ASSIGN(std::unique_ptr<HorizontalChild> child,
+                              HorizontalChild::Start(config, {.index = 0, .children = 3}));
+  auto stub = hrpc::HorizontalChild::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(child->port()), grpc::InsecureChannelCredentials()));
+  const std::string peer_key(32, '\x09');
+  auto unmask = [&](int64_t dim, std::vector<int> dropped, hrpc::UnmaskResponse* response) {
+    hrpc::UnmaskRequest request;
+    request.set_round(1);
+    request.set_dim(dim);
+    for (int d : dropped) {
+      request.add_dropped(d);
+      request.add_dropped_keys(peer_key);
+    }
+    grpc::ClientContext context;
+    return stub->Unmask(&context, request, response);
+  };
+  hrpc::UnmaskResponse ok;
+  ASSERT_TRUE(unmask(0, {1}, &ok).ok());
+  const int64_t params = ok.mask_size();  // 784 x 32 + 32 for the tiny encoder.
+  EXPECT_EQ(params, 784 * 32 + 32);
+  hrpc::UnmaskResponse scaffold;
+  ASSERT_TRUE(unmask(2 * params, {1, 2}, &scaffold).ok());
+  EXPECT_EQ(scaffold.mask_size(), 2 * params);
+  const struct {
+    int64_t dim;
+    std::vector<int> dropped;
+    const char* fragment;
+  } cases[] = {
+      {int64_t{1} << 40, {1}, "dim 1099511627776 is not this child's 25120 shared parameters"},
+      {-1, {1}, "dim -1 is not"},
+      {params + 1, {1}, "is not this child's"},
+      {params, {3}, "peer 3 is not a child in [0, 3)"},
+      {params, {1, 1}, "or is named twice"},
+      {params, {-5}, "peer -5"},
+  };
+  for (const auto& c : cases) {
+    hrpc::UnmaskResponse response;
+    const grpc::Status status = unmask(c.dim, c.dropped, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.fragment;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.fragment));
+  }
+  hrpc::UnmaskResponse after;
+  EXPECT_TRUE(unmask(0, {2}, &after).ok());  // Still serving.
+  child->Shutdown();
 }
 
 TEST(HorizontalSessionTest, UnreachableChildIsNamed) {

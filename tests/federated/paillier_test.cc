@@ -12,10 +12,13 @@ namespace {
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// 512-bit keys keep the tests fast; production keys are >= 2048 bits.
+constexpr PaillierKeyPolicy kInsecure{.allow_insecure_key_bits_for_tests = true};
+
 class PaillierTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto key = PaillierPrivateKey::Generate(512);
+    auto key = PaillierPrivateKey::Generate(512, kInsecure);
     ASSERT_TRUE(key.ok()) << key.status();
     key_ = new PaillierPrivateKey(std::move(key).value());
   }
@@ -47,7 +50,7 @@ TEST_F(PaillierTest, WeightedSumIsHomomorphic) {
   for (int64_t m : plain) cts.push_back(key_->Encrypt(m));
   // Only the holder of n (a copy made from its bytes) computes the sum.
   COLONY_ASSERT_OK_AND_ASSIGN(PaillierPublicKey other,
-                              PaillierPublicKey::FromBytes(key_->public_key().n_bytes()));
+                              PaillierPublicKey::FromBytes(key_->public_key().n_bytes(), kInsecure));
   COLONY_ASSERT_OK_AND_ASSIGN(std::string sum, other.WeightedSum(cts, weights, "-12"));
   int64_t want = -12;
   for (size_t i = 0; i < plain.size(); ++i) want += plain[i] * weights[i];
@@ -67,13 +70,33 @@ TEST_F(PaillierTest, MaskedValueUnmasksToScaledDouble) {
   EXPECT_DOUBLE_EQ(value, -1.5);
 }
 
+TEST_F(PaillierTest, RefusesInsecureAndHugeKeysByDefault) {
+  EXPECT_THAT(PaillierPrivateKey::Generate(1024),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("in [2048, 8192], got 1024; smaller keys are not secure")));
+  EXPECT_THAT(PaillierPrivateKey::Generate(256),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("in [2048, 8192]")));
+  // The 512-bit key of the suite, as a peer would send it.
+  EXPECT_THAT(PaillierPublicKey::FromBytes(key_->public_key().n_bytes()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("n has 512 bits")));
+  // A peer's 65536-bit n is refused before any arithmetic on it.
+  std::string huge(8192, '\xff');
+  EXPECT_THAT(PaillierPublicKey::FromBytes(huge, kInsecure),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("8192 bytes; at most 8192 bits")));
+  std::string odd_9000_bits(1125, '\0');
+  odd_9000_bits[0] = '\x01';
+  odd_9000_bits.back() = '\x01';
+  EXPECT_THAT(PaillierPublicKey::FromBytes(odd_9000_bits, kInsecure),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("n has 8993 bits")));
+}
+
 TEST_F(PaillierTest, RejectsBadInput) {
-  EXPECT_THAT(PaillierPrivateKey::Generate(100),
+  EXPECT_THAT(PaillierPrivateKey::Generate(100, kInsecure),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("key_bits")));
-  EXPECT_THAT(PaillierPrivateKey::Generate(1000),
+  EXPECT_THAT(PaillierPrivateKey::Generate(1000, kInsecure),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("multiple of 64")));
-  EXPECT_THAT(PaillierPublicKey::FromBytes(std::string(8, '\x01')),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("256 bits")));
+  EXPECT_THAT(PaillierPublicKey::FromBytes(std::string(8, '\x01'), kInsecure),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("need an odd n of 256 to 8192")));
   EXPECT_THAT(key_->Decrypt(std::string(200, '\xff')),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("not a ciphertext")));
   std::vector<std::string> cts = {std::string(1, '\0')};

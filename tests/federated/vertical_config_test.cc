@@ -26,6 +26,7 @@ constexpr char kGood[] = R"(vertical:
   paillier:
     enabled: true
     key_bits: 512
+    allow_insecure_key_bits_for_tests: true
 )";
 
 TEST(VerticalConfigTest, ReadsEveryKey) {
@@ -41,6 +42,21 @@ TEST(VerticalConfigTest, ReadsEveryKey) {
   EXPECT_EQ(c.train.seed, 9u);
   EXPECT_TRUE(c.paillier.enabled);
   EXPECT_EQ(c.paillier.key_bits, 512);
+  EXPECT_TRUE(c.paillier.allow_insecure_key_bits_for_tests);
+}
+
+TEST(VerticalConfigTest, PaillierDefaultsTo2048BitsAndRefusesSmallerKeys) {
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      VerticalConfig c,
+      LoadVerticalConfig(WriteTemp("default_bits.yaml", kGood),
+                         {"vertical.paillier={enabled: true}"}));
+  EXPECT_EQ(c.paillier.key_bits, 2048);
+  EXPECT_FALSE(c.paillier.allow_insecure_key_bits_for_tests);
+  EXPECT_THAT(LoadVerticalConfig(WriteTemp("small_bits.yaml", kGood),
+                                 {"vertical.paillier.allow_insecure_key_bits_for_tests=false"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       HasSubstr("paillier.key_bits must be a multiple of 64 in [2048, 8192], "
+                                 "got 512; smaller keys are not secure")));
 }
 
 TEST(VerticalConfigTest, BadConfigsNameTheKey) {

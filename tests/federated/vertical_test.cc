@@ -194,6 +194,7 @@ TEST(VerticalTest, PaillierGivesThePlaintextModel) {
   COLONY_ASSERT_OK_AND_ASSIGN(Session plain, RunBoth(c));
   c.paillier.enabled = true;
   c.paillier.key_bits = 512;
+  c.paillier.allow_insecure_key_bits_for_tests = true;
   COLONY_ASSERT_OK_AND_ASSIGN(Session encrypted, RunBoth(c));
   ASSERT_EQ(plain.b.coefficients.size(), encrypted.b.coefficients.size());
   for (size_t j = 0; j < plain.b.coefficients.size(); ++j) {
@@ -330,6 +331,7 @@ TEST(VerticalTest, NoMessageCarriesAFeatureRow) {
   VerticalConfig encrypted = linear;
   encrypted.paillier.enabled = true;
   encrypted.paillier.key_bits = 512;
+  encrypted.paillier.allow_insecure_key_bits_for_tests = true;
   encrypted.train.iterations = 3;
   COLONY_ASSERT_OK_AND_ASSIGN(Session u, RunBoth(encrypted));
   ExpectNoLeaks(encrypted, u);
@@ -456,6 +458,25 @@ TEST(VerticalTest, PartyBRejectsBadCalls) {
   rpc::StepResponse unmask_response;
   grpc::Status unmask = stub->Unmask(&unmask_context, rpc::UnmaskRequest(), &unmask_response);
   EXPECT_EQ(unmask.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST(VerticalTest, PartyBRefusesAWeakPaillierKey) {
+  // A may allow itself a 512-bit key; B, whose config does not, refuses it at Setup.
+  VerticalConfig a = Diabetes({0, 1}, {2, 3});
+  a.train.iterations = 2;
+  a.paillier.enabled = true;
+  a.paillier.key_bits = 512;
+  a.paillier.allow_insecure_key_bits_for_tests = true;
+  VerticalConfig b = a;
+  b.paillier.allow_insecure_key_bits_for_tests = false;
+  COLONY_ASSERT_OK_AND_ASSIGN(std::unique_ptr<VerticalPartyB> party_b,
+                              VerticalPartyB::Start(b, {}));
+  PartyAOptions a_options;
+  a_options.peer = "127.0.0.1:" + std::to_string(party_b->port());
+  a_options.quiet = true;
+  EXPECT_THAT(RunVerticalPartyA(a, a_options),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("n has 512 bits")));
+  party_b->Shutdown();
 }
 
 TEST(VerticalTest, PartyBGivesUpWhenPartyAIsSilent) {

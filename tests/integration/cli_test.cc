@@ -196,7 +196,7 @@ TEST_F(CliTest, IndexBuildQueryAddRemoveAndServe) {
       RunColony("serve --role retrieval"),
   };
   const char* fragments[] = {"dimension 9, expected 8",  "none.fvecs",
-                             "id 7 is not in the index", "beam must be >= 1",
+                             "id 7 is not in the index", "beam must be in [1, 4096]",
                              "metric 'cos' is unknown",  "needs --index"};
   for (size_t i = 0; i < std::size(cases); ++i) {
     EXPECT_EQ(cases[i].exit_code, 2) << cases[i].output;
@@ -241,12 +241,16 @@ TEST_F(CliTest, ProgramDumpPrintsTheModel) {
 TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
   const std::string bad_config = *root_ + "/bad.yaml";
   std::ofstream(bad_config) << "model:\n  name: dnn\n  hidden_units: [3]\n";
+  // A complex key used to end `colony train` with an uncaught yaml-cpp exception (exit 134).
+  const std::string complex_key = *root_ + "/complex_key.yaml";
+  std::ofstream(complex_key) << "model:\n  name: dnn\n? [a, b]\n: 1\n";
   struct Case {
     std::string args;
     std::string fragment;
   };
   const Case cases[] = {
       {"train " + bad_config, "bad.yaml:3: key 'model.hidden_units' is not a known setting"},
+      {"train " + complex_key, "complex_key.yaml:3: a key must be a plain name, got a list"},
       {"train " + *root_ + "/missing.yaml", "missing.yaml"},
       {"train examples/ctr/config.yaml --set data.dir=" + *root_ + "/nowhere", "nowhere"},
       {"train examples/ctr/config.yaml --set model.name=xgb", "known: deepfm, dnn, lr, wide_deep"},

@@ -1,5 +1,6 @@
 #include "colony/ps/sparse_table.h"
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -36,7 +37,10 @@ TEST(SparseTableTest, BadOptionsNameTheField) {
     const char* fragment;
   };
   std::vector<Case> cases;
-  cases.push_back({Options(0), StatusCode::kInvalidArgument, "dim must be > 0"});
+  cases.push_back({Options(0), StatusCode::kInvalidArgument, "dim must be in [1, 1048576], got 0"});
+  // One pull of a 2^31 - 1 float row would allocate 8 GB.
+  cases.push_back({Options(2147483647), StatusCode::kInvalidArgument,
+                   "dim must be in [1, 1048576], got 2147483647"});
   cases.push_back(
       {Options(4, "rmsprop"), StatusCode::kNotFound, "known: adagrad, adam, ftrl, sgd"});
   SparseTableOptions lr = Options(4);
@@ -258,6 +262,32 @@ TEST(SparseTableTest, FileWithWrongRowCountIsDataLoss) {
   internal::TableFileWriter dense(kDenseTableFormat);
   COLONY_ASSERT_OK(dense.Finish(dir + "/table.bin"));
   EXPECT_THAT(t->Load(dir), StatusIs(StatusCode::kDataLoss, HasSubstr("colony-sparse-v1")));
+}
+
+TEST(SparseTableTest, RowCountThatOverflowsTheSizeCheckIsDataLoss) {
+  // count x row bytes wraps past 2^64 to the payload's real size: 2 + 2^62 rows of 16 bytes
+  // "fit" in 32 bytes when the product is taken mod 2^64.
+  const std::string dir = FreshDir("wrap");
+  COLONY_ASSERT_OK_AND_ASSIGN(auto t, SparseTable::Create(Options(2, "sgd")));
+  std::vector<float> out(4);
+  COLONY_ASSERT_OK(t->Pull({}, std::vector<uint64_t>{1, 2}, out));
+  COLONY_ASSERT_OK(t->Save(dir));
+  COLONY_ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFile(dir + "/table.bin"));
+  bytes.resize(bytes.size() - 4);            // The CRC.
+  const size_t count_at = bytes.size() - 2 * 16 - 8;  // Two rows of id + 2 floats, after the count.
+  int64_t count = 0;
+  std::memcpy(&count, bytes.data() + count_at, 8);
+  ASSERT_EQ(count, 2);
+  count += int64_t{1} << 62;
+  std::memcpy(bytes.data() + count_at, &count, 8);
+  internal::TableFileWriter rewritten(kSparseTableFormat);
+  rewritten.PutBytes(std::string_view(bytes).substr(sizeof(kSparseTableFormat)));
+  COLONY_ASSERT_OK(rewritten.Finish(dir + "/table.bin"));
+  EXPECT_THAT(t->Load(dir),
+              StatusIs(StatusCode::kDataLoss,
+                       HasSubstr("table.bin: header says 4611686018427387906 rows of 16 bytes, "
+                                 "the payload has 32 bytes")));
+  EXPECT_EQ(t->size(), 2);
 }
 
 }  // namespace

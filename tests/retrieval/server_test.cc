@@ -97,6 +97,23 @@ TEST_F(RetrievalServerTest, BadCallsGetClearErrors) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("not whole rows of 16")));
   EXPECT_THAT(client->Search({.scan_leaves = 3}, std::vector<float>(16)),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("power of two")));
+  // Before QueryOptions had upper bounds, k = 2^31 - 1 made the server allocate 24 GB per
+  // query and die.
+  EXPECT_THAT(client->Search({.k = 2147483647}, std::vector<float>(16)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("k must be in [1, 10000]")));
+  EXPECT_THAT(client->Search({.k = 10001}, std::vector<float>(16)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("got 10001")));
+  EXPECT_THAT(client->Search({.beam = 1 << 30}, std::vector<float>(16)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("beam must be in [1, 4096]")));
+  EXPECT_THAT(client->Search({.scan_leaves = 1 << 30}, std::vector<float>(16)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("scan_leaves must be a power")));
+  // 4,000 queries x k 10,000 is over the 2^25 results one call may return.
+  EXPECT_THAT(client->Search({.k = 10000}, std::vector<float>(16 * 4000)),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("send fewer queries per call")));
+  COLONY_ASSERT_OK_AND_ASSIGN(SearchResults most,
+                              client->Search({.k = 10000}, std::vector<float>(16)));
+  EXPECT_EQ(most.k, 10000);
+  EXPECT_EQ(most.ids.size(), 10000u);
   const uint64_t id = 0;
   EXPECT_THAT(client->Insert({&id, 1}, std::vector<float>(16)),
               StatusIs(StatusCode::kAlreadyExists, HasSubstr("id 0")));

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "colony/base/file_util.h"
 #include "colony/retrieval/internal/tree.h"
 #include "retrieval/test_data.h"
 #include "testing/status_matchers.h"
@@ -189,6 +191,42 @@ TEST_F(TreeIndexTest, LoadRejectsMissingTruncatedAndForeignFiles) {
   std::ofstream(path, std::ios::binary) << std::string(200, 'x');
   EXPECT_THAT(TreeIndex::Load(dir_.string()),
               StatusIs(StatusCode::kDataLoss, HasSubstr("bad magic")));
+}
+
+// Header counts whose byte sizes multiply past 2^64 (4 x slots x dim here) must be refused
+// from overflow-safe arithmetic, not from a wrapped size that might match the file's.
+TEST_F(TreeIndexTest, LoadRefusesHeaderCountsBeyondTheFile) {
+  const VectorSet items = ClusteredVectors(100, 4, 3, 12);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto index, TreeIndex::Build({.num_trees = 2}, items));
+  COLONY_ASSERT_OK(index->Save(dir_.string()));
+  const std::string path = (dir_ / "index.bin").string();
+  const std::string good = ReadFile(path).value();
+  auto patched = [&](size_t offset, const void* value, size_t size) {
+    std::string bytes = good;
+    bytes.replace(offset, size, static_cast<const char*>(value), size);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    return TreeIndex::Load(dir_.string());
+  };
+  const uint32_t huge_dim = 0xffffffffu;
+  const uint64_t huge_slots = (uint64_t{1} << 31) - 1;
+  std::string header = good.substr(0, 64);
+  std::memcpy(header.data() + 12, &huge_dim, 4);
+  std::memcpy(header.data() + 24, &huge_slots, 8);
+  EXPECT_THAT(patched(0, header.data(), 64),
+              StatusIs(StatusCode::kDataLoss,
+                       HasSubstr("index.bin: " + std::to_string(good.size()) +
+                                 " bytes, too short for the 2147483647 items of dimension "
+                                 "4294967295")));
+  const uint32_t dim_4g = 0x40000000u;  // 2^30 slots of 2^30 floats: 4 EiB of vectors.
+  const uint64_t slots_1g = uint64_t{1} << 30;
+  std::memcpy(header.data() + 12, &dim_4g, 4);
+  std::memcpy(header.data() + 24, &slots_1g, 8);
+  EXPECT_THAT(patched(0, header.data(), 64),
+              StatusIs(StatusCode::kDataLoss, HasSubstr("too short for the 1073741824 items")));
+  const int32_t deep = 31;  // A tree of 2^31 leaves in a file of a few kilobytes.
+  EXPECT_THAT(patched(64, &deep, 4), StatusIs(StatusCode::kDataLoss, HasSubstr("too short")));
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << good;
+  COLONY_EXPECT_OK(TreeIndex::Load(dir_.string()).status());
 }
 
 TEST_F(TreeIndexTest, BadOptionsAndQueriesAreInvalidArguments) {

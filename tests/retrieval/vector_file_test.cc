@@ -119,6 +119,19 @@ TEST_F(VectorFileTest, BadInputsNameTheProblem) {
       {"cut-idx", std::string("\0\0\x08\x02", 4) + BigEndian(3) + BigEndian(2) + "abc", 0,
        "declares 3 x 2 values, the file holds 3"},
       {"noformat.bin", "x", 0, "cannot tell the format"},
+      // Shapes whose products overflow 64 bits (they once wrapped to a size the file "held").
+      {"wrap.npy",
+       Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
+           "abcd"),
+       0, "shape (4611686018427387904, 4) is too large for any file"},
+      {"wrap-idx",
+       std::string("\0\0\x08\x04", 4) + BigEndian(1) + BigEndian(0xffffffffu) +
+           BigEndian(0xffffffffu) + BigEndian(0xffffffffu) + "x",
+       0, "the dimensions multiply past 2^64"},
+      {"big-idx",
+       std::string("\0\0\x0d\x03", 4) + BigEndian(0xffffffffu) + BigEndian(0xffffffffu) +
+           BigEndian(0xffffffffu) + "x",
+       0, "more values than any file holds"},
   };
   for (const Case& c : cases) {
     const std::string path = Write(c.name, c.bytes);

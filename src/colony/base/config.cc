@@ -36,10 +36,102 @@ YAML::Node Lookup(const YAML::Node& root, std::string_view path) {
     if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     const YAML::Node& current = node;
     YAML::Node child = current[part];
-    if (!child.IsDefined()) return child;
+    // A missing key gives an invalid node, whose IsMap() and IsNull() throw: return a valid one.
+    if (!child.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
     node.reset(child);
   }
   return node;
+}
+
+// Bounds on the shape of a config, so that anchors and aliases cannot make the key walks below
+// (Where, CheckAllKeysUsed, ToYaml) recurse without end or visit exponentially many nodes.
+constexpr int kMaxDepth = 64;
+constexpr int64_t kMaxNodes = 100000;
+
+const char* KindName(const YAML::Node& node) {
+  if (node.IsMap()) return "mapping";
+  if (node.IsSequence()) return "list";
+  if (node.IsNull()) return "empty value";
+  return "scalar";
+}
+
+// Checks that every mapping key is a plain scalar, appearing once in its mapping, and that the
+// tree is not deeper than kMaxDepth nor larger than kMaxNodes (aliases counted each time they
+// are reached). yaml-cpp accepts `? [a, b]\n: 1`, whose key would throw in every later read.
+Status CheckShape(const YAML::Node& node, const std::string& source, int depth, int64_t* nodes) {
+  auto where = [&](const YAML::Node& at) {
+    return at.Mark().is_null() ? source : fmt::format("{}:{}", source, at.Mark().line + 1);
+  };
+  if (++*nodes > kMaxNodes) {
+    return InvalidArgumentError(where(node) + ": the config has more than " +
+                                std::to_string(kMaxNodes) +
+                                " values (counting each use of an alias); simplify it");
+  }
+  if (depth > kMaxDepth) {
+    return InvalidArgumentError(where(node) + ": values are nested more than " +
+                                std::to_string(kMaxDepth) + " levels deep");
+  }
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) {
+      COLONY_RETURN_IF_ERROR(CheckShape(item, source, depth + 1, nodes));
+    }
+  } else if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        return InvalidArgumentError(where(kv.first) + ": a key must be a plain name, got a " +
+                                    KindName(kv.first) + " (a '?' complex key); write it as "
+                                    "'name: value'");
+      }
+      if (kv.first.Scalar().find('.') != std::string::npos) {
+        return InvalidArgumentError(where(kv.first) + ": key '" + kv.first.Scalar() +
+                                    "' contains '.', which separates sections in key paths; "
+                                    "nest it instead ('a:' then '  b: value' for a.b)");
+      }
+      if (!seen.insert(kv.first.Scalar()).second) {
+        return InvalidArgumentError(where(kv.first) + ": key '" + kv.first.Scalar() +
+                                    "' appears twice in the same mapping; keep one");
+      }
+      COLONY_RETURN_IF_ERROR(CheckShape(kv.second, source, depth + 1, nodes));
+    }
+  }
+  return OkStatus();
+}
+
+// The 1-based line of the first byte that is not part of valid UTF-8, or 0 when all are.
+// YAML text is Unicode; yaml-cpp reads other bytes but writes them back as U+FFFD, so a
+// config with them would not survive ToYaml (checkpoints) unchanged.
+int InvalidUtf8Line(std::string_view text) {
+  int line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') ++line;
+    size_t extra = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000;
+    } else {
+      return line;
+    }
+    if (text.size() - i <= extra) return line;
+    uint32_t code = c & (0x3F >> extra);
+    for (size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return line;
+      code = (code << 6) | (next & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+    if (code < min || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return line;
+    i += extra + 1;
+  }
+  return 0;
 }
 
 template <typename T>
@@ -117,7 +209,7 @@ std::vector<std::string> ConfigSection::Keys() const {
   std::vector<std::string> keys;
   YAML::Node node = Lookup(state_->root, path_);
   if (!node.IsMap()) return keys;
-  for (const auto& kv : node) keys.push_back(kv.first.as<std::string>());
+  for (const auto& kv : node) keys.push_back(kv.first.Scalar());
   return keys;
 }
 
@@ -202,28 +294,40 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
                                const std::vector<std::string>& overrides) {
   auto state = std::make_shared<internal::ConfigState>();
   state->source = std::string(source_name);
+  if (const int line = InvalidUtf8Line(text); line > 0) {
+    return InvalidArgumentError(state->source + ":" + std::to_string(line) +
+                                ": the text is not valid UTF-8; save the file as UTF-8");
+  }
   try {
     state->root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return InvalidArgumentError(state->source + ":" + std::to_string(e.mark.line + 1) +
-                                ": invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    // ParserException, and DeepRecursion for collections nested beyond yaml-cpp's limit.
+    const std::string line = e.mark.is_null() ? "" : ":" + std::to_string(e.mark.line + 1);
+    return InvalidArgumentError(state->source + line + ": invalid YAML: " + e.msg);
   }
   if (state->root.IsNull()) state->root = YAML::Node(YAML::NodeType::Map);
   if (!state->root.IsMap()) {
     return InvalidArgumentError(state->source + ": the top level must be a mapping of keys");
   }
+  int64_t nodes = 0;
+  COLONY_RETURN_IF_ERROR(CheckShape(state->root, state->source, 0, &nodes));
   for (const std::string& item : overrides) {
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
       return InvalidArgumentError("--set '" + item + "' must have the form key.path=value");
     }
     const std::string key = item.substr(0, eq);
+    if (InvalidUtf8Line(item) > 0) {
+      return InvalidArgumentError("--set " + key + ": the value is not valid UTF-8");
+    }
     YAML::Node value;
     try {
       value = YAML::Load(item.substr(eq + 1));
     } catch (const YAML::Exception& e) {
       return InvalidArgumentError("--set '" + item + "': value is not valid YAML: " + e.msg);
     }
+    nodes = 0;
+    COLONY_RETURN_IF_ERROR(CheckShape(value, "--set '" + item + "'", 0, &nodes));
     // Walk and create the path; yaml-cpp nodes are handles, so assignment edits the tree.
     std::vector<std::string> parts;
     std::stringstream ss(key);
@@ -258,7 +362,7 @@ Status CheckUsed(const internal::ConfigState& state, const YAML::Node& node,
                  const std::string& path, const ConfigSection& root) {
   if (!node.IsMap()) return OkStatus();
   for (const auto& kv : node) {
-    const std::string key = Join(path, kv.first.as<std::string>());
+    const std::string key = Join(path, kv.first.Scalar());
     if (!state.used.count(key)) {
       return InvalidArgumentError(root.Where(key) +
                                   " is not a known setting; check its spelling and section");

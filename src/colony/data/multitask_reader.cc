@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <string_view>
+#include <type_traits>
 
 #include "colony/base/file_util.h"
 
@@ -26,7 +28,10 @@ template <typename T>
 bool ParseNumber(std::string_view text, T* out) {
   if (text.empty()) return false;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && end == text.data() + text.size();
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  // "nan" and "inf" parse as floats but would poison every loss they reach.
+  if constexpr (std::is_floating_point_v<T>) return std::isfinite(*out);
+  return true;
 }
 
 }  // namespace

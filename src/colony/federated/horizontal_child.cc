@@ -30,11 +30,12 @@ bool Contains(const std::vector<int>& list, int value) {
 
 class Service final : public rpc::HorizontalChild::Service {
  public:
-  Service(const HorizontalConfig& config, int index, ImageSet local, ImageSet test,
+  Service(const HorizontalConfig& config, int index, int children, ImageSet local, ImageSet test,
           internal::MaskKeyPair keys, std::unique_ptr<internal::EncoderModel> model)
       : config_(config),
         keys_(std::move(keys)),
         index_(index),
+        children_(children),
         local_(std::move(local)),
         test_(std::move(test)),
         model_(std::move(model)),
@@ -164,8 +165,16 @@ class Service final : public rpc::HorizontalChild::Service {
     return colony::rpc::Serve(context, config_.security.token, [&]() -> Status {
       std::lock_guard<std::mutex> lock(mu_);
       Touch();
-      const size_t dim = request->dim() > 0 ? static_cast<size_t>(request->dim())
-                                            : model_->SharedParameters().size();
+      // The master's dim sizes the mask this child computes: only the round's vector lengths
+      // (the parameters, twice that with SCAFFOLD's control variates) are accepted.
+      const int64_t params = static_cast<int64_t>(model_->SharedParameters().size());
+      if (request->dim() != 0 && request->dim() != params && request->dim() != 2 * params) {
+        return InvalidArgumentError("Unmask: dim " + std::to_string(request->dim()) +
+                                    " is not this child's " + std::to_string(params) +
+                                    " shared parameters (or " + std::to_string(2 * params) +
+                                    " with SCAFFOLD)");
+      }
+      const size_t dim = static_cast<size_t>(request->dim() > 0 ? request->dim() : params);
       StatusOr<std::vector<uint64_t>> mask =
           PeerMask(request->round(), request->dropped(), request->dropped_keys(), dim);
       if (!mask.ok()) return mask.status();
@@ -223,8 +232,19 @@ class Service final : public rpc::HorizontalChild::Service {
       return InvalidArgumentError("got " + std::to_string(ids.size()) + " peers but " +
                                   std::to_string(keys.size()) + " public keys");
     }
+    // Each peer costs a key exchange and a dim-long stream: only children of this job, each
+    // once (the master's list includes this child, which PairwiseMask skips).
+    std::vector<bool> seen(static_cast<size_t>(children_), false);
     std::vector<std::pair<int, std::string>> peers;
-    for (int i = 0; i < ids.size(); ++i) peers.emplace_back(ids[i], keys[i]);
+    for (int i = 0; i < ids.size(); ++i) {
+      const int id = ids[i];
+      if (id < 0 || id >= children_ || seen[static_cast<size_t>(id)]) {
+        return InvalidArgumentError("peer " + std::to_string(id) + " is not a child in [0, " +
+                                    std::to_string(children_) + ") or is named twice");
+      }
+      seen[static_cast<size_t>(id)] = true;
+      peers.emplace_back(id, keys[i]);
+    }
     return internal::PairwiseMask(keys_, index_, peers, round, dim);
   }
 
@@ -269,6 +289,7 @@ class Service final : public rpc::HorizontalChild::Service {
   const HorizontalConfig config_;
   const internal::MaskKeyPair keys_;  // Empty without secure aggregation.
   const int index_;
+  const int children_;  // Children of the job; peers' indices are below it.
   const ImageSet local_;
   const ImageSet test_;
   std::unique_ptr<internal::EncoderModel> model_;
@@ -313,8 +334,9 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
       internal::EncoderModel::Create(train.dim, config.encoder, 10, config.train,
                                      config.train.seed * 1000003 + options.index + 1));
   auto service =
-      std::make_unique<Service>(config, options.index, SelectImages(train, parts[options.index]),
-                                std::move(test), std::move(keys), std::move(model));
+      std::make_unique<Service>(config, options.index, options.children,
+                                SelectImages(train, parts[options.index]), std::move(test),
+                                std::move(keys), std::move(model));
   auto tap = std::make_unique<internal::MessageTap>("child " + std::to_string(options.index),
                                                     options.observer);
   COLONY_ASSIGN_OR_RETURN(

@@ -120,13 +120,24 @@ PaillierPublicKey& PaillierPublicKey::operator=(const PaillierPublicKey& other) 
 }
 PaillierPublicKey::~PaillierPublicKey() = default;
 
-StatusOr<PaillierPublicKey> PaillierPublicKey::FromBytes(std::string_view n_bytes) {
+StatusOr<PaillierPublicKey> PaillierPublicKey::FromBytes(std::string_view n_bytes,
+                                                        const PaillierKeyPolicy& policy) {
+  // Checked on the byte count first, so that a huge n costs nothing to refuse.
+  if (n_bytes.size() > kMaxPaillierKeyBits / 8 + 1) {
+    return InvalidArgumentError("Paillier public key: n has " + std::to_string(n_bytes.size()) +
+                                " bytes; at most " + std::to_string(kMaxPaillierKeyBits) +
+                                " bits are accepted");
+  }
   auto state = std::make_unique<PaillierPublicState>();
   state->n = fl::FromBytes(n_bytes);
   state->bits = static_cast<int>(mpz_sizeinbase(state->n.get_mpz_t(), 2));
-  if (state->bits < 256 || mpz_even_p(state->n.get_mpz_t())) {
-    return InvalidArgumentError("Paillier public key: n has " + std::to_string(state->bits) +
-                                " bits or is even; need an odd n of at least 256 bits");
+  if (state->bits < policy.min_bits() || state->bits > kMaxPaillierKeyBits ||
+      mpz_even_p(state->n.get_mpz_t())) {
+    return InvalidArgumentError(
+        "Paillier public key: n has " + std::to_string(state->bits) +
+        " bits or is even; need an odd n of " + std::to_string(policy.min_bits()) + " to " +
+        std::to_string(kMaxPaillierKeyBits) + " bits" +
+        (policy.allow_insecure_key_bits_for_tests ? "" : " (paillier.key_bits >= 2048)"));
   }
   state->n_squared = state->n * state->n;
   state->half_n = state->n / 2;
@@ -175,10 +186,15 @@ PaillierPrivateKey::PaillierPrivateKey(PaillierPrivateKey&&) noexcept = default;
 PaillierPrivateKey& PaillierPrivateKey::operator=(PaillierPrivateKey&&) noexcept = default;
 PaillierPrivateKey::~PaillierPrivateKey() = default;
 
-StatusOr<PaillierPrivateKey> PaillierPrivateKey::Generate(int key_bits) {
-  if (key_bits < 256 || key_bits > 8192 || key_bits % 64 != 0) {
-    return InvalidArgumentError("Paillier key_bits must be a multiple of 64 in [256, 8192], got " +
-                                std::to_string(key_bits));
+StatusOr<PaillierPrivateKey> PaillierPrivateKey::Generate(int key_bits,
+                                                          const PaillierKeyPolicy& policy) {
+  if (key_bits < policy.min_bits() || key_bits > kMaxPaillierKeyBits || key_bits % 64 != 0) {
+    return InvalidArgumentError(
+        "Paillier key_bits must be a multiple of 64 in [" + std::to_string(policy.min_bits()) +
+        ", " + std::to_string(kMaxPaillierKeyBits) + "], got " + std::to_string(key_bits) +
+        (policy.allow_insecure_key_bits_for_tests || key_bits >= kMinPaillierKeyBits
+             ? ""
+             : "; smaller keys are not secure"));
   }
   const int half = key_bits / 2;
   auto random_prime = [half] {

@@ -2,7 +2,7 @@
 // another: Enc(a) * Enc(b) = Enc(a + b) and Enc(a)^k = Enc(k * a) on integers mod n.
 // Plaintexts are signed integers (fixed-point numbers scaled by the caller); a value v < 0
 // is stored as n + v and decrypts back to v while |v| < n / 2.
-//   COLONY_ASSIGN_OR_RETURN(PaillierPrivateKey key, PaillierPrivateKey::Generate(1024));
+//   COLONY_ASSIGN_OR_RETURN(PaillierPrivateKey key, PaillierPrivateKey::Generate(2048));
 //   std::string c = key.public_key().Encrypt(-42);
 //   COLONY_ASSIGN_OR_RETURN(std::string m, key.Decrypt(c));  // "-42"
 // Randomness (primes, encryption nonces, masks) comes from getrandom(2).
@@ -24,13 +24,29 @@ struct PaillierPublicState;
 struct PaillierPrivateState;
 }  // namespace internal
 
+// The smallest key both sides accept by default: factoring a 2048-bit n is out of reach, while
+// 1024-bit RSA moduli are deprecated (NIST SP 800-131A) and 256-bit ones factor in seconds.
+constexpr int kMinPaillierKeyBits = 2048;
+// The largest key either side accepts: bounds what a peer's key can cost to use.
+constexpr int kMaxPaillierKeyBits = 8192;
+
+// Which key sizes are accepted: [kMinPaillierKeyBits, kMaxPaillierKeyBits] by default.
+struct PaillierKeyPolicy {
+  // Accepts keys down to 256 bits, which offer no security. For tests only, where 2048-bit keys
+  // would make every run slow. Default: false.
+  bool allow_insecure_key_bits_for_tests = false;
+  int min_bits() const { return allow_insecure_key_bits_for_tests ? 256 : kMinPaillierKeyBits; }
+};
+
 // Encrypts and combines ciphertexts. Ciphertexts are big-endian bytes of integers mod n^2.
 // Thread-compatible: const methods may run concurrently.
 class PaillierPublicKey {
  public:
   // The key from the big-endian bytes of n (public_key().n_bytes() of the key holder).
-  // InvalidArgument when n is shorter than 256 bits or even.
-  static StatusOr<PaillierPublicKey> FromBytes(std::string_view n_bytes);
+  // InvalidArgument when n is even or its bits are outside [policy.min_bits(),
+  // kMaxPaillierKeyBits].
+  static StatusOr<PaillierPublicKey> FromBytes(std::string_view n_bytes,
+                                               const PaillierKeyPolicy& policy = {});
   PaillierPublicKey(const PaillierPublicKey&);
   PaillierPublicKey& operator=(const PaillierPublicKey&);
   ~PaillierPublicKey();
@@ -55,8 +71,8 @@ class PaillierPublicKey {
 class PaillierPrivateKey {
  public:
   // New primes p, q of key_bits / 2 bits each. InvalidArgument unless key_bits is a multiple
-  // of 64 in [256, 8192].
-  static StatusOr<PaillierPrivateKey> Generate(int key_bits);
+  // of 64 in [policy.min_bits(), kMaxPaillierKeyBits].
+  static StatusOr<PaillierPrivateKey> Generate(int key_bits, const PaillierKeyPolicy& policy = {});
   PaillierPrivateKey(PaillierPrivateKey&&) noexcept;
   PaillierPrivateKey& operator=(PaillierPrivateKey&&) noexcept;
   ~PaillierPrivateKey();

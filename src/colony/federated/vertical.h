@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "colony/base/status.h"
+#include "colony/federated/paillier.h"
 #include "colony/federated/service_security.h"
 #include "colony/federated/vertical_data.h"
 #include "colony/rpc/limits.h"
@@ -49,8 +50,12 @@ struct VerticalTrainOptions {
 // The YAML `vertical.paillier` section: encrypts the residuals A sends to B.
 struct PaillierOptions {
   bool enabled = false;
-  int key_bits = 1024;      // Bits of n; a multiple of 64 in [256, 8192].
+  int key_bits = 2048;      // Bits of n; a multiple of 64 in [2048, 8192]. Default: 2048.
   int precision_bits = 24;  // Fixed-point fraction bits of residuals and B's features.
+  // Accepts key_bits down to 256 (on both parties: B refuses A's small key without it). Such
+  // keys are not secure; for tests only. Default: false.
+  bool allow_insecure_key_bits_for_tests = false;
+  PaillierKeyPolicy policy() const { return {allow_insecure_key_bits_for_tests}; }
   Status Validate() const;
 };
 

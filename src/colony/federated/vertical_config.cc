@@ -76,8 +76,15 @@ Status VerticalTrainOptions::Validate() const {
 }
 
 Status PaillierOptions::Validate() const {
-  if (key_bits < 256 || key_bits > 8192 || key_bits % 64 != 0) {
-    return InvalidArgumentError("paillier.key_bits must be a multiple of 64 in [256, 8192]");
+  const int min_bits = policy().min_bits();
+  if (key_bits < min_bits || key_bits > kMaxPaillierKeyBits || key_bits % 64 != 0) {
+    return InvalidArgumentError(
+        "paillier.key_bits must be a multiple of 64 in [" + std::to_string(min_bits) + ", " +
+        std::to_string(kMaxPaillierKeyBits) + "], got " + std::to_string(key_bits) +
+        (key_bits < min_bits && key_bits >= 256
+             ? "; smaller keys are not secure (paillier.allow_insecure_key_bits_for_tests "
+               "exists for tests only)"
+             : ""));
   }
   if (precision_bits < 8 || precision_bits > 40) {
     return InvalidArgumentError("paillier.precision_bits must be in [8, 40]");
@@ -108,6 +115,8 @@ StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
   COLONY_RETURN_IF_ERROR(paillier.Read("enabled", &out.paillier.enabled));
   COLONY_RETURN_IF_ERROR(paillier.Read("key_bits", &out.paillier.key_bits));
   COLONY_RETURN_IF_ERROR(paillier.Read("precision_bits", &out.paillier.precision_bits));
+  COLONY_RETURN_IF_ERROR(paillier.Read("allow_insecure_key_bits_for_tests",
+                                       &out.paillier.allow_insecure_key_bits_for_tests));
   COLONY_RETURN_IF_ERROR(internal::InSection(paillier, out.paillier.Validate()));
 
   const ConfigSection data = v.Section("data");

@@ -137,7 +137,8 @@ StatusOr<PartyAResult> RunVerticalPartyA(const VerticalConfig& config,
   setup.set_l2(t.l2);
   if (config.paillier.enabled) {
     COLONY_ASSIGN_OR_RETURN(PaillierPrivateKey k,
-                            PaillierPrivateKey::Generate(config.paillier.key_bits));
+                            PaillierPrivateKey::Generate(config.paillier.key_bits,
+                                                         config.paillier.policy()));
     key = std::move(k);
     setup.set_paillier_n(key->public_key().n_bytes());
     setup.set_precision_bits(config.paillier.precision_bits);

@@ -50,7 +50,8 @@ class Service final : public rpc::VerticalParty::Service {
       std::optional<PaillierPublicKey> key;
       if (!request->paillier_n().empty()) {
         COLONY_ASSIGN_OR_RETURN(PaillierPublicKey k,
-                                PaillierPublicKey::FromBytes(request->paillier_n()));
+                                PaillierPublicKey::FromBytes(request->paillier_n(),
+                                                             config_.paillier.policy()));
         if (request->precision_bits() < 8 || request->precision_bits() > 40) {
           return InvalidArgumentError("Setup: precision_bits must be in [8, 40]");
         }

@@ -14,10 +14,17 @@
 
 namespace colony::ps {
 
+namespace {
+// The widest row (4 MiB of floats): a row is allocated whole on the first pull of its id, so
+// a wider dim, from a typo or a client, would cost gigabytes per id.
+constexpr int kMaxSparseTableDim = 1 << 20;
+}  // namespace
+
 Status SparseTableOptions::Validate() const {
-  if (dim <= 0) {
-    return InvalidArgumentError("sparse table dim must be > 0, got " + std::to_string(dim) +
-                                "; set it to the embedding width");
+  if (dim <= 0 || dim > kMaxSparseTableDim) {
+    return InvalidArgumentError("sparse table dim must be in [1, " +
+                                std::to_string(kMaxSparseTableDim) + "], got " +
+                                std::to_string(dim) + "; set it to the embedding width");
   }
   if (num_shards <= 0 || num_shards > 65536) {
     return InvalidArgumentError("sparse table num_shards must be in [1, 65536], got " +

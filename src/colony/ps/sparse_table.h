@@ -20,7 +20,7 @@ namespace colony::ps {
 inline constexpr char kSparseTableFormat[] = "colony-sparse-v1";
 
 struct SparseTableOptions {
-  int dim = 0;                     // Row width in floats. Required, > 0.
+  int dim = 0;                     // Row width in floats. Required, in [1, 2^20].
   OptimizerOptions optimizer;      // Update rule applied on push. Default: adagrad.
   InitializerOptions initializer;  // First values of a new row. Default: uniform +-0.01.
   // Seeds the initializer: a new row is a pure function of (seed, id). Default: 0.

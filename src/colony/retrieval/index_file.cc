@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "colony/base/file_util.h"
 #include "colony/retrieval/internal/index_impl.h"
@@ -40,31 +41,47 @@ static_assert(sizeof(Header) == 64);
 
 size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
+// a * b, or false when it does not fit in 64 bits.
+bool CheckedMul(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_mul_overflow(a, b, out); }
+
 // The sections in file order, as (byte offset, byte size) pairs, for a header and depths.
+// Every size and offset is computed with overflow checks against `limit` (the file size when
+// loading): a crafted header whose counts multiply past it leaves ok() false.
 struct Layout {
   struct Section {
-    size_t offset, bytes;
+    size_t offset = 0, bytes = 0;
   };
   Section vectors, ids, alive, quantizer;
   std::vector<Section> nodes, counts, leaves;
   size_t total = 0;
+  bool ok = true;
 
-  Layout(const Header& h, const std::vector<int32_t>& depths) {
-    size_t at = AlignUp(sizeof(Header) + 4 * depths.size());
-    auto next = [&](size_t bytes) {
+  Layout(const Header& h, const std::vector<int32_t>& depths, uint64_t limit) {
+    uint64_t at = AlignUp(sizeof(Header) + 4 * depths.size());
+    // A section of count x width bytes at the next aligned offset.
+    auto next = [&](uint64_t count, uint64_t width) {
+      uint64_t bytes = 0;
+      if (!ok || !CheckedMul(count, width, &bytes) || at > limit || bytes > limit - at) {
+        ok = false;
+        return Section{};
+      }
       Section s{at, bytes};
       at = AlignUp(at + bytes);
       return s;
     };
-    vectors = next(4 * h.num_slots * h.dim);
-    ids = next(8 * h.num_slots);
-    alive = next(h.num_slots);
-    quantizer = next(8 * size_t{h.dim});
+    uint64_t vector_floats = 0;
+    ok = CheckedMul(h.num_slots, h.dim, &vector_floats);
+    vectors = next(vector_floats, 4);
+    ids = next(h.num_slots, 8);
+    alive = next(h.num_slots, 1);
+    quantizer = next(h.dim, 8);
     for (int32_t depth : depths) {
-      const size_t inner = (size_t{1} << depth) - 1;
-      nodes.push_back(next(4 * inner * h.dim));
-      counts.push_back(next(4 * inner));
-      leaves.push_back(next(4 * (inner + 1)));
+      const uint64_t inner = (uint64_t{1} << depth) - 1;
+      uint64_t node_floats = 0;
+      if (!CheckedMul(inner, h.dim, &node_floats)) ok = false;
+      nodes.push_back(next(node_floats, 4));
+      counts.push_back(next(inner, 4));
+      leaves.push_back(next(inner + 1, 4));
     }
     total = at;
   }
@@ -106,7 +123,7 @@ Status TreeIndex::Save(const std::string& dir) const {
   h.build_seconds = ix.build_seconds;
   std::vector<int32_t> depths;
   for (const internal::Tree& tree : ix.trees) depths.push_back(tree.depth);
-  const Layout layout(h, depths);
+  const Layout layout(h, depths, std::numeric_limits<uint64_t>::max());
 
   const std::string path = dir + "/index.bin";
   const std::string tmp = path + ".tmp-" + std::to_string(getpid());
@@ -187,7 +204,13 @@ StatusOr<std::unique_ptr<TreeIndex>> TreeIndex::Load(const std::string& dir) {
   for (int32_t depth : depths) {
     if (depth < 1 || depth > 31) return DataLossError(path + ": corrupt tree depth");
   }
-  const Layout layout(h, depths);
+  const Layout layout(h, depths, bytes);
+  if (!layout.ok) {
+    return DataLossError(path + ": " + std::to_string(bytes) + " bytes, too short for the " +
+                         std::to_string(h.num_slots) + " items of dimension " +
+                         std::to_string(h.dim) + " and the trees its header names; the file " +
+                         "is truncated or corrupt");
+  }
   if (bytes != layout.total) {
     return DataLossError(path + ": " + std::to_string(bytes) + " bytes, the header says " +
                          std::to_string(layout.total) + "; the file is truncated or corrupt");

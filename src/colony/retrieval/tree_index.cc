@@ -50,6 +50,9 @@ int Log2(int power_of_two) {
 
 bool IsPowerOfTwo(int v) { return v > 0 && (v & (v - 1)) == 0; }
 
+// Most results (queries x k) one Search returns: about 400 MB of ids and distances.
+constexpr int64_t kMaxResults = int64_t{1} << 25;
+
 void KeepBest(std::vector<std::pair<float, int64_t>>& v, int beam) {
   if (static_cast<int>(v.size()) <= beam) return;
   std::nth_element(v.begin(), v.begin() + beam, v.end());
@@ -247,17 +250,27 @@ Status TreeIndexOptions::Validate() const {
 }
 
 Status QueryOptions::Validate() const {
-  if (k < 1) return InvalidArgumentError("k must be >= 1, got " + std::to_string(k));
-  if (beam < 1) return InvalidArgumentError("beam must be >= 1, got " + std::to_string(beam));
-  if (!IsPowerOfTwo(scan_leaves)) {
-    return InvalidArgumentError("scan_leaves must be a power of two (1, 2, 4, ...), got " +
+  if (k < 1 || k > kMaxK) {
+    return InvalidArgumentError("k must be in [1, " + std::to_string(kMaxK) + "], got " +
+                                std::to_string(k));
+  }
+  if (beam < 1 || beam > kMaxBeam) {
+    return InvalidArgumentError("beam must be in [1, " + std::to_string(kMaxBeam) + "], got " +
+                                std::to_string(beam));
+  }
+  if (!IsPowerOfTwo(scan_leaves) || scan_leaves > kMaxScanLeaves) {
+    return InvalidArgumentError("scan_leaves must be a power of two (1, 2, 4, ..., " +
+                                std::to_string(kMaxScanLeaves) + "), got " +
                                 std::to_string(scan_leaves));
   }
-  if (rerank < 0) {
-    return InvalidArgumentError("rerank must be >= 0 (0: re-rank every candidate), got " +
-                                std::to_string(rerank));
+  if (rerank < 0 || rerank > kMaxRerank) {
+    return InvalidArgumentError("rerank must be in [0, " + std::to_string(kMaxRerank) +
+                                "] (0: re-rank every candidate), got " + std::to_string(rerank));
   }
-  if (num_threads < 0) return InvalidArgumentError("num_threads must be >= 0 (0: one per core)");
+  if (num_threads < 0 || num_threads > kMaxThreads) {
+    return InvalidArgumentError("num_threads must be in [0, " + std::to_string(kMaxThreads) +
+                                "] (0: one per core), got " + std::to_string(num_threads));
+  }
   return OkStatus();
 }
 
@@ -363,6 +376,12 @@ StatusOr<SearchResults> TreeIndex::Search(const QueryOptions& options,
   COLONY_RETURN_IF_ERROR(CheckQueries(*impl_, queries));
   SearchResults results;
   results.num_queries = static_cast<int64_t>(queries.size()) / impl_->dim;
+  if (results.num_queries > kMaxResults / options.k) {
+    return InvalidArgumentError(std::to_string(results.num_queries) + " queries x k " +
+                                std::to_string(options.k) + " is more than " +
+                                std::to_string(kMaxResults) +
+                                " results in one call; send fewer queries per call");
+  }
   results.k = options.k;
   results.ids.resize(static_cast<size_t>(results.num_queries * options.k));
   results.distances.resize(results.ids.size());

@@ -36,17 +36,28 @@ struct TreeIndexOptions {
 };
 
 struct QueryOptions {
-  int k = 10;     // Results per query. Default: 10.
-  int beam = 16;  // Nodes kept per layer in each tree; 1 is the seed's single path.
+  // Upper bounds Validate enforces, so that one request (e.g. over gRPC) cannot ask for
+  // unbounded memory or work.
+  static constexpr int kMaxK = 10000;
+  static constexpr int kMaxBeam = 4096;
+  static constexpr int kMaxScanLeaves = 1 << 20;
+  static constexpr int kMaxRerank = 1 << 20;
+  static constexpr int kMaxThreads = 1024;
+
+  int k = 10;     // Results per query, in [1, kMaxK]. Default: 10.
+  // Nodes kept per layer in each tree, in [1, kMaxBeam]; 1 is the seed's single path.
+  // Default: 16.
+  int beam = 16;
   // Where the beam stops: at the layer whose nodes hold `scan_leaves` leaves, then every leaf
   // under the kept nodes is a candidate. 1 descends to the leaves themselves (the beam keeps
-  // the `beam` best leaves). A power of two. Default: 1.
+  // the `beam` best leaves). A power of two, at most kMaxScanLeaves. Default: 1.
   int scan_leaves = 1;
   // Routing and candidate scoring use 8-bit codes of the vectors (quantizer.h); the best
   // max(rerank, k) candidates by coded distance are then ranked by their exact float
-  // distance. 0 re-ranks every candidate exactly. Default: 64.
+  // distance. 0 re-ranks every candidate exactly. At most kMaxRerank. Default: 64.
   int rerank = 64;
-  int num_threads = 0;  // Threads for a batch of queries; 0 means one per core. Default: 0.
+  // Threads for a batch of queries, at most kMaxThreads; 0 means one per core. Default: 0.
+  int num_threads = 0;
   Status Validate() const;
 };
 
@@ -81,8 +92,8 @@ class TreeIndex {
   // Writes the index to `dir`/index.bin atomically (temp file, fsync, rename).
   Status Save(const std::string& dir) const;
 
-  // Queries are rows of dim() floats. InvalidArgument for bad options or a size that is not
-  // a multiple of dim().
+  // Queries are rows of dim() floats. InvalidArgument for bad options, a size that is not a
+  // multiple of dim(), or more than 2^25 results (queries x k) in one call.
   StatusOr<SearchResults> Search(const QueryOptions& options, std::span<const float> queries) const;
   // Exact top k by brute force over the live items (the reference for recall).
   StatusOr<SearchResults> ExactSearch(int k, std::span<const float> queries,

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 namespace colony::retrieval {
@@ -151,7 +152,13 @@ StatusOr<VectorSet> ParseNpy(const std::string& path, const std::string& bytes, 
     return InvalidArgumentError(path + ": shape " + shape + " holds no vectors");
   }
   const size_t data_offset = offset + header_len;
-  const size_t need = static_cast<size_t>(dims[0] * dims[1]) * static_cast<size_t>(width);
+  // The shape comes from the file: its product must not overflow before it is compared.
+  uint64_t need = 0;
+  if (dims[0] <= 0 || __builtin_mul_overflow(static_cast<uint64_t>(dims[0]),
+                                             static_cast<uint64_t>(dims[1]), &need) ||
+      __builtin_mul_overflow(need, static_cast<uint64_t>(width), &need)) {
+    return InvalidArgumentError(path + ": shape " + shape + " is too large for any file");
+  }
   if (bytes.size() - data_offset < need) {
     return InvalidArgumentError(path + ": data is truncated: shape " + shape + " needs " +
                                 std::to_string(need) + " bytes, the file has " +
@@ -238,12 +245,23 @@ StatusOr<VectorSet> ParseIdx(const std::string& path, const std::string& bytes, 
   if (bytes.size() < 4 + 4 * static_cast<size_t>(ndims)) return bad("file ends inside the header");
   VectorSet set;
   const int64_t count = BigEndian32(bytes.data() + 4);
-  set.dim = 1;
-  for (int d = 1; d < ndims; ++d) set.dim *= BigEndian32(bytes.data() + 4 + 4 * d);
-  if (count <= 0 || set.dim <= 0) return bad("the header declares no vectors");
   const size_t width = type == 0x08 ? 1 : 4;
   const size_t offset = 4 + 4 * static_cast<size_t>(ndims);
-  const size_t need = static_cast<size_t>(count * set.dim) * width;
+  // Sizes from the header multiply with overflow checks: three 32-bit dimensions can exceed
+  // 2^64 together.
+  uint64_t dim = 1, need = 0;
+  for (int d = 1; d < ndims; ++d) {
+    if (__builtin_mul_overflow(dim, uint64_t{BigEndian32(bytes.data() + 4 + 4 * d)}, &dim)) {
+      return bad("the dimensions multiply past 2^64");
+    }
+  }
+  if (count <= 0 || dim == 0) return bad("the header declares no vectors");
+  if (__builtin_mul_overflow(static_cast<uint64_t>(count), dim, &need) ||
+      __builtin_mul_overflow(need, uint64_t{width}, &need) ||
+      dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return bad("the header declares more values than any file holds");
+  }
+  set.dim = static_cast<int64_t>(dim);
   if (bytes.size() - offset < need) {
     return InvalidArgumentError(path + ": data is truncated: the header declares " +
                                 std::to_string(count) + " x " + std::to_string(set.dim) +

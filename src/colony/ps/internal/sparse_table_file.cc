@@ -79,7 +79,9 @@ Status ReadSparseTableFile(const std::string& path, const SparseTableLayout& lay
   }
   const size_t stride = layout.stride();
   const size_t row_bytes = sizeof(uint64_t) + stride * sizeof(float);
-  if (count < 0 || file.remaining() != static_cast<uint64_t>(count) * row_bytes) {
+  // Divides rather than multiplies: a crafted count times row_bytes could wrap to the size.
+  if (count < 0 || file.remaining() % row_bytes != 0 ||
+      file.remaining() / row_bytes != static_cast<uint64_t>(count)) {
     return DataLossError(file.path() + ": header says " + std::to_string(count) + " rows of " +
                          std::to_string(row_bytes) + " bytes, the payload has " +
                          std::to_string(file.remaining()) + " bytes");
