@@ -135,6 +135,17 @@ TEST(OptimizerTest, BadOptionsAreRefused) {
   }
 }
 
+TEST(OptimizerTest, OnlyTheChosenOptimizersFieldsAreChecked) {
+  // Fields another rule reads may hold anything (a client that left them at 0, say).
+  const std::vector<OptimizerOptions> fine = {
+      {.name = "sgd", .epsilon = -1, .beta1 = 2, .l1 = -1, .lr_power = 0},
+      {.name = "adagrad", .beta1 = 1, .beta2 = -1, .lr_power = 0.5f},
+      {.name = "adam", .initial_accumulator = -1, .l2 = -1, .lr_power = 0},
+      {.name = "ftrl", .epsilon = -1, .initial_accumulator = -1, .beta1 = 1},
+  };
+  for (const OptimizerOptions& o : fine) COLONY_EXPECT_OK(o.Validate()) << o.name;
+}
+
 TEST(OptimizerRegistryTest, HoldsTheStandardOptimizers) {
   EXPECT_EQ(OptimizerRegistry::Global().Names(),
             (std::vector<std::string>{"adagrad", "adam", "ftrl", "sgd"}));

@@ -253,14 +253,14 @@ TEST(SparseTableTest, FileWithWrongRowCountIsDataLoss) {
   COLONY_ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFile(dir + "/table.bin"));
   // Drop the CRC and the last row (8-byte id + 2 floats), then re-checksum.
   bytes.resize(bytes.size() - 4 - 16);
-  internal::TableFileWriter rewritten(kSparseTableFormat);
+  internal::TableFileWriter rewritten(dir + "/table.bin", kSparseTableFormat);
   rewritten.PutBytes(std::string_view(bytes).substr(sizeof(kSparseTableFormat)));
-  COLONY_ASSERT_OK(rewritten.Finish(dir + "/table.bin"));
+  COLONY_ASSERT_OK(rewritten.Finish());
   EXPECT_THAT(t->Load(dir), StatusIs(StatusCode::kDataLoss, HasSubstr("header says 2 rows")));
   EXPECT_EQ(t->size(), 2);  // A failed load leaves the table as it was.
   // A file of the other format is refused too.
-  internal::TableFileWriter dense(kDenseTableFormat);
-  COLONY_ASSERT_OK(dense.Finish(dir + "/table.bin"));
+  internal::TableFileWriter dense(dir + "/table.bin", kDenseTableFormat);
+  COLONY_ASSERT_OK(dense.Finish());
   EXPECT_THAT(t->Load(dir), StatusIs(StatusCode::kDataLoss, HasSubstr("colony-sparse-v1")));
 }
 

@@ -1,9 +1,11 @@
 // The row policies: an SSD tier far smaller than the table, admission and ttl eviction.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
+#include "colony/base/file_util.h"
 #include "colony/ps/sparse_table.h"
 #include "testing/status_matchers.h"
 
@@ -79,11 +81,59 @@ TEST(TieredSparseTableTest, TableFarBeyondTheMemoryCapTrainsLikeTheMemoryTable) 
   COLONY_ASSERT_OK(reloaded->Load(saved));
   COLONY_ASSERT_OK(reloaded->Pull({.create_missing = false}, all, a));
   EXPECT_EQ(a, b);
+  // The SSD rows streamed from RocksDB merge with the memory rows into the very file the
+  // memory table writes.
+  const std::string from_memory = FreshDir("saved_memory");
+  COLONY_ASSERT_OK(memory->Save(from_memory));
+  EXPECT_EQ(ReadFile(saved + "/table.bin").value_or("a"),
+            ReadFile(from_memory + "/table.bin").value_or("b"));
   COLONY_ASSERT_OK(memory->Save(saved));
   COLONY_ASSERT_OK(tiered->Load(saved));
   EXPECT_EQ(tiered->size(), memory->size());
+  EXPECT_GE(tiered->ssd_rows(), tiered->size() - 50);  // Loading keeps the cap too.
   COLONY_ASSERT_OK(tiered->Pull({.create_missing = false}, all, a));
   EXPECT_EQ(a, b);
+}
+
+TEST(TieredSparseTableTest, LoadFromTakesTheKeptRowsOfSeveralFilesOntoSsd) {
+  // Two files of disjoint ids, as two servers save them; the table keeps the even ids.
+  const std::string one = FreshDir("part_one"), two = FreshDir("part_two");
+  std::vector<uint64_t> ids_one, ids_two;
+  for (uint64_t id = 0; id < 400; ++id) (id % 3 == 0 ? ids_one : ids_two).push_back(id);
+  COLONY_ASSERT_OK_AND_ASSIGN(auto a, SparseTable::Create(Options()));
+  COLONY_ASSERT_OK_AND_ASSIGN(auto b, SparseTable::Create(Options()));
+  std::vector<float> rows_one(ids_one.size() * 4), rows_two(ids_two.size() * 4);
+  COLONY_ASSERT_OK(a->Pull({}, ids_one, rows_one));
+  COLONY_ASSERT_OK(b->Pull({}, ids_two, rows_two));
+  COLONY_ASSERT_OK(a->Save(one));
+  COLONY_ASSERT_OK(b->Save(two));
+  SparseTableOptions tiered_options = Options();
+  tiered_options.memory_rows = 20;
+  tiered_options.ssd_dir = FreshDir("ssd_parts") + "/rows";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto tiered, SparseTable::Create(tiered_options));
+  COLONY_ASSERT_OK(tiered->LoadFrom({one, two}, [](uint64_t id) { return id % 2 == 0; }));
+  EXPECT_EQ(tiered->size(), 200);
+  EXPECT_EQ(tiered->ssd_rows(), 180);
+  std::vector<uint64_t> all(400);
+  for (uint64_t id = 0; id < 400; ++id) all[id] = id;
+  std::vector<float> got(all.size() * 4);
+  COLONY_ASSERT_OK(tiered->Pull({.create_missing = false}, all, got));
+  for (uint64_t id = 0; id < 400; ++id) {
+    const bool first = id % 3 == 0;
+    const auto& ids = first ? ids_one : ids_two;
+    const auto& rows = first ? rows_one : rows_two;
+    const size_t at = std::lower_bound(ids.begin(), ids.end(), id) - ids.begin();
+    for (int j = 0; j < 4; ++j) {
+      ASSERT_EQ(got[id * 4 + j], id % 2 == 0 ? rows[at * 4 + j] : 0.0f) << id;
+    }
+  }
+  // A file that repeats another's ids is refused.
+  SparseTableOptions memory_only = tiered_options;
+  memory_only.memory_rows = 1000;
+  memory_only.ssd_dir = FreshDir("ssd_parts2") + "/rows";
+  COLONY_ASSERT_OK_AND_ASSIGN(auto twice, SparseTable::Create(memory_only));
+  EXPECT_THAT(twice->LoadFrom({one, one}, nullptr),
+              StatusIs(StatusCode::kDataLoss, HasSubstr("in another file too")));
 }
 
 TEST(TieredSparseTableTest, AnIdGetsARowAtItsAdmitCountthPull) {

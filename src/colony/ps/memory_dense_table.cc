@@ -60,7 +60,7 @@ class MemoryDenseTable final : public DenseTable {
   }
 
   Status Save(const std::string& dir, const std::string& name) const override {
-    internal::TableFileWriter file(kDenseTableFormat);
+    internal::TableFileWriter file(dir + "/" + name + ".bin", kDenseTableFormat);
     std::lock_guard<std::mutex> lock(mu_);
     file.Put(static_cast<int64_t>(values_.size()));
     file.Put(static_cast<int64_t>(state_.size()));
@@ -72,7 +72,7 @@ class MemoryDenseTable final : public DenseTable {
     }
     file.PutFloats(values_.data(), values_.size());
     file.PutFloats(state_.data(), state_.size());
-    return file.Finish(dir + "/" + name + ".bin");
+    return file.Finish();
   }
 
   Status Load(const std::string& dir, const std::string& name) override {

@@ -144,21 +144,33 @@ class MemorySparseTable final : public SparseTable {
     }
     // Sorted by id, so equal tables give equal files whatever their insertion history.
     std::sort(rows.begin(), rows.end());
-    return internal::WriteSparseTableFile(dir + "/table.bin", Layout(), rows);
+    internal::SparseTableFileWriter file(dir + "/table.bin", Layout(),
+                                         static_cast<int64_t>(rows.size()));
+    for (const auto& [id, row] : rows) file.Add(id, row);
+    return file.Finish();
   }
 
-  Status Load(const std::string& dir) override {
+  Status LoadFrom(const std::vector<std::string>& dirs,
+                  const std::function<bool(uint64_t)>& keep) override {
+    std::vector<internal::SparseTableFileReader> files;
+    for (const std::string& dir : dirs) {
+      COLONY_ASSIGN_OR_RETURN(internal::SparseTableFileReader file,
+                              internal::SparseTableFileReader::Open(dir + "/table.bin", Layout()));
+      files.push_back(std::move(file));
+    }
     std::vector<std::unique_ptr<Shard>> loaded;
     for (size_t s = 0; s < shards_.size(); ++s) loaded.push_back(std::make_unique<Shard>(stride_));
-    COLONY_RETURN_IF_ERROR(internal::ReadSparseTableFile(
-        dir + "/table.bin", Layout(), [&](uint64_t id, const float* row) -> Status {
-          Shard& shard = *loaded[internal::StripeOf(id, static_cast<uint32_t>(loaded.size()))];
-          bool inserted = false;
-          shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
-          if (!inserted) return AlreadyExistsError("id twice");
-          std::memcpy(shard.arena.row(shard.arena.Append()), row, stride_ * sizeof(float));
-          return OkStatus();
-        }));
+    for (internal::SparseTableFileReader& file : files) {
+      COLONY_RETURN_IF_ERROR(file.ReadRows([&](uint64_t id, const float* row) -> Status {
+        if (keep && !keep(id)) return OkStatus();
+        Shard& shard = *loaded[internal::StripeOf(id, static_cast<uint32_t>(loaded.size()))];
+        bool inserted = false;
+        shard.index.FindOrInsert(id, shard.arena.size(), &inserted);
+        if (!inserted) return AlreadyExistsError("id twice");
+        std::memcpy(shard.arena.row(shard.arena.Append()), row, stride_ * sizeof(float));
+        return OkStatus();
+      }));
+    }
     for (size_t s = 0; s < shards_.size(); ++s) {
       std::lock_guard<std::mutex> lock(shards_[s]->mu);
       std::swap(shards_[s]->index, loaded[s]->index);

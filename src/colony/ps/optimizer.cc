@@ -1,6 +1,7 @@
 #include "colony/ps/optimizer.h"
 
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 #include "colony/base/logging.h"
@@ -179,27 +180,30 @@ Status OptimizerOptions::Validate() const {
     return InvalidArgumentError("optimizer '" + name + "': learning_rate must be > 0, got " +
                                 std::to_string(learning_rate));
   }
-  const std::pair<const char*, float> non_negative[] = {
-      {"epsilon", epsilon},
-      {"initial_accumulator", initial_accumulator},
-      {"l1", l1},
-      {"l2", l2},
-      {"beta", beta}};
-  for (const auto& [field, value] : non_negative) {
-    if (!(value >= 0)) {
+  // Only the fields the chosen rule reads are checked: sgd with ftrl's lr_power left at 0
+  // (a client that never set it) is fine. Other registered rules get the learning rate only.
+  const bool adagrad = name == "adagrad", adam = name == "adam", ftrl = name == "ftrl";
+  const std::tuple<const char*, float, bool> non_negative[] = {
+      {"epsilon", epsilon, adagrad || adam},
+      {"initial_accumulator", initial_accumulator, adagrad},
+      {"l1", l1, ftrl},
+      {"l2", l2, ftrl},
+      {"beta", beta, ftrl}};
+  for (const auto& [field, value, used] : non_negative) {
+    if (used && !(value >= 0)) {
       return InvalidArgumentError("optimizer '" + name + "': " + field + " must be >= 0, got " +
                                   std::to_string(value));
     }
   }
-  if (!(beta1 >= 0 && beta1 < 1)) {
+  if (adam && !(beta1 >= 0 && beta1 < 1)) {
     return InvalidArgumentError("optimizer '" + name + "': beta1 must be in [0, 1), got " +
                                 std::to_string(beta1));
   }
-  if (!(beta2 >= 0 && beta2 < 1)) {
+  if (adam && !(beta2 >= 0 && beta2 < 1)) {
     return InvalidArgumentError("optimizer '" + name + "': beta2 must be in [0, 1), got " +
                                 std::to_string(beta2));
   }
-  if (!(lr_power < 0)) {
+  if (ftrl && !(lr_power < 0)) {
     return InvalidArgumentError("optimizer '" + name + "': lr_power must be < 0, got " +
                                 std::to_string(lr_power));
   }

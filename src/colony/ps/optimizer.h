@@ -34,7 +34,8 @@ struct OptimizerOptions {
   float lr_power = -0.5f;            // ftrl: learning-rate power, < 0. Default: -0.5.
   float beta = 1.0f;                 // ftrl: smoothing of the per-coordinate rate. Default: 1.
   // NotFound (listing the known names) for an unknown optimizer; InvalidArgument naming the
-  // field for a bad value.
+  // field for a bad value. Only the fields the chosen rule reads are checked (sgd: the
+  // learning rate alone).
   Status Validate() const;
 };
 

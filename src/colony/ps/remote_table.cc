@@ -170,7 +170,7 @@ class RemoteSparseTable final : public SparseTable {
   Status Save(const std::string&) const override {
     return UnimplementedError("a remote table is saved by its servers, not by a client");
   }
-  Status Load(const std::string&) override {
+  Status LoadFrom(const std::vector<std::string>&, const std::function<bool(uint64_t)>&) override {
     return UnimplementedError("a remote table is loaded by its servers, not by a client");
   }
 

@@ -4,13 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "colony/base/file_util.h"
 #include "colony/ps.grpc.pb.h"
@@ -18,8 +19,11 @@
 #include "colony/ps/internal/barrier.h"
 #include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/rpc_convert.h"
+#include "colony/ps/internal/server_checkpoint.h"
 #include "colony/ps/internal/sync_accumulator.h"
+#include "colony/ps/remote_table.h"
 #include "colony/ps/sparse_table.h"
+#include "colony/rpc/path.h"
 #include "colony/rpc/serve.h"
 #include "colony/rpc/server.h"
 
@@ -34,24 +38,23 @@ struct Table {
   std::unique_ptr<SparseTable> sparse;
   std::unique_ptr<DenseTable> dense;
   internal::SyncAccumulator sync;  // Pushes of synchronous training.
+  std::string ssd_folder;          // The SSD tier's folder; "" without one.
 };
 
-// Table names become folder names in checkpoints: letters, digits, '_', '-', '.'.
+// Table names become folder names in checkpoints and under the SSD folder.
 Status CheckTableName(const std::string& name) {
-  const bool valid =
-      !name.empty() && name != "." && name != ".." &&
-      std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-      });
-  if (valid) return OkStatus();
-  return InvalidArgumentError("table name '" + name +
-                              "' must be non-empty letters, digits, '_', '-' or '.'");
+  return colony::rpc::CheckPathComponent(name, "table name");
 }
 
 class Service final : public rpc::ParameterServer::Service {
  public:
-  Service(std::string token, std::string ssd_dir, int inject_delay_ms)
-      : token_(std::move(token)), ssd_dir_(std::move(ssd_dir)), inject_delay_ms_(inject_delay_ms) {}
+  explicit Service(const PsServerOptions& options)
+      : token_(options.token),
+        ssd_dir_(options.ssd_dir),
+        checkpoint_root_(options.checkpoint_root),
+        shard_(options.shard),
+        num_shards_(options.num_shards),
+        inject_delay_ms_(options.inject_delay_ms) {}
 
   grpc::Status CreateTable(grpc::ServerContext* context, const rpc::CreateTableRequest* request,
                            rpc::CreateTableResponse* response) override {
@@ -63,7 +66,7 @@ class Service final : public rpc::ParameterServer::Service {
         const rpc::CreateTableRequest& have = it->second->spec;
         if (have.sparse() != request->sparse() || have.dim() != request->dim() ||
             have.size() != request->size() ||
-            have.optimizer().name() != request->optimizer().name()) {
+            FromProto(have.optimizer()).name != FromProto(request->optimizer()).name) {
           return FailedPreconditionError("table '" + request->table() +
                                          "' exists with another kind, shape or optimizer");
         }
@@ -121,7 +124,8 @@ class Service final : public rpc::ParameterServer::Service {
   grpc::Status Save(grpc::ServerContext* context, const rpc::SaveRequest* request,
                     rpc::SaveResponse* response) override {
     return Serve(context, [&]() -> Status {
-      COLONY_ASSIGN_OR_RETURN(int tables, SaveTables(request->dir()));
+      COLONY_ASSIGN_OR_RETURN(std::string dir, ClientDir("Save", request->dir()));
+      COLONY_ASSIGN_OR_RETURN(int tables, SaveTables(dir));
       response->set_tables(tables);
       return OkStatus();
     });
@@ -130,52 +134,47 @@ class Service final : public rpc::ParameterServer::Service {
   grpc::Status Load(grpc::ServerContext* context, const rpc::LoadRequest* request,
                     rpc::LoadResponse* response) override {
     return Serve(context, [&]() -> Status {
-      COLONY_ASSIGN_OR_RETURN(int tables, LoadTables(request->dir()));
+      COLONY_ASSIGN_OR_RETURN(std::string dir, ClientDir("Load", request->dir()));
+      COLONY_ASSIGN_OR_RETURN(int tables, LoadTables(dir));
       response->set_tables(tables);
       return OkStatus();
     });
   }
 
-  // dir/<table>/spec.bin holds the CreateTableRequest, dir/<table>/ the table's files;
-  // dir/MANIFEST, written last, lists the tables.
+  // The layout is internal/server_checkpoint.h's: a folder per table, the MANIFEST last.
   StatusOr<int> SaveTables(const std::string& dir) {
     if (dir.empty()) return InvalidArgumentError("Save: dir is empty");
     std::lock_guard<std::mutex> lock(mu_);
-    std::string manifest;
+    internal::Manifest manifest{.shard = shard_, .num_shards = num_shards_, .tables = {}};
     for (const auto& [name, table] : tables_) {
       const std::string sub = dir + "/" + name;
       COLONY_RETURN_IF_ERROR(MakeDirs(sub));
-      COLONY_RETURN_IF_ERROR(WriteFileAtomic(sub + "/spec.bin", table->spec.SerializeAsString()));
+      COLONY_RETURN_IF_ERROR(internal::WriteTableSpec(sub, table->spec));
       COLONY_RETURN_IF_ERROR(table->sparse ? table->sparse->Save(sub)
                                            : table->dense->Save(sub, "dense"));
-      manifest += name + "\n";
+      manifest.tables.push_back(name);
     }
     COLONY_RETURN_IF_ERROR(MakeDirs(dir));
-    COLONY_RETURN_IF_ERROR(WriteFileAtomic(dir + "/MANIFEST", manifest));
+    COLONY_RETURN_IF_ERROR(internal::WriteManifest(dir, manifest));
     return static_cast<int>(tables_.size());
   }
 
   StatusOr<int> LoadTables(const std::string& dir) {
-    COLONY_ASSIGN_OR_RETURN(std::string manifest, ReadFile(dir + "/MANIFEST"));
-    std::map<std::string, std::unique_ptr<Table>> loaded;
-    std::stringstream lines(manifest);
-    for (std::string name; std::getline(lines, name);) {
-      if (name.empty()) continue;
-      const std::string sub = dir + "/" + name;
-      COLONY_ASSIGN_OR_RETURN(std::string spec_bytes, ReadFile(sub + "/spec.bin"));
-      rpc::CreateTableRequest spec;
-      if (!spec.ParseFromString(spec_bytes)) {
-        return DataLossError(sub + "/spec.bin: not a table spec");
-      }
-      COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Table> table, MakeTable(spec));
-      COLONY_RETURN_IF_ERROR(table->sparse ? table->sparse->Load(sub)
-                                           : table->dense->Load(sub, "dense"));
-      loaded[name] = std::move(table);
+    COLONY_ASSIGN_OR_RETURN(internal::Manifest manifest, internal::ReadManifest(dir));
+    std::vector<internal::ShareTable> tables;
+    for (const std::string& name : manifest.tables) {
+      internal::ShareTable table;
+      COLONY_ASSIGN_OR_RETURN(table.spec, internal::ReadTableSpec(dir + "/" + name, name));
+      table.dirs = {dir + "/" + name};
+      tables.push_back(std::move(table));
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    const int count = static_cast<int>(loaded.size());
-    for (auto& [name, table] : loaded) tables_[name] = std::move(table);
-    return count;
+    return Install(tables);
+  }
+
+  StatusOr<int> LoadJobCheckpoint(const std::string& job_dir) {
+    COLONY_ASSIGN_OR_RETURN(std::vector<internal::ShareTable> share,
+                            internal::PlanShare(job_dir, shard_, num_shards_));
+    return Install(share);
   }
 
   grpc::Status Stats(grpc::ServerContext* context, const rpc::StatsRequest*,
@@ -232,6 +231,49 @@ class Service final : public rpc::ParameterServer::Service {
   }
 
  private:
+  // A directory a client named, under the checkpoint root.
+  StatusOr<std::string> ClientDir(const std::string& method, const std::string& dir) const {
+    StatusOr<std::string> confined =
+        colony::rpc::ConfinedPath(checkpoint_root_, dir, "--checkpoint-root");
+    if (!confined.ok()) return confined.status().WithContext(method);
+    return confined;
+  }
+
+  // Makes the tables of `share` from their files (rows filtered to this shard where asked),
+  // then puts them in place of any of the same names; returns how many.
+  StatusOr<int> Install(const std::vector<internal::ShareTable>& share) {
+    std::map<std::string, std::unique_ptr<Table>> loaded;
+    const auto mine = [this](uint64_t id) { return ShardOfId(id, num_shards_) == shard_; };
+    for (const internal::ShareTable& one : share) {
+      COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Table> table, MakeTable(one.spec));
+      if (table->sparse) {
+        COLONY_RETURN_IF_ERROR(table->sparse->LoadFrom(
+            one.dirs, one.filter ? std::function<bool(uint64_t)>(mine) : nullptr));
+      } else {
+        COLONY_RETURN_IF_ERROR(table->dense->Load(one.dirs.at(0), "dense"));
+      }
+      loaded[one.spec.table()] = std::move(table);
+    }
+    const int count = static_cast<int>(loaded.size());
+    std::vector<std::unique_ptr<Table>> replaced;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [name, table] : loaded) {
+        std::unique_ptr<Table>& slot = tables_[name];
+        if (slot != nullptr) replaced.push_back(std::move(slot));
+        slot = std::move(table);
+      }
+    }
+    // A replaced table's SSD folder goes once its RocksDB is closed.
+    for (std::unique_ptr<Table>& old : replaced) {
+      const std::string folder = old->ssd_folder;
+      old.reset();
+      std::error_code ignored;
+      if (!folder.empty()) std::filesystem::remove_all(folder, ignored);
+    }
+    return count;
+  }
+
   // The values of a dense table, or the rows of `request.ids` of a sparse one, into `rows`.
   Status PullTable(const rpc::PullRequest& request, std::string* rows) {
     COLONY_ASSIGN_OR_RETURN(Table * table, Find(request.table()));
@@ -320,6 +362,8 @@ class Service final : public rpc::ParameterServer::Service {
   }
 
   StatusOr<std::unique_ptr<Table>> MakeTable(const rpc::CreateTableRequest& spec) const {
+    // Also checked here for specs read from checkpoints: the name becomes an SSD folder.
+    COLONY_RETURN_IF_ERROR(CheckTableName(spec.table()));
     auto table = std::make_unique<Table>();
     table->spec = spec;
     if (spec.sparse()) {
@@ -339,7 +383,17 @@ class Service final : public rpc::ParameterServer::Service {
                                          std::to_string(o.memory_rows) +
                                          ") but this server has none; start it with --ssd-dir");
         }
+        // The first table of a name uses <ssd_dir>/<name>; one loaded to replace it while it
+        // lives gets a folder of its own ('@' is not in table names), as the live table's
+        // RocksDB still holds the first.
+        int generation = 0;
+        {
+          std::lock_guard<std::mutex> lock(ssd_mu_);
+          generation = ssd_generations_[spec.table()]++;
+        }
         o.ssd_dir = ssd_dir_ + "/" + spec.table();
+        if (generation > 0) o.ssd_dir.append("@").append(std::to_string(generation));
+        table->ssd_folder = o.ssd_dir;
       }
       COLONY_ASSIGN_OR_RETURN(table->sparse, SparseTable::Create(o));
     } else {
@@ -369,6 +423,11 @@ class Service final : public rpc::ParameterServer::Service {
 
   const std::string token_;
   const std::string ssd_dir_;
+  const std::string checkpoint_root_;
+  const int shard_, num_shards_;
+  mutable std::mutex ssd_mu_;  // Guards ssd_generations_.
+  // SSD-tier tables made per name, so that a replacement gets a folder of its own.
+  mutable std::map<std::string, int> ssd_generations_;
   std::mutex mu_;  // Guards tables_ (the map; each table is thread-safe itself).
   std::map<std::string, std::unique_ptr<Table>> tables_;
   internal::BarrierSet barriers_;
@@ -384,6 +443,9 @@ class GrpcPsServer final : public PsServer {
   int port() const override { return server_->port(); }
   StatusOr<int> SaveTables(const std::string& dir) override { return service_->SaveTables(dir); }
   StatusOr<int> LoadTables(const std::string& dir) override { return service_->LoadTables(dir); }
+  StatusOr<int> LoadJobCheckpoint(const std::string& job_dir) override {
+    return service_->LoadJobCheckpoint(job_dir);
+  }
   void Wait() override { server_->Wait(); }
   void Shutdown() override { server_->Shutdown(); }
 
@@ -399,7 +461,12 @@ StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& optio
     return InvalidArgumentError("inject_delay_ms must be >= 0, got " +
                                 std::to_string(options.inject_delay_ms));
   }
-  auto service = std::make_unique<Service>(options.token, options.ssd_dir, options.inject_delay_ms);
+  if (options.num_shards < 1 || options.shard < 0 || options.shard >= options.num_shards) {
+    return InvalidArgumentError("shard must be in [0, num_shards), got " +
+                                std::to_string(options.shard) + " of " +
+                                std::to_string(options.num_shards));
+  }
+  auto service = std::make_unique<Service>(options);
   colony::rpc::ServerOptions server_options;
   server_options.name = "parameter server";
   server_options.address = options.address;
@@ -413,6 +480,10 @@ StatusOr<std::unique_ptr<PsServer>> PsServer::Start(const PsServerOptions& optio
       colony::rpc::StartServer(server_options,
                                {{service.get(), rpc::ParameterServer::service_full_name()}}));
   return std::unique_ptr<PsServer>(new GrpcPsServer(std::move(service), std::move(server)));
+}
+
+std::string ServerCheckpointDir(const std::string& job_dir, int shard) {
+  return job_dir + "/server-" + std::to_string(shard);
 }
 
 }  // namespace colony::ps

@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "colony/base/status.h"
 #include "colony/ps/initializer.h"
@@ -75,13 +77,22 @@ class SparseTable {
   // InvalidArgument on a size mismatch.
   virtual Status Add(std::span<const uint64_t> ids, std::span<const float> deltas) = 0;
   // Writes rows, optimizer state and the options to `dir`/table.bin atomically (format
-  // kSparseTableFormat, rows sorted by id, CRC-32 at the end). `dir` must exist. Errors of
-  // WriteFileAtomic pass through.
+  // kSparseTableFormat, rows sorted by id, CRC-32 at the end). Streams: rows on the SSD tier
+  // go from RocksDB to the file without being gathered in memory. `dir` must exist.
+  // Unavailable naming the file when it cannot be written.
   virtual Status Save(const std::string& dir) const = 0;
-  // Replaces the contents with `dir`/table.bin. NotFound when missing, DataLoss when corrupt
-  // (checksum, format line, payload length, repeated id), FailedPrecondition when its dim or
-  // optimizer differ from this table's. On error the table is unchanged.
-  virtual Status Load(const std::string& dir) = 0;
+  // Replaces the contents with `dir`/table.bin. NotFound when missing, DataLoss naming the
+  // file when corrupt (checksum, format line, payload length, ids not increasing),
+  // FailedPrecondition when its dim or optimizer differ from this table's. On error the table
+  // is unchanged (with an SSD tier: unless the error comes after every checksum was verified,
+  // from the disk or a crafted file).
+  Status Load(const std::string& dir) { return LoadFrom({dir}, nullptr); }
+  // Load of several files: replaces the contents with the rows of every `dirs`[k]/table.bin
+  // that `keep` accepts (every row when `keep` is empty). How a parameter server takes its
+  // share of a checkpoint written by another number of servers. DataLoss when two files
+  // hold the same id (detected for rows kept in memory); other errors as Load.
+  virtual Status LoadFrom(const std::vector<std::string>& dirs,
+                          const std::function<bool(uint64_t id)>& keep) = 0;
   // Ends a pass over the data: evicts the rows not pulled in the last ttl_passes passes
   // (none without a ttl) and returns how many.
   virtual StatusOr<int64_t> EndPass() = 0;

@@ -18,17 +18,17 @@ rpc::OptimizerConfig ToProto(const OptimizerOptions& o) {
 }
 
 OptimizerOptions FromProto(const rpc::OptimizerConfig& p) {
-  OptimizerOptions o;
-  o.name = p.name();
-  o.learning_rate = p.learning_rate();
-  o.epsilon = p.epsilon();
-  o.initial_accumulator = p.initial_accumulator();
-  o.beta1 = p.beta1();
-  o.beta2 = p.beta2();
-  o.l1 = p.l1();
-  o.l2 = p.l2();
-  o.lr_power = p.lr_power();
-  o.beta = p.beta();
+  OptimizerOptions o;  // A field the client left unset keeps its documented default.
+  if (p.has_name() && !p.name().empty()) o.name = p.name();
+  if (p.has_learning_rate()) o.learning_rate = p.learning_rate();
+  if (p.has_epsilon()) o.epsilon = p.epsilon();
+  if (p.has_initial_accumulator()) o.initial_accumulator = p.initial_accumulator();
+  if (p.has_beta1()) o.beta1 = p.beta1();
+  if (p.has_beta2()) o.beta2 = p.beta2();
+  if (p.has_l1()) o.l1 = p.l1();
+  if (p.has_l2()) o.l2 = p.l2();
+  if (p.has_lr_power()) o.lr_power = p.lr_power();
+  if (p.has_beta()) o.beta = p.beta();
   return o;
 }
 
@@ -44,13 +44,13 @@ rpc::InitializerConfig ToProto(const InitializerOptions& o) {
 }
 
 InitializerOptions FromProto(const rpc::InitializerConfig& p) {
-  InitializerOptions o;
-  o.type = p.type();
-  o.value = p.value();
-  o.low = p.low();
-  o.high = p.high();
-  o.mean = p.mean();
-  o.std = p.std();
+  InitializerOptions o;  // As for the optimizer: unset fields keep their defaults.
+  if (p.has_type() && !p.type().empty()) o.type = p.type();
+  if (p.has_value()) o.value = p.value();
+  if (p.has_low()) o.low = p.low();
+  if (p.has_high()) o.high = p.high();
+  if (p.has_mean()) o.mean = p.mean();
+  if (p.has_std()) o.std = p.std();
   return o;
 }
 

@@ -48,20 +48,32 @@ Status GetHeader(TableFileReader& file, SparseTableOptions* o, int32_t* state_wi
 
 }  // namespace
 
-Status WriteSparseTableFile(const std::string& path, const SparseTableLayout& layout,
-                            const std::vector<std::pair<uint64_t, const float*>>& rows) {
-  TableFileWriter file(kSparseTableFormat);
-  PutHeader(file, layout.options, layout.state_width, layout.optimizer);
-  file.Put(static_cast<int64_t>(rows.size()));
-  for (const auto& [id, row] : rows) {
-    file.Put(id);
-    file.PutFloats(row, layout.stride());
-  }
-  return file.Finish(path);
+SparseTableFileWriter::SparseTableFileWriter(const std::string& path,
+                                             const SparseTableLayout& layout, int64_t rows)
+    : file_(path, kSparseTableFormat), stride_(layout.stride()), rows_(rows) {
+  PutHeader(file_, layout.options, layout.state_width, layout.optimizer);
+  file_.Put(rows);
 }
 
-Status ReadSparseTableFile(const std::string& path, const SparseTableLayout& layout,
-                           const std::function<Status(uint64_t id, const float* row)>& add) {
+void SparseTableFileWriter::Add(uint64_t id, const float* row) {
+  ordered_ = ordered_ && (added_ == 0 || id > last_id_);
+  last_id_ = id;
+  ++added_;
+  file_.Put(id);
+  file_.PutFloats(row, stride_);
+}
+
+Status SparseTableFileWriter::Finish() {
+  if (added_ != rows_ || !ordered_) {
+    return InternalError("table file: " + std::to_string(added_) + " rows written, " +
+                         std::to_string(rows_) + " announced" +
+                         (ordered_ ? "" : ", ids out of order") + "; the file was not written");
+  }
+  return file_.Finish();
+}
+
+StatusOr<SparseTableFileReader> SparseTableFileReader::Open(const std::string& path,
+                                                            const SparseTableLayout& layout) {
   COLONY_ASSIGN_OR_RETURN(TableFileReader file, TableFileReader::Open(path, kSparseTableFormat));
   SparseTableOptions saved;
   int32_t state_width = 0;
@@ -86,14 +98,26 @@ Status ReadSparseTableFile(const std::string& path, const SparseTableLayout& lay
                          std::to_string(row_bytes) + " bytes, the payload has " +
                          std::to_string(file.remaining()) + " bytes");
   }
-  std::vector<float> row(stride);
-  for (int64_t r = 0; r < count; ++r) {
+  return SparseTableFileReader(std::move(file), stride, count);
+}
+
+Status SparseTableFileReader::ReadRows(
+    const std::function<Status(uint64_t id, const float* row)>& add) {
+  std::vector<float> row(stride_);
+  uint64_t last = 0;
+  for (int64_t r = 0; r < rows_; ++r) {
     uint64_t id = 0;
-    COLONY_RETURN_IF_ERROR(file.Get(&id));
-    COLONY_RETURN_IF_ERROR(file.GetFloats(row.data(), stride));
+    COLONY_RETURN_IF_ERROR(file_.Get(&id));
+    COLONY_RETURN_IF_ERROR(file_.GetFloats(row.data(), stride_));
+    if (r > 0 && id <= last) {
+      return DataLossError(file_.path() + ": id " + std::to_string(id) +
+                           (id == last ? " twice" : " after " + std::to_string(last)) +
+                           "; rows must be sorted by id");
+    }
+    last = id;
     Status added = add(id, row.data());
     if (added.code() == StatusCode::kAlreadyExists) {
-      return DataLossError(file.path() + ": id " + std::to_string(id) + " twice");
+      return DataLossError(file_.path() + ": id " + std::to_string(id) + " is in another file too");
     }
     COLONY_RETURN_IF_ERROR(added);
   }

@@ -16,6 +16,7 @@
 #include "colony/ps/initializer.h"
 #include "colony/ps/internal/row_math.h"
 #include "colony/ps/internal/sparse_table_file.h"
+#include "colony/ps/internal/table_file.h"
 
 namespace colony::ps::internal {
 namespace {
@@ -140,47 +141,90 @@ class TieredSparseTable final : public SparseTable {
     return Spill();
   }
 
+  // Streams: the memory rows (at most memory_rows of them) are sorted, the SSD rows come
+  // in id order from RocksDB (big-endian keys), and the two are merged into the file.
   Status Save(const std::string& dir) const override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::pair<uint64_t, std::vector<float>>> from_ssd;
+    std::vector<std::pair<uint64_t, const float*>> in_memory;
+    in_memory.reserve(memory_.size());
+    for (const auto& [id, row] : memory_) in_memory.emplace_back(id, row.values.data());
+    std::sort(in_memory.begin(), in_memory.end());
+    SparseTableFileWriter file(dir + "/table.bin", Layout(),
+                               static_cast<int64_t>(memory_.size()) + ssd_count_);
+    std::unique_ptr<rocksdb::Iterator> it;
     if (ssd_) {
-      std::unique_ptr<rocksdb::Iterator> it(ssd_->NewIterator(rocksdb::ReadOptions()));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        from_ssd.emplace_back(IdOfKey(it->key()), std::vector<float>(stride_));
-        COLONY_RETURN_IF_ERROR(Decode(it->value(), from_ssd.back().second.data(), nullptr));
-      }
-      COLONY_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+      rocksdb::ReadOptions read;
+      read.fill_cache = false;  // One scan; keep the cache for training's reads.
+      read.readahead_size = size_t{2} << 20;
+      it.reset(ssd_->NewIterator(read));
+      it->SeekToFirst();
     }
-    std::vector<std::pair<uint64_t, const float*>> rows;
-    for (const auto& [id, row] : memory_) rows.emplace_back(id, row.values.data());
-    for (const auto& [id, values] : from_ssd) rows.emplace_back(id, values.data());
-    std::sort(rows.begin(), rows.end());
-    return WriteSparseTableFile(dir + "/table.bin", Layout(), rows);
+    std::vector<float> ssd_row(stride_);
+    size_t m = 0;
+    while (true) {
+      const bool ssd_left = it != nullptr && it->Valid();
+      if (!ssd_left && m == in_memory.size()) break;
+      if (ssd_left && (m == in_memory.size() || IdOfKey(it->key()) < in_memory[m].first)) {
+        COLONY_RETURN_IF_ERROR(Decode(it->value(), ssd_row.data(), nullptr));
+        file.Add(IdOfKey(it->key()), ssd_row.data());
+        it->Next();
+      } else {
+        file.Add(in_memory[m].first, in_memory[m].second);
+        ++m;
+      }
+    }
+    if (it != nullptr) COLONY_RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
+    return file.Finish();
   }
 
-  Status Load(const std::string& dir) override {
-    std::unordered_map<uint64_t, Row> loaded;
-    COLONY_RETURN_IF_ERROR(ReadSparseTableFile(dir + "/table.bin", Layout(),
-                                               [&](uint64_t id, const float* values) -> Status {
-                                                 Row row;
-                                                 row.values.assign(values, values + stride_);
-                                                 if (!loaded.emplace(id, std::move(row)).second)
-                                                   return AlreadyExistsError("twice");
-                                                 return OkStatus();
-                                               }));
+  // Streams too: the first memory_rows rows stay in memory, the rest go to RocksDB in
+  // batches. Every file's checksum is verified before the table changes.
+  Status LoadFrom(const std::vector<std::string>& dirs,
+                  const std::function<bool(uint64_t)>& keep) override {
+    std::vector<SparseTableFileReader> files;
+    for (const std::string& dir : dirs) {
+      COLONY_ASSIGN_OR_RETURN(SparseTableFileReader file,
+                              SparseTableFileReader::Open(dir + "/table.bin", Layout()));
+      files.push_back(std::move(file));
+    }
     std::lock_guard<std::mutex> lock(mu_);
+    std::unordered_map<uint64_t, Row> loaded;
     if (ssd_) {
-      // Empty the SSD tier: the file's rows replace everything.
-      rocksdb::WriteBatch batch;
-      std::unique_ptr<rocksdb::Iterator> it(ssd_->NewIterator(rocksdb::ReadOptions()));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) batch.Delete(it->key());
-      COLONY_RETURN_IF_ERROR(FromRocks(ssd_->Write(rocksdb::WriteOptions(), &batch), "clear"));
+      // Empty the SSD tier: the files' rows replace everything. A 9-byte end key sorts after
+      // every 8-byte id key.
+      COLONY_RETURN_IF_ERROR(
+          FromRocks(ssd_->DeleteRange(rocksdb::WriteOptions(), ssd_->DefaultColumnFamily(),
+                                      std::string(), std::string(9, '\xff')),
+                    "clear"));
       ssd_count_ = 0;
+      memory_.clear();  // After an error the table holds part of the files, consistently.
+    }
+    rocksdb::WriteBatch batch;
+    constexpr int kBatchRows = 4096;
+    for (SparseTableFileReader& file : files) {
+      COLONY_RETURN_IF_ERROR(file.ReadRows([&](uint64_t id, const float* values) -> Status {
+        if (keep && !keep(id)) return OkStatus();
+        Row row;
+        row.values.assign(values, values + stride_);
+        row.last_pass = pass_;
+        if (!ssd_ || static_cast<int64_t>(loaded.size()) < options_.memory_rows) {
+          if (!loaded.emplace(id, std::move(row)).second) return AlreadyExistsError("twice");
+          return OkStatus();
+        }
+        batch.Put(SsdKey(id), Encode(row));
+        ++ssd_count_;
+        if (batch.Count() < kBatchRows) return OkStatus();
+        Status written = FromRocks(ssd_->Write(rocksdb::WriteOptions(), &batch), "write");
+        batch.Clear();
+        return written;
+      }));
+    }
+    if (batch.Count() > 0) {
+      COLONY_RETURN_IF_ERROR(FromRocks(ssd_->Write(rocksdb::WriteOptions(), &batch), "write"));
     }
     memory_ = std::move(loaded);
     sightings_.clear();
-    for (auto& [id, row] : memory_) row.last_pass = pass_;
-    return Spill();
+    return OkStatus();
   }
 
   StatusOr<int64_t> EndPass() override {
