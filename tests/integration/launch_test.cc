@@ -83,6 +83,37 @@ TEST_F(LaunchTest, AJobResumesFromTheServersAndWorkersCheckpoints) {
       << "both workers'";
 }
 
+TEST_F(LaunchTest, AJobResumesOnAnotherNumberOfServers) {
+  // Saved by 2 servers, resumed on 3 (each takes its share of both folders), then on 1.
+  const std::string& r = *root_;
+  const std::string common = Job() + " --set strategy=async --set train.epochs=100" +
+                             " --set checkpoint.dir=" + r + "/reshard_workers" +
+                             " --checkpoint-dir " + r + "/reshard_servers --workers 1";
+  const Result first = RunColony("launch --servers 2 " + common + " --set train.max_steps=6" +
+                                 " --run-dir " + r + "/reshard1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const Result second =
+      RunColony("launch --servers 3 " + common + " --set train.max_steps=9" + " --resume " + r +
+                "/reshard_workers --run-dir " + r + "/reshard2");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  // The sparse table on every server; the 4 dense tables spread over 3 by name.
+  int restored = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::string prefix = "[server " + std::to_string(i) + "] pserver restored ";
+    const size_t at = second.output.find(prefix);
+    ASSERT_NE(at, std::string::npos) << second.output;
+    restored += std::stoi(second.output.substr(at + prefix.size()));
+  }
+  EXPECT_EQ(restored, 3 + 4);
+  EXPECT_TRUE(fs::exists(r + "/reshard_servers/server-2/MANIFEST"));
+  const Result third = RunColony("launch --servers 1 " + common + " --set train.max_steps=12" +
+                                 " --resume " + r + "/reshard_workers --run-dir " + r +
+                                 "/reshard3 --summary-json " + r + "/reshard.json");
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_THAT(third.output, HasSubstr("[server 0] pserver restored 5 tables"));
+  EXPECT_THAT(ReadFile(r + "/reshard.json").value_or(""), HasSubstr("\"global_step\": 12"));
+}
+
 TEST_F(LaunchTest, CandidateWorkersTrainThroughALateServer) {
   // Servers answering every Pull 20 ms late; two async workers (examples/ctr/late_params.yaml)
   // that wait at most 1 ms for the global parameters train every step but their first on a
@@ -157,7 +188,12 @@ TEST_F(LaunchTest, JobSurvivesAServerKilledAndRestartedFromItsCheckpoint) {
   // write the first one before the worker made them), kill it without warning mid-job.
   auto tables_saved = [&] {
     const std::string manifest = ReadFile(ckpt + "/MANIFEST").value_or("");
-    return std::count(manifest.begin(), manifest.end(), '\n');
+    int tables = 0;
+    for (size_t at = manifest.find("\ntable "); at != std::string::npos;
+         at = manifest.find("\ntable ", at + 1)) {
+      ++tables;
+    }
+    return tables;
   };
   for (int i = 0; i < 200 && tables_saved() < 5; ++i) usleep(50 * 1000);
   ASSERT_EQ(tables_saved(), 5);

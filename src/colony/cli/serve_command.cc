@@ -32,6 +32,9 @@ struct ServeFlags {
   std::string token;
   std::string token_file;
   std::string checkpoint_dir;
+  std::string checkpoint_root;
+  int shard = -1;  // With num_shards: --checkpoint-dir is the job's folder.
+  int num_shards = 0;
   int checkpoint_every_seconds = 0;
   std::string tls_cert;
   std::string tls_key;
@@ -150,9 +153,27 @@ Status RunServe(const ServeFlags& flags) {
   options.plaintext = flags.plaintext;
   options.ssd_dir = flags.ssd_dir;
   options.inject_delay_ms = flags.inject_delay_ms;
+  options.checkpoint_root = flags.checkpoint_root;
+  if ((flags.shard >= 0) != (flags.num_shards > 0)) {
+    return InvalidArgumentError("--shard and --num-shards must be given together");
+  }
+  const bool job_layout = flags.num_shards > 0;
+  if (job_layout) {
+    options.shard = flags.shard;
+    options.num_shards = flags.num_shards;
+  }
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ps::PsServer> server, ps::PsServer::Start(options));
-  const std::string& dir = flags.checkpoint_dir;
-  if (!dir.empty() && PathExists(dir + "/MANIFEST")) {
+  // With --shard the checkpoint folder is the job's: this server saves under its own
+  // server-<shard> and restores its share of whatever number of servers saved there.
+  const std::string& job_dir = flags.checkpoint_dir;
+  const std::string dir =
+      job_layout && !job_dir.empty() ? ps::ServerCheckpointDir(job_dir, flags.shard) : job_dir;
+  if (job_layout && !job_dir.empty() &&
+      (PathExists(ps::ServerCheckpointDir(job_dir, 0) + "/MANIFEST") ||
+       PathExists(dir + "/MANIFEST"))) {
+    COLONY_ASSIGN_OR_RETURN(int tables, server->LoadJobCheckpoint(job_dir));
+    std::printf("pserver restored %d tables from %s\n", tables, job_dir.c_str());
+  } else if (!job_layout && !dir.empty() && PathExists(dir + "/MANIFEST")) {
     COLONY_ASSIGN_OR_RETURN(int tables, server->LoadTables(dir));
     std::printf("pserver restored %d tables from %s\n", tables, dir.c_str());
   }
@@ -239,6 +260,12 @@ void AddServeCommands(CLI::App& app, int* exit_code) {
                     "restore the tables from here at start (if saved) and save them on SIGTERM");
   serve->add_option("--checkpoint-every-seconds", flags->checkpoint_every_seconds,
                     "also save the tables this often (0: only on SIGTERM)");
+  serve->add_option("--checkpoint-root", flags->checkpoint_root,
+                    "folder the Save and Load RPCs may write and read under (none: refused)");
+  serve->add_option("--shard", flags->shard,
+                    "with --num-shards: this server's index among the job's servers; "
+                    "--checkpoint-dir is then the job's folder (re-shards on restore)");
+  serve->add_option("--num-shards", flags->num_shards, "the job's number of parameter servers");
   serve->add_option("--index", flags->index_dir, "retrieval: the index directory to serve");
   serve->add_option("--beam", flags->beam, "retrieval: default beam of a query")
       ->capture_default_str();

@@ -79,9 +79,15 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
     ChildSpec spec;
     spec.name = fmt::format("server {}", i);
     spec.argv = {o.binary, "serve", "--role", "pserver", "--port", "0"};
+    spec.argv.insert(spec.argv.end(),
+                     {"--shard", std::to_string(i), "--num-shards", std::to_string(o.servers)});
     if (!o.checkpoint_dir.empty()) {
-      spec.argv.push_back("--checkpoint-dir");
-      spec.argv.push_back(fmt::format("{}/server-{}", o.checkpoint_dir, i));
+      // The job's folder: server i saves under server-<i> and, at start, takes its share of
+      // what the last run saved there, whatever its number of servers.
+      for (const char* flag : {"--checkpoint-dir", "--checkpoint-root"}) {
+        spec.argv.push_back(flag);
+        spec.argv.push_back(o.checkpoint_dir);
+      }
       spec.argv.push_back("--checkpoint-every-seconds");
       spec.argv.push_back(std::to_string(o.checkpoint_every_seconds));
     }

@@ -23,7 +23,9 @@ struct LaunchOptions {
   std::string run_dir;  // Workers write their summaries here (worker-<rank>.json). Required.
   // Shared token of the servers; "" makes a random one for this job. Default: "".
   std::string token;
-  // Server i restores from and checkpoints to <checkpoint_dir>/server-<i>; "" none.
+  // Server i checkpoints to <checkpoint_dir>/server-<i> and at start restores its share of
+  // what is there (re-sharded when the last run had another number of servers); the Save
+  // and Load RPCs are confined to it. "": none.
   std::string checkpoint_dir;
   int checkpoint_every_seconds = 0;  // Also checkpoint periodically; 0: only at the end.
   // Passed to every worker as --resume: each continues from its checkpoint under
