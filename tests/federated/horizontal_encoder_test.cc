@@ -78,7 +78,7 @@ TEST(EncoderProgramTest, EachTypeIsAProgramWithItsOpsAndParameters) {
     const HorizontalConfig config = Tiny({"horizontal.encoder.type=" + c.type});
     EXPECT_EQ(config.encoder.TypeName(784), c.name);
     COLONY_ASSERT_OK_AND_ASSIGN(graph::ProgramDesc p,
-                                internal::BuildModelProgram(784, config.encoder, 10));
+                                models::BuildImageClassifier(784, config.encoder, 10));
     const std::set<std::string> types = OpTypes(p);
     for (const std::string& op : c.ops) EXPECT_TRUE(types.count(op)) << op;
     int head = 0;

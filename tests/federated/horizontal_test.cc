@@ -240,7 +240,10 @@ TEST(HorizontalSessionTest, PartialParticipationAsksADrawnSubsetEachRound) {
     subsets.insert(s.participants);
   }
   EXPECT_GT(subsets.size(), 1u) << "the same two children every round";
-  EXPECT_GT(r.test_accuracy, 0.5);
+  // Chance is 0.1. Measured (seeded): 0.632 after the 6 rounds, 0.431 after the first; the
+  // drawn halves keep improving the shared model.
+  EXPECT_GT(r.test_accuracy, 0.57);
+  EXPECT_GT(r.test_accuracy, r.rounds.front().test_accuracy + 0.1);
   // The draw is seeded: the same session asks the same children; under secure aggregation
   // the masks are agreed among the children asked, and the result is the same.
   std::vector<std::string> secure = o;

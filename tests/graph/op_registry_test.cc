@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "colony/graph/builder.h"
 #include "testing/status_matchers.h"
@@ -463,6 +464,54 @@ TEST(OpRegistryTest, ShapeInferencePerOp) {
       {"unbound input", "fc", {{"X", {"x"}}}, {}, {}, "input slot W is not bound"},
       {"unknown var", "relu", {{"X", {"nope"}}}, {}, {}, "'nope' has no known shape"},
   };
+  // FLOPs of each valid case on the default profile (run-time dims are n rows), from each op's
+  // arithmetic: e.g. fc does 2 * in per output for the product plus 2 for bias and activation.
+  const double n = static_cast<double>(DeviceProfile{}.batch_size);
+  const std::map<std::string, double> flops = {
+      {"sparse_lookup", n * 3 * 8},                    // One per gathered value.
+      {"sparse_lookup bag", n * 8},                    // One per pooled value.
+      {"lookup", n * 3 * 6},                           // One per gathered value.
+      {"fc", n * 6 * (2 * 4 + 2)},                     // [B, 4] x [4, 6].
+      {"fc 3d", n * 5 * 6 * (2 * 4 + 2)},              // [B, 5, 4] x [4, 6].
+      {"matmul", 2 * 3 * (2 * 4 * 5)},                 // 2 * k per output, k = 3.
+      {"add broadcast", n * 4},                        // One per output.
+      {"sub broadcast rank", n * 5 * 4},               // One per output.
+      {"div", n * 4},                                  // One per output.
+      {"scale", 2 * n * 4},                            // A multiply and an add per output.
+      {"relu", n * 5 * 4},                             // One per output.
+      {"sigmoid", 4 * n * 4},                          // exp, add, divide, negate.
+      {"tanh", 4 * n * 4},                             // As sigmoid.
+      {"gelu", 8 * n * 4},                             // erf and the products around it.
+      {"softmax", 5 * n * 4},                          // max, sub, exp, sum, divide.
+      {"concat", 0},                                   // Copies only.
+      {"split", 0},                                    // Copies only.
+      {"reshape", 0},                                  // A view.
+      {"reshape static", 0},                           // A view.
+      {"flatten", 0},                                  // A view.
+      {"reduce_sum", n * 5 * 4},                       // One per input value.
+      {"reduce_mean keep", n * 5 * 4},                 // One per input value.
+      {"reduce_sum all", n * 5 * 4},                   // One per input value.
+      {"sequence_pool", 2 * (n * 5 * 4 + n * 5)},      // Two per input value, mask included.
+      {"sequence_pool lengths", 2 * (n * 5 * 4 + n)},  // Two per input value, lengths included.
+      {"softmax_cross_entropy", 6 * (n * 4 + n)},      // Six per input value.
+      {"sigmoid_bce", 6 * (n * 4 + n * 4)},            // Six per input value.
+      {"layer_norm", 8 * n * 4},                       // Mean, variance, normalize, affine.
+      {"dropout", 2 * n * 4},                          // A mask test and a scale.
+      // Gates: 2 * n * (in + hidden) * gates * hidden for the products, 10 per gate value.
+      {"gru_cell", 2 * n * (4 + 3) * 3 * 3 + 10 * n * 3 * 3},
+      {"lstm_cell", 2 * n * (4 + 3) * 4 * 3 + 10 * n * 4 * 3},
+      // Scores Q K^T (n x 5 x 5, depth 4), 5 per score for the softmax, then scores x V (7).
+      {"attention", 2 * (n * 5 * 5) * 4 + 5 * (n * 5 * 5) + 2 * (n * 5 * 7) * 5},
+      {"gather", 0},                                    // Copies only.
+      {"scatter_add", n * 4 + 9 + 9 * 4},               // One per input value.
+      {"segment_softmax", 6 * 9 * 4},                   // Six per output.
+      {"segment_softmax run-time rows", 6 * n * 8},     // Six per output.
+      {"sparse_adj_matmul", 2 * 9 * 4},                 // A multiply-add per edge and column.
+      {"leaky_relu", 2 * n * 5 * 4},                    // A test and a multiply.
+      {"conv2d", 2 * (3 * 5 * 3) * (n * 8 * 13 * 27)},  // 2 * C * KH * KW per output.
+      {"pool2d", n * 3 * 28 * 27},                      // One per input value.
+      {"pool2d avg stride", n * 3 * 28 * 27},           // One per input value.
+  };
   for (const InferCase& c : cases) {
     SCOPED_TRACE(c.name);
     COLONY_ASSERT_OK_AND_ASSIGN(const OpSchema* schema, OpRegistry::Global().Find(c.type));
@@ -477,11 +526,12 @@ TEST(OpRegistryTest, ShapeInferencePerOp) {
       EXPECT_EQ((*got)[i].dims, c.want[i].dims) << i;
       EXPECT_EQ((*got)[i].dtype, c.want[i].dtype) << i;
     }
-    // Every op's cost is finite and counts at least its output bytes.
+    // Every op's cost counts at least its output bytes, and its FLOPs are the table's.
     DeviceProfile device;
     const OpCost cost = schema->cost(MakeOp(c), env, device);
     EXPECT_GT(cost.bytes, 0);
-    EXPECT_GE(cost.flops, 0);
+    ASSERT_TRUE(flops.count(c.name)) << "add the expected FLOPs of case '" << c.name << "'";
+    EXPECT_DOUBLE_EQ(cost.flops, flops.at(c.name));
     EXPECT_GT(cost.Seconds(device), 0);
   }
 }

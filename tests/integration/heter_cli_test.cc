@@ -59,8 +59,13 @@ TEST_F(HeterCliTest, LaunchWithTwoServersAndTwoWorkers) {
   const std::string json = ReadFile(summary).value_or("");
   EXPECT_THAT(json, HasSubstr("\"samples\": 3600")) << json;
   EXPECT_THAT(json, HasSubstr("\"heter\": {\"passes\": 2")) << "each worker's passes";
+  // Against the generator's Bayes AUC (0.916 for seed 6): measured 0.809 after this one
+  // epoch of 3600 rows; 400 test rows cannot put a model far above it.
   const double auc = ::colony::testing::JsonNumber(json, "test_auc");
-  EXPECT_GT(auc, 0.55) << json;
+  const double bayes_auc = ::colony::testing::JsonNumber(
+      ReadFile(*root_ + "/data/truth.json").value_or(""), "bayes_auc");
+  EXPECT_GT(auc, bayes_auc - 0.2) << json;
+  EXPECT_LT(auc, bayes_auc + 0.03) << json;
 }
 
 TEST_F(HeterCliTest, BadHeterValuesNameTheKey) {

@@ -106,8 +106,13 @@ TEST(SessionCliTest, LaunchTrainsAndJobsResume) {
       << async.output;
   const std::string json = ReadFile(r + "/async.json").value_or("");
   EXPECT_EQ(JsonNumber(json, "samples"), std::stod(samples[1])) << json;  // Each sample once.
-  EXPECT_GT(JsonNumber(json, "p20"), 0.1) << json;
-  EXPECT_GE(JsonNumber(json, "mrr20"), 0) << json;
+  // Above chance with 40 items (P@20 0.5, MRR@20 H(20) / 40 = 0.090) and below the
+  // generator's oracle (0.965 and 0.393): measured 0.60 to 0.62 and 0.155 to 0.156 (3 runs).
+  const std::string truth = ReadFile(r + "/data/truth.json").value_or("");
+  EXPECT_GT(JsonNumber(json, "p20"), 0.55) << json;
+  EXPECT_GT(JsonNumber(json, "mrr20"), 0.12) << json;
+  EXPECT_LT(JsonNumber(json, "p20"), JsonNumber(truth, "oracle_p20")) << json;
+  EXPECT_LT(JsonNumber(json, "mrr20"), JsonNumber(truth, "oracle_mrr20")) << json;
   EXPECT_GT(JsonNumber(json, "test_samples"), 0) << json;
 
   // Sync, stopped at step 4 and resumed from the workers' and servers' checkpoints.

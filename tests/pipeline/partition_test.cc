@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "colony/graph/builder.h"
-#include "colony/pipeline/mlp_model.h"
+#include "colony/models/mlp_model.h"
 #include "testing/status_matchers.h"
 
 namespace colony::pipeline {
 namespace {
 
+using ::colony::models::BuildMlpModel;
+using ::colony::models::MlpModel;
 using ::colony::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -91,8 +91,11 @@ TEST_F(TreeIndexTest, RecallGrowsWithBeamAndTrees) {
     EXPECT_TRUE(r.ok());
     return Recall(*r, exact);
   };
+  // Random items would hold 10 / 4000 = 0.0025 of the true top 10. Measured (seeded, so
+  // the same every run): one path 0.037, beam 4 0.275 (four trees 0.673), beam 64 0.977.
   const double single_path = recall(*one, 1);
-  EXPECT_GT(single_path, 0.0);
+  EXPECT_GT(single_path, 0.025);
+  EXPECT_GT(recall(*four, 4), 0.5);
   EXPECT_LT(single_path, recall(*one, 64));
   EXPECT_LT(recall(*one, 4), recall(*four, 4));
   EXPECT_GE(recall(*four, 64), 0.9);

@@ -5,7 +5,6 @@
 #include <climits>
 #include <csignal>
 #include <cstdio>
-#include <mutex>
 #include <set>
 #include <string_view>
 
@@ -109,12 +108,6 @@ Status RunLaunch(LaunchFlags& flags) {
   o.stop_requested = &g_stop_requested;
   std::signal(SIGINT, RequestStop);
   std::signal(SIGTERM, RequestStop);
-  std::mutex print_mu;
-  auto print = [&](const std::string& name, const std::string& line) {
-    std::lock_guard<std::mutex> lock(print_mu);
-    std::printf("[%s] %s\n", name.c_str(), line.c_str());
-    std::fflush(stdout);
-  };
   COLONY_ASSIGN_OR_RETURN(auto deps, cluster::PrepareJobDependencies(
                                          {.config = o.config,
                                           .overrides = o.overrides,
@@ -125,7 +118,8 @@ Status RunLaunch(LaunchFlags& flags) {
     std::fflush(stdout);
     o.worker_env.emplace_back(cluster::kDepsDirEnv, deps->unpacked_dir);
   }
-  COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, print));
+  COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result,
+                          cluster::Launch(o, cluster::PrintPrefixedLine));
   COLONY_ASSIGN_OR_RETURN(JsonValue job, JobSummary(o, result));
   std::printf(
       "launch summary: %d servers, %d workers, %.1fs | %.0f samples, %.0f samples/s | train "

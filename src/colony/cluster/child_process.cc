@@ -1,11 +1,14 @@
 #include "colony/cluster/child_process.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace colony::cluster {
@@ -18,6 +21,13 @@ int ExitCodeOf(int wait_status) {
 }
 
 }  // namespace
+
+void PrintPrefixedLine(const std::string& name, const std::string& line) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  std::printf("[%s] %s\n", name.c_str(), line.c_str());
+  std::fflush(stdout);
+}
 
 StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const ChildSpec& spec, LineSink sink) {
   if (spec.argv.empty()) return InvalidArgumentError("child '" + spec.name + "': empty argv");
@@ -52,11 +62,14 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const ChildSpec& spe
     ::_exit(127);
   }
   ::close(fds[1]);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(spec.name, pid, fds[0], std::move(sink)));
+  return std::unique_ptr<ChildProcess>(
+      new ChildProcess(spec.name, pid, fds[0], std::move(sink), spec.awaited_prefixes));
 }
 
-ChildProcess::ChildProcess(std::string name, pid_t pid, int output_fd, LineSink sink)
+ChildProcess::ChildProcess(std::string name, pid_t pid, int output_fd, LineSink sink,
+                           const std::vector<std::string>& awaited_prefixes)
     : name_(std::move(name)), pid_(pid), sink_(std::move(sink)) {
+  for (const std::string& prefix : awaited_prefixes) awaited_.push_back({prefix, std::nullopt});
   reader_ = std::thread([this, output_fd] { ReadLines(output_fd); });
 }
 
@@ -75,12 +88,49 @@ void ChildProcess::ReadLines(int fd) {
     pending.append(buffer, static_cast<size_t>(n));
     size_t start = 0;
     for (size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
-      if (sink_) sink_(name_, pending.substr(start, end - start));
+      const std::string line = pending.substr(start, end - start);
+      Keep(line);
+      if (sink_) sink_(name_, line);
     }
     pending.erase(0, start);
   }
-  if (!pending.empty() && sink_) sink_(name_, pending);
+  if (!pending.empty()) {
+    Keep(pending);
+    if (sink_) sink_(name_, pending);
+  }
   ::close(fd);
+  std::lock_guard<std::mutex> lock(lines_mu_);
+  output_ended_ = true;
+  line_arrived_.notify_all();
+}
+
+void ChildProcess::Keep(const std::string& line) {
+  if (awaited_.empty()) return;
+  std::lock_guard<std::mutex> lock(lines_mu_);
+  for (Awaited& a : awaited_) {
+    if (!a.rest && line.rfind(a.prefix, 0) == 0) {
+      a.rest = line.substr(a.prefix.size());
+      line_arrived_.notify_all();
+    }
+  }
+}
+
+StatusOr<std::string> ChildProcess::AwaitLine(const std::string& prefix,
+                                              std::chrono::duration<double> timeout) {
+  std::unique_lock<std::mutex> lock(lines_mu_);
+  const auto awaited = std::find_if(awaited_.begin(), awaited_.end(),
+                                    [&](const Awaited& a) { return a.prefix == prefix; });
+  if (awaited == awaited_.end()) {
+    return InvalidArgumentError(name_ + ": '" + prefix +
+                                "' is not among the awaited prefixes its spec lists");
+  }
+  if (!line_arrived_.wait_for(lock, timeout,
+                              [&] { return awaited->rest.has_value() || output_ended_; })) {
+    return DeadlineExceededError(
+        fmt::format("{} printed no '{}' in {:g} s", name_, prefix, timeout.count()));
+  }
+  if (!awaited->rest) return UnavailableError(name_ + " ended before printing '" + prefix + "'");
+  return *awaited->rest;
 }
 
 std::optional<int> ChildProcess::Poll() {
@@ -105,6 +155,21 @@ StatusOr<int> ChildProcess::Wait() {
   }
   std::call_once(join_once_, [this] { reader_.join(); });
   return *exit_code_;
+}
+
+StatusOr<int> ChildProcess::Wait(std::chrono::duration<double> timeout) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  while (!Poll().has_value()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      Kill();
+      Wait().status().IgnoreError();  // Killed: its code no longer matters.
+      return DeadlineExceededError(
+          fmt::format("{} did not finish in {:g} s; killed", name_, timeout.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Wait();
 }
 
 void ChildProcess::Terminate() {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <random>
 #include <thread>
 
@@ -21,11 +20,8 @@ std::string RandomToken() {
                      (uint64_t{device()} << 32) | device());
 }
 
-// The address a server printed: "pserver listening on 127.0.0.1:7001".
-std::string ListeningAddress(const std::string& line) {
-  static const std::string kPrefix = "pserver listening on ";
-  return line.rfind(kPrefix, 0) == 0 ? line.substr(kPrefix.size()) : "";
-}
+// What a server prints once it listens: "pserver listening on 127.0.0.1:7001".
+constexpr char kListeningPrefix[] = "pserver listening on ";
 
 // SIGTERM to each that runs, then SIGKILL to those still running after `grace`.
 void StopAll(Children& children, std::chrono::milliseconds grace) {
@@ -71,9 +67,6 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
   const Clock::time_point start = Clock::now();
   LaunchResult result;
   result.servers.resize(o.servers);
-  std::mutex mu;
-  std::condition_variable reported;
-
   Children servers, workers;
   for (int i = 0; i < o.servers; ++i) {
     ChildSpec spec;
@@ -100,41 +93,26 @@ StatusOr<LaunchResult> Launch(const LaunchOptions& o, const LineSink& sink) {
       spec.argv.push_back(std::to_string(o.inject_delay_ms));
     }
     spec.env = {{"COLONY_TOKEN", token}};
-    auto on_line = [&, i](const std::string& name, const std::string& line) {
-      const std::string address = ListeningAddress(line);
-      if (!address.empty()) {
-        std::lock_guard<std::mutex> lock(mu);
-        result.servers[i] = address;
-        reported.notify_all();
-      }
-      sink(name, line);
-    };
-    COLONY_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(spec, on_line));
+    spec.awaited_prefixes = {kListeningPrefix};
+    COLONY_ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(spec, sink));
     servers.push_back(std::move(child));
   }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    const auto all_up = [&] {
-      for (const std::string& s : result.servers) {
-        if (s.empty()) return false;
+  const auto started_by = Clock::now() + std::chrono::milliseconds(o.start_timeout_ms);
+  for (int i = 0; i < o.servers; ++i) {
+    const auto left = std::max(Clock::duration::zero(), started_by - Clock::now());
+    StatusOr<std::string> address = servers[i]->AwaitLine(kListeningPrefix, left);
+    if (!address.ok()) {
+      std::string failed =
+          fmt::format("a server did not report its port within {} ms", o.start_timeout_ms);
+      if (IsUnavailable(address.status())) {  // It ended: its exit code says more.
+        StatusOr<int> code = servers[i]->Wait(std::chrono::seconds(5));
+        failed = fmt::format("{} exited with code {} while starting", servers[i]->name(),
+                             code.ok() ? std::to_string(*code) : "unknown");
       }
-      return true;
-    };
-    const auto deadline = Clock::now() + std::chrono::milliseconds(o.start_timeout_ms);
-    while (!all_up()) {
-      lock.unlock();
-      const std::string failed = FirstFailure(servers, /*ended_is_failure=*/true);
-      lock.lock();
-      if (!failed.empty() || Clock::now() >= deadline) {
-        lock.unlock();
-        StopAll(servers, std::chrono::seconds(5));
-        return AbortedError(
-            failed.empty()
-                ? fmt::format("a server did not report its port within {} ms", o.start_timeout_ms)
-                : failed + " while starting");
-      }
-      reported.wait_for(lock, std::chrono::milliseconds(50));
+      StopAll(servers, std::chrono::seconds(5));
+      return AbortedError(failed);
     }
+    result.servers[i] = *std::move(address);
   }
 
   const std::string server_list = fmt::format("{}", fmt::join(result.servers, ","));

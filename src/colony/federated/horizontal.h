@@ -21,6 +21,7 @@
 #include "colony/base/status.h"
 #include "colony/federated/service_security.h"
 #include "colony/federated/vertical.h"  // FlMessage, MessageObserver
+#include "colony/models/image_classifier.h"
 
 namespace colony::fl {
 
@@ -33,27 +34,6 @@ struct HorizontalDataOptions {
   std::string split = "iid";                              // "iid" or "dirichlet" (by label).
   double alpha = 0.5;  // Dirichlet concentration; smaller is more skewed.
   uint64_t seed = 1;
-};
-
-// The YAML `horizontal.encoder` section: the shared encoder, a program of the graph IR run by
-// the executor, followed by a linear softmax head local to each child.
-//  - "mlp": fc layers `hidden` (ReLU) on the flattened image;
-//  - "conv": per entry of `channels` a 3x3 conv2d (padding 1, ReLU) and a 2x2 max pool2d on the
-//    28 x 28 image, flattened, then fc layers `hidden`;
-//  - "embedding": an embedding bag (mean) of ids from a table of `embedding_dim` columns, then
-//    fc layers `hidden`. For images the ids are the non-background pixels as position x
-//    intensity level (`levels` levels), so a sample is a bag of ids like a text's tokens.
-struct EncoderOptions {
-  std::string type = "mlp";
-  std::vector<int> hidden = {128, 64};  // Widths of the fc layers (ReLU after each).
-  std::vector<int> channels = {8, 16};  // conv: output channels of each conv layer.
-  int embedding_dim = 32;               // embedding: table columns.
-  int levels = 4;                       // embedding: intensity levels of the pixel ids.
-  // Rows of the embedding table for `input_dim` pixels: input_dim x levels.
-  int64_t Vocabulary(int input_dim) const { return static_cast<int64_t>(input_dim) * levels; }
-  // The name the master's instruction carries: "mlp:784-128-64", "conv:1x28x28-c8-c16-64",
-  // "embedding:3136x32-64".
-  std::string TypeName(int input_dim) const;
 };
 
 // The YAML `horizontal.train` section.
@@ -120,7 +100,9 @@ struct ChildBehaviour {
 struct HorizontalConfig {
   std::string source;  // The config file, for messages.
   HorizontalDataOptions data;
-  EncoderOptions encoder;
+  // The `horizontal.encoder` section: the shared encoder of the zoo's image classifier (see
+  // models/image_classifier.h), followed by a linear softmax head local to each child.
+  models::ImageEncoderOptions encoder;
   HorizontalTrainOptions train;
   ChildBehaviour children;
   double child_idle_timeout_s = 300;  // A child gives up after this long without a call.

@@ -10,6 +10,7 @@
 #include <span>
 #include <thread>
 
+#include "colony/exec/compute_threads.h"
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/rpc_util.h"
@@ -319,7 +320,7 @@ StatusOr<std::unique_ptr<HorizontalChild>> HorizontalChild::Start(const Horizont
                                 std::to_string(options.children) + ") (--children " +
                                 std::to_string(options.children) + ")");
   }
-  internal::UseOneTorchThread();
+  exec::SetUpCompute(/*threads=*/1);  // One intra-op thread: the nodes share a few cores.
   const HorizontalDataOptions& d = config.data;
   COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
   COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));

@@ -13,22 +13,6 @@ using internal::InvalidKey;
 
 }  // namespace
 
-std::string EncoderOptions::TypeName(int input_dim) const {
-  std::string name = type + ":";
-  if (type == "conv") {
-    name.append("1x28x28");
-    for (int c : channels) name.append("-c").append(std::to_string(c));
-  } else if (type == "embedding") {
-    name.append(std::to_string(Vocabulary(input_dim)))
-        .append("x")
-        .append(std::to_string(embedding_dim));
-  } else {
-    name.append(std::to_string(input_dim));
-  }
-  for (int h : hidden) name.append("-").append(std::to_string(h));
-  return name;
-}
-
 Status HorizontalTrainOptions::Validate() const {
   if (rounds <= 0) return InvalidArgumentError("train.rounds must be > 0");
   if (local_epochs <= 0) return InvalidArgumentError("train.local_epochs must be > 0");

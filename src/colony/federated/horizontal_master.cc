@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "colony/exec/compute_threads.h"
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
 #include "colony/federated/internal/rpc_util.h"
@@ -80,7 +81,7 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
     std::printf("master: %s\n", line.c_str());
     std::fflush(stdout);
   };
-  internal::UseOneTorchThread();
+  exec::SetUpCompute(/*threads=*/1);  // One intra-op thread: the nodes share a few cores.
   // The initial shared parameters (the encoder's; with share_head also the head's, which is
   // drawn from train.seed too).
   std::vector<float> encoder;

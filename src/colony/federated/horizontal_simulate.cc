@@ -7,15 +7,16 @@
 #include <sstream>
 
 #include "colony/base/file_util.h"
+#include "colony/cluster/child_process.h"
+#include "colony/exec/compute_threads.h"
 #include "colony/federated/horizontal.h"
-#include "colony/federated/internal/child_process.h"
 #include "colony/federated/internal/hfl_model.h"
 
 namespace colony::fl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using internal::Child;
+using cluster::ChildProcess;
 
 template <typename T>
 std::string JsonList(const std::vector<T>& values) {
@@ -62,7 +63,7 @@ StatusOr<MasterResult> ReadMasterResult(const std::string& path) {
 }  // namespace
 
 StatusOr<CentralResult> TrainCentral(const HorizontalConfig& config, int children) {
-  internal::UseOneTorchThread();
+  exec::SetUpCompute(/*threads=*/1);  // One intra-op thread: the nodes share a few cores.
   const HorizontalDataOptions& d = config.data;
   COLONY_ASSIGN_OR_RETURN(ImageSet train, LoadFashionMnist(d.dir, true, d.train_samples));
   COLONY_ASSIGN_OR_RETURN(ImageSet test, LoadFashionMnist(d.dir, false, d.test_samples));
@@ -112,21 +113,23 @@ StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& 
   };
   std::printf("simulate: starting %d children, then the master, on 127.0.0.1\n", k);
   std::fflush(stdout);
-  std::vector<std::unique_ptr<Child>> children;
+  std::vector<std::unique_ptr<ChildProcess>> children;
   std::vector<std::string> addresses;
+  auto listening = [](int i) { return "child " + std::to_string(i) + " listening on "; };
   for (int i = 0; i < k; ++i) {
-    const std::string name = "child " + std::to_string(i);
     COLONY_ASSIGN_OR_RETURN(
-        std::unique_ptr<Child> child,
-        Child::Spawn(name, name,
-                     command({"child", "--index", std::to_string(i), "--children",
-                              std::to_string(k), "--listen", "127.0.0.1:0"})));
+        std::unique_ptr<ChildProcess> child,
+        ChildProcess::Spawn({.name = "child " + std::to_string(i),
+                             .argv = command({"child", "--index", std::to_string(i), "--children",
+                                              std::to_string(k), "--listen", "127.0.0.1:0"}),
+                             .env = {},
+                             .awaited_prefixes = {listening(i)}},
+                            cluster::PrintPrefixedLine));
     children.push_back(std::move(child));
   }
   for (int i = 0; i < k; ++i) {
-    COLONY_ASSIGN_OR_RETURN(
-        std::string address,
-        children[i]->AwaitLine("child " + std::to_string(i) + " listening on ", 120));
+    COLONY_ASSIGN_OR_RETURN(std::string address,
+                            children[i]->AwaitLine(listening(i), std::chrono::seconds(120)));
     addresses.push_back(address);
   }
   const std::string out = options.out_dir + "/master.json";
@@ -135,16 +138,20 @@ StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& 
     master_args.push_back("--child");
     master_args.push_back(a);
   }
-  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Child> master,
-                          Child::Spawn("master", "the master", command(master_args)));
-  COLONY_ASSIGN_OR_RETURN(int master_exit, master->Wait(options.timeout_s));
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<ChildProcess> master,
+      ChildProcess::Spawn(
+          {.name = "master", .argv = command(master_args), .env = {}, .awaited_prefixes = {}},
+          cluster::PrintPrefixedLine));
+  COLONY_ASSIGN_OR_RETURN(int master_exit,
+                          master->Wait(std::chrono::duration<double>(options.timeout_s)));
   if (master_exit != 0) {
     return AbortedError("the master exited with status " + std::to_string(master_exit) +
                         "; its output is above, prefixed [master]");
   }
   for (int i = 0; i < k; ++i) {
     // A child the master left out may still be busy; it has no result to give.
-    StatusOr<int> exit = children[i]->Wait(30);
+    StatusOr<int> exit = children[i]->Wait(std::chrono::seconds(30));
     if (exit.ok() && *exit != 0) {
       std::printf("simulate: child %d exited with status %d\n", i, *exit);
     }

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "colony/base/file_util.h"
-#include "colony/federated/internal/child_process.h"
+#include "colony/cluster/child_process.h"
 #include "colony/federated/internal/dense_math.h"
 #include "colony/federated/vertical.h"
 
@@ -21,7 +21,7 @@ namespace colony::fl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using internal::Child;
+using cluster::ChildProcess;
 
 double Metric(const PartyModel& m, const std::string& key) {
   for (const auto& [name, value] : m.metrics)
@@ -117,18 +117,28 @@ StatusOr<VerticalSummary> SimulateVertical(const VerticalSimulateOptions& option
   };
   std::printf("simulate: starting party b, then party a, on 127.0.0.1\n");
   std::fflush(stdout);
+  constexpr char kListening[] = "party b listening on ";
   COLONY_ASSIGN_OR_RETURN(
-      std::unique_ptr<Child> b,
-      Child::Spawn("b", "party b", command("b", "--listen", "127.0.0.1:0", b_out)));
-  COLONY_ASSIGN_OR_RETURN(std::string b_address, b->AwaitLine("party b listening on ", 60));
-  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Child> a,
-                          Child::Spawn("a", "party a", command("a", "--peer", b_address, a_out)));
-  COLONY_ASSIGN_OR_RETURN(int a_exit, a->Wait(options.timeout_s));
+      std::unique_ptr<ChildProcess> b,
+      ChildProcess::Spawn({.name = "b",
+                           .argv = command("b", "--listen", "127.0.0.1:0", b_out),
+                           .env = {},
+                           .awaited_prefixes = {kListening}},
+                          cluster::PrintPrefixedLine));
+  COLONY_ASSIGN_OR_RETURN(std::string b_address,
+                          b->AwaitLine(kListening, std::chrono::seconds(60)));
+  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> a,
+                          ChildProcess::Spawn({.name = "a",
+                                               .argv = command("a", "--peer", b_address, a_out),
+                                               .env = {},
+                                               .awaited_prefixes = {}},
+                                              cluster::PrintPrefixedLine));
+  COLONY_ASSIGN_OR_RETURN(int a_exit, a->Wait(std::chrono::duration<double>(options.timeout_s)));
   if (a_exit != 0) {
     return AbortedError("party a exited with status " + std::to_string(a_exit) +
                         "; its output is above, prefixed [a]");
   }
-  COLONY_ASSIGN_OR_RETURN(int b_exit, b->Wait(30));
+  COLONY_ASSIGN_OR_RETURN(int b_exit, b->Wait(std::chrono::seconds(30)));
   if (b_exit != 0) {
     return AbortedError("party b exited with status " + std::to_string(b_exit) +
                         "; its output is above, prefixed [b]");

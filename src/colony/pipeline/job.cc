@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "colony/pipeline/mlp_batch.h"
+
 namespace colony::pipeline {
 namespace {
 
@@ -83,7 +85,7 @@ StatusOr<PipelineJobOptions> ParsePipelineJob(const Config& config) {
 
 StatusOr<PipelineJobSummary> RunPipelineJob(const PipelineJobOptions& options) {
   COLONY_RETURN_IF_ERROR(options.Validate());
-  COLONY_ASSIGN_OR_RETURN(MlpModel model, BuildMlpModel(options.model));
+  COLONY_ASSIGN_OR_RETURN(models::MlpModel model, models::BuildMlpModel(options.model));
   PipelineOptions po = options.pipeline;
   if (po.cut_vars.empty() && options.stages > 1) {
     for (int s = 1; s < options.stages; ++s) {
@@ -118,6 +120,7 @@ StatusOr<PipelineJobSummary> RunPipelineJob(const PipelineJobOptions& options) {
     StepResult r;
     COLONY_ASSIGN_OR_RETURN(double t, TimedStep(*runner, batch, &r));
     sum.final_loss = r.loss;
+    sum.schedule_bubble_fraction = r.schedule_bubble_fraction;
     if (step > 0) {
       seconds += t;
       bubbles.push_back(r.bubble_fraction);

@@ -13,13 +13,13 @@
 
 #include "colony/base/config.h"
 #include "colony/base/status.h"
-#include "colony/pipeline/mlp_model.h"
+#include "colony/models/mlp_model.h"
 #include "colony/pipeline/runner.h"
 
 namespace colony::pipeline {
 
 struct PipelineJobOptions {
-  MlpModelOptions model;     // model.*
+  models::MlpModelOptions model;  // model.*
   PipelineOptions pipeline;  // pipeline.* (cut_vars, micro_batches, ...) and train.optimizer...
   // pipeline.stages: without cut_vars, cut the hidden layers into this many sections of
   // equal layer counts (REQUIRES stages <= model.layers). 0 or 1: one stage. Default: 0.
@@ -45,6 +45,8 @@ struct PipelineJobSummary {
   double samples_per_second = 0;  // Over steps 2..N (the first is warm-up), step wall time.
   double bubble_fraction = 0;     // Median over steps 2..N of the measured fraction.
   double bubble_theory = 0;       // (p - 1) / (m + p - 1).
+  // The schedule's own bubble, counted in slots free of timing (StepResult).
+  double schedule_bubble_fraction = 0;
   std::vector<double> stage_busy_seconds;  // Sums over steps 2..N.
   std::vector<double> stage_idle_seconds;
   // With compare:

@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
-#include <dlfcn.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/optim.h>
 
@@ -16,6 +15,7 @@
 #include <thread>
 #include <utility>
 
+#include "colony/exec/compute_threads.h"
 #include "colony/exec/executor.h"
 #include "colony/exec/initializer.h"
 
@@ -34,6 +34,7 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 struct Message {
   int micro = 0;
   TensorMap tensors;
+  int64_t slot = 0;  // The schedule slot at which the sender finished this work.
 };
 
 // Unbounded FIFO between two neighbouring stages. Close() wakes every waiter (a stage failed).
@@ -78,14 +79,6 @@ struct Links {
     for (Channel& c : bwd) c.Close();
   }
 };
-
-// OpenBLAS keeps its own thread pool; with p stage threads each calling it, a pool per call
-// oversubscribes the cores, so the stages' BLAS threads follow threads_per_stage.
-void SetBlasThreads(int threads) {
-  using SetThreads = void (*)(int);
-  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set != nullptr) set(threads);
-}
 
 // EXPERIMENTAL emulated_device_us_per_row: the stage's device is busy, this host's cores not.
 void EmulateDevice(double us) {
@@ -143,6 +136,9 @@ struct PipelineRunner::Stage {
   std::vector<Micro> micro;
   std::vector<int64_t> rows;  // Of each micro-batch.
   double emulated_us_per_row = 0;
+  // The schedule's clock: a forward takes one slot and a backward two, each starting when
+  // this stage's previous work and the neighbour's input (its message's slot) are done.
+  int64_t slot = 0;
   StageStats stats;
   double loss_sum = 0;
 
@@ -155,6 +151,7 @@ struct PipelineRunner::Stage {
 Status PipelineRunner::Stage::Forward(int k, const std::vector<TensorMap>& batches, int64_t step,
                                       Links& links, int p) {
   Micro& m = micro[k];
+  int64_t ready = 0;
   if (index > 0) {
     std::optional<Message> in = links.fwd[index - 1].Pop();
     if (!in) return StageStopped(index);
@@ -162,6 +159,7 @@ Status PipelineRunner::Stage::Forward(int k, const std::vector<TensorMap>& batch
       return InternalError("pipeline stage " + std::to_string(index) + " expected micro-batch " +
                            std::to_string(k) + ", got " + std::to_string(in->micro));
     }
+    ready = in->slot;
     for (auto& [name, t] : in->tensors) {
       at::Tensor leaf = t;
       if (t.is_floating_point()) leaf = t.detach().requires_grad_(true);
@@ -174,7 +172,8 @@ Status PipelineRunner::Stage::Forward(int k, const std::vector<TensorMap>& batch
   for (const auto& [name, t] : m.received) m.scope.Set(name, t);
   COLONY_RETURN_IF_ERROR(executor->Forward(m.scope, /*training=*/true, step));
   EmulateDevice(emulated_us_per_row * static_cast<double>(rows[k]));
-  Message out{k, {}};
+  slot = std::max(slot, ready) + 1;
+  Message out{k, {}, slot};
   for (const std::string& n : section->sent) {
     COLONY_ASSIGN_OR_RETURN(at::Tensor t, m.scope.Get(n));
     m.sent[n] = t;
@@ -194,6 +193,7 @@ Status PipelineRunner::Stage::Forward(int k, const std::vector<TensorMap>& batch
 Status PipelineRunner::Stage::Backward(int k, double weight, Links& links, int p) {
   Micro& m = micro[k];
   TensorMap grads_in;
+  int64_t ready = 0;  // The last stage's input is its own forward, already on its clock.
   if (index < p - 1) {
     std::optional<Message> in = links.bwd[index].Pop();
     if (!in) return StageStopped(index);
@@ -203,6 +203,7 @@ Status PipelineRunner::Stage::Backward(int k, double weight, Links& links, int p
                            ", got " + std::to_string(in->micro));
     }
     grads_in = std::move(in->tensors);
+    ready = in->slot;
   }
   const auto t0 = Clock::now();
   std::vector<at::Tensor> outputs, grads;
@@ -224,7 +225,8 @@ Status PipelineRunner::Stage::Backward(int k, double weight, Links& links, int p
   }
   if (!outputs.empty()) torch::autograd::backward(outputs, grads);
   EmulateDevice(2 * emulated_us_per_row * static_cast<double>(rows[k]));
-  Message out{k, {}};
+  slot = std::max(slot, ready) + 2;
+  Message out{k, {}, slot};
   for (const auto& [name, leaf] : m.received) {
     if (leaf.requires_grad() && leaf.grad().defined()) out.tensors[name] = leaf.grad();
   }
@@ -242,6 +244,7 @@ Status PipelineRunner::Stage::Run(const PipelineOptions& options,
   if (options.threads_per_stage > 0) at::set_num_threads(options.threads_per_stage);
   const int mb = static_cast<int>(batches.size());
   micro.assign(mb, Micro{});
+  slot = 0;
   emulated_us_per_row = options.emulated_device_us_per_row;
   rows.clear();
   for (const TensorMap& b : batches) rows.push_back(b.empty() ? 0 : b.begin()->second.size(0));
@@ -272,7 +275,9 @@ StatusOr<std::unique_ptr<PipelineRunner>> PipelineRunner::Create(const graph::Pr
   if (program.loss().empty()) {
     return InvalidArgumentError("pipeline training needs a program with a loss");
   }
-  if (options.threads_per_stage > 0) SetBlasThreads(options.threads_per_stage);
+  // OpenBLAS keeps its own thread pool; with p stage threads each calling it, a pool per call
+  // oversubscribes the cores, so the stages' BLAS threads follow threads_per_stage.
+  if (options.threads_per_stage > 0) exec::SetBlasThreads(options.threads_per_stage);
   std::unique_ptr<PipelineRunner> r(new PipelineRunner());
   r->options_ = options;
   COLONY_ASSIGN_OR_RETURN(r->sections_, SplitProgram(program, options.cut_vars));
@@ -396,12 +401,18 @@ StatusOr<StepResult> PipelineRunner::ComputeGradients(const TensorMap& batch) {
   result.loss = stages_.back()->loss_sum;
   result.wall_seconds = wall;
   double busy = 0;
+  int64_t busy_slots = 0, last_slot = 0;
   for (auto& stage : stages_) {
     stage->stats.idle_seconds = std::max(0.0, wall - stage->stats.busy_seconds);
     busy += stage->stats.busy_seconds;
+    busy_slots += stage->stats.forwards + 2 * stage->stats.backwards;
+    last_slot = std::max(last_slot, stage->slot);
     result.stages.push_back(stage->stats);
   }
   result.bubble_fraction = wall > 0 ? std::max(0.0, 1.0 - busy / (p * wall)) : 0.0;
+  result.schedule_bubble_fraction =
+      last_slot > 0 ? 1.0 - static_cast<double>(busy_slots) / static_cast<double>(p * last_slot)
+                    : 0.0;
   return result;
 }
 

@@ -65,6 +65,10 @@ struct StepResult {
   double wall_seconds = 0;  // Forward and backward of all micro-batches (no optimizer step).
   // 1 - sum(busy) / (stages * wall): the measured share of idle stage time.
   double bubble_fraction = 0;
+  // The schedule's share of idle stage slots, free of timing: a forward takes one slot and a
+  // backward two, each starting once the stage's previous work and the neighbour's input are
+  // done. (p - 1) / (m + p - 1) for GPipe and 1F1B alike.
+  double schedule_bubble_fraction = 0;
   std::vector<StageStats> stages;
 };
 

@@ -10,12 +10,12 @@
 #include "colony/base/logging.h"
 #include "colony/base/metrics.h"
 #include "colony/data/multitask_reader.h"
+#include "colony/exec/compute_threads.h"
 #include "colony/exec/executor.h"
 #include "colony/ps/remote_table.h"
 #include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/internal/task_queues.h"
-#include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
 namespace {
@@ -207,7 +207,7 @@ StatusOr<MultitaskTrainOptions> ParseMultitaskTrainOptions(const Config& config)
 StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& o) {
   COLONY_RETURN_IF_ERROR(o.Validate());
   MultitaskTrainSummary summary;
-  const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
+  const exec::ComputeSetup compute = exec::SetUpCompute(o.loop.threads);
   summary.torch_threads = compute.torch_threads;
   const bool classification = o.model.task_type == "classification";
   summary.task_type = o.model.task_type;

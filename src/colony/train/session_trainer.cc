@@ -13,6 +13,7 @@
 #include "colony/base/file_util.h"
 #include "colony/base/logging.h"
 #include "colony/data/session_data.h"
+#include "colony/exec/compute_threads.h"
 #include "colony/exec/executor.h"
 #include "colony/graph/program.h"
 #include "colony/train/internal/checkpoint.h"
@@ -20,7 +21,6 @@
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/internal/remote_options.h"
 #include "colony/train/internal/session_feeder.h"
-#include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
 namespace {
@@ -234,7 +234,7 @@ StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& options) 
     if (!o.resume_dir.empty()) o.resume_dir += sub;
   }
   SessionTrainSummary summary;
-  const internal::ComputeSetup compute = internal::SetUpCompute(o.loop.threads);
+  const exec::ComputeSetup compute = exec::SetUpCompute(o.loop.threads);
   summary.torch_threads = compute.torch_threads;
 
   COLONY_ASSIGN_OR_RETURN(data::SessionFile train,
@@ -439,7 +439,7 @@ StatusOr<std::pair<std::unique_ptr<SessionModel>, SessionTrainOptions>> LoadSess
   options.ps.servers.clear();
   options.strategy = "local";
   options.worker = {};
-  internal::SetUpCompute(options.loop.threads);
+  exec::SetUpCompute(options.loop.threads);
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<SessionModel> model,
                           MakeSessionModel(info.program, options));
   COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));

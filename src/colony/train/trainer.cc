@@ -14,6 +14,7 @@
 #include "colony/base/file_util.h"
 #include "colony/base/logging.h"
 #include "colony/base/metrics.h"
+#include "colony/exec/compute_threads.h"
 #include "colony/graph/program.h"
 #include "colony/ps/remote_table.h"
 #include "colony/train/internal/batch_feeder.h"
@@ -22,7 +23,6 @@
 #include "colony/train/internal/job_util.h"
 #include "colony/train/internal/parameter_set.h"
 #include "colony/train/internal/remote_options.h"
-#include "colony/train/internal/torch_setup.h"
 
 namespace colony::train {
 namespace {
@@ -197,8 +197,8 @@ StatusOr<TrainSummary> Train(const TrainOptions& options) {
     if (!o.resume_dir.empty()) o.resume_dir += sub;
   }
   TrainSummary summary;
-  const internal::ComputeSetup compute =
-      internal::SetUpCompute(o.loop.threads, o.strategy == "heter" ? o.heter.compute_threads : 1);
+  const exec::ComputeSetup compute =
+      exec::SetUpCompute(o.loop.threads, o.strategy == "heter" ? o.heter.compute_threads : 1);
   summary.torch_threads = compute.torch_threads;
   COLONY_LOG_INFO("compute: {} LibTorch threads; BLAS {} with {} threads", compute.torch_threads,
                   compute.blas, compute.blas_threads);
@@ -422,7 +422,7 @@ StatusOr<std::pair<std::unique_ptr<Model>, TrainOptions>> LoadModel(const std::s
   COLONY_ASSIGN_OR_RETURN(Config config,
                           Config::Parse(info.config_text, info.path + "/config.yaml"));
   COLONY_ASSIGN_OR_RETURN(TrainOptions options, ParseTrainOptions(config));
-  internal::SetUpCompute(options.loop.threads);
+  exec::SetUpCompute(options.loop.threads);
   COLONY_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(info.program, options));
   COLONY_RETURN_IF_ERROR(model->parameters->Load(info.path));
   return std::make_pair(std::move(model), std::move(options));

@@ -9,80 +9,23 @@
 #include <random>
 
 #include "colony/exec/executor.h"
-#include "colony/graph/builder.h"
 
 namespace colony::fl::internal {
 namespace {
 
-constexpr int kImageSide = 28;
-
-bool IsEncoderVar(const std::string& name) { return name.rfind("enc.", 0) == 0; }
-
-// The encoder's output var; `b` has its feeds.
-StatusOr<std::string> AddEncoder(graph::ProgramBuilder& b, int input_dim,
-                                 const EncoderOptions& encoder, int* width) {
-  std::string h;
-  int in = input_dim;
-  if (encoder.type == "embedding") {
-    // A bag of ids (a text's tokens; here an image's non-background pixels as position x
-    // intensity level), averaged: the mean embedding.
-    const std::string ids = b.Feed("ids", graph::INT64, {-1});
-    const std::string offsets = b.Feed("offsets", graph::INT64, {-1});
-    const int dim = encoder.embedding_dim;
-    const std::string table =
-        b.Parameter("enc.embedding", {encoder.Vocabulary(input_dim), dim}, graph::Normal(0, 0.1f));
-    h = b.Op1("lookup", {{"Ids", {ids}}, {"W", {table}}, {"Offsets", {offsets}}},
-              {{"combiner", graph::StringAttr("mean")}});
-    in = dim;
-  } else {
-    h = b.Feed("x", graph::FLOAT32, {-1, input_dim});
-    if (encoder.type == "conv") {
-      if (input_dim != kImageSide * kImageSide) {
-        return InvalidArgumentError("the conv encoder needs 28 x 28 images, got " +
-                                    std::to_string(input_dim) + " values");
-      }
-      h = b.Op1("reshape", {{"X", {h}}},
-                {{"shape", graph::IntsAttr({-1, 1, kImageSide, kImageSide})}});
-      int channels = 1, side = kImageSide;
-      for (size_t i = 0; i < encoder.channels.size(); ++i) {
-        const int out = encoder.channels[i];
-        const std::string name = "enc.conv" + std::to_string(i);
-        // Glorot bound with the receptive field: sqrt(6 / (9 in + 9 out)).
-        const float bound = std::sqrt(6.0f / (9.0f * static_cast<float>(channels + out)));
-        const std::string w =
-            b.Parameter(name + ".w", {out, channels, 3, 3}, graph::Uniform(-bound, bound));
-        const std::string bias = b.Parameter(name + ".b", {out}, graph::Zeros());
-        h = b.Op1("conv2d", {{"X", {h}}, {"W", {w}}, {"B", {bias}}},
-                  {{"paddings", graph::IntsAttr({1})}, {"activation", graph::StringAttr("relu")}});
-        h = b.Op1("pool2d", {{"X", {h}}}, {{"kernel", graph::IntsAttr({2})}});
-        channels = out;
-        side /= 2;
-      }
-      h = b.Op1("flatten", {{"X", {h}}});
-      in = channels * side * side;
-    }
-  }
-  for (size_t i = 0; i < encoder.hidden.size(); ++i) {
-    const int out = encoder.hidden[i];
-    const std::string name = "enc.fc" + std::to_string(i);
-    const std::string w = b.Parameter(name + ".w", {in, out}, graph::XavierUniform());
-    const std::string bias = b.Parameter(name + ".b", {out}, graph::Zeros());
-    h = b.Op1("fc", {{"X", {h}}, {"W", {w}}, {"B", {bias}}},
-              {{"activation", graph::StringAttr("relu")}});
-    in = out;
-  }
-  *width = in;
-  return h;
+bool IsEncoderVar(const std::string& name) {
+  return name.rfind(models::kEncoderParameterPrefix, 0) == 0;
 }
 
 class ProgramModel final : public EncoderModel {
  public:
-  static StatusOr<std::unique_ptr<EncoderModel>> Make(int input_dim, const EncoderOptions& encoder,
+  static StatusOr<std::unique_ptr<EncoderModel>> Make(int input_dim,
+                                                      const models::ImageEncoderOptions& encoder,
                                                       int classes,
                                                       const HorizontalTrainOptions& train,
                                                       uint64_t head_seed) {
     COLONY_ASSIGN_OR_RETURN(graph::ProgramDesc program,
-                            BuildModelProgram(input_dim, encoder, classes));
+                            models::BuildImageClassifier(input_dim, encoder, classes));
     COLONY_ASSIGN_OR_RETURN(std::unique_ptr<exec::Executor> executor,
                             exec::Executor::Create(program, {.seed = train.seed}));
     auto model = std::unique_ptr<ProgramModel>(new ProgramModel(encoder, train, classes));
@@ -238,7 +181,8 @@ class ProgramModel final : public EncoderModel {
   }
 
  private:
-  ProgramModel(const EncoderOptions& encoder, const HorizontalTrainOptions& train, int classes)
+  ProgramModel(const models::ImageEncoderOptions& encoder, const HorizontalTrainOptions& train,
+               int classes)
       : encoder_(encoder), train_(train), classes_(classes) {}
 
   // Feeds `rows` of `data`, runs forward and returns the loss (or, with `fetch`, that var).
@@ -250,16 +194,10 @@ class ProgramModel final : public EncoderModel {
         torch::from_blob(const_cast<int64_t*>(rows.data()), {n}, torch::kInt64);
     if (encoder_.type == "embedding") {
       std::vector<int64_t> ids, offsets;
-      const int levels = encoder_.levels;
       for (int64_t r : rows) {
         offsets.push_back(static_cast<int64_t>(ids.size()));
-        const float* px = data.pixels.data() + r * data.dim;
-        for (int j = 0; j < data.dim; ++j) {
-          const int level = std::min(levels - 1, static_cast<int>(px[j] * levels));
-          if (level > 0) ids.push_back(static_cast<int64_t>(j) * levels + level);
-        }
-        // An all-background image is one id: position 0 at level 0.
-        if (static_cast<int64_t>(ids.size()) == offsets.back()) ids.push_back(0);
+        models::AppendPixelIds(std::span<const float>(data.pixels.data() + r * data.dim, data.dim),
+                               encoder_.levels, &ids);
       }
       scope_.Set("ids", torch::tensor(ids, torch::kInt64));
       scope_.Set("offsets", torch::tensor(offsets, torch::kInt64));
@@ -321,7 +259,7 @@ class ProgramModel final : public EncoderModel {
     return total;
   }
 
-  const EncoderOptions encoder_;
+  const models::ImageEncoderOptions encoder_;
   const HorizontalTrainOptions train_;
   const int classes_;
   std::unique_ptr<exec::Executor> executor_;
@@ -336,27 +274,9 @@ class ProgramModel final : public EncoderModel {
 
 }  // namespace
 
-StatusOr<graph::ProgramDesc> BuildModelProgram(int input_dim, const EncoderOptions& encoder,
-                                               int classes) {
-  graph::ProgramBuilder b;
-  int width = 0;
-  COLONY_ASSIGN_OR_RETURN(std::string h, AddEncoder(b, input_dim, encoder, &width));
-  const std::string label = b.Feed("label", graph::INT64, {-1});
-  const std::string w = b.Parameter("head.w", {width, classes}, graph::XavierUniform());
-  const std::string bias = b.Parameter("head.b", {classes}, graph::Zeros());
-  const std::string logits = b.Op1("fc", {{"X", {h}}, {"W", {w}}, {"B", {bias}}});
-  b.SetLoss(b.Op1("softmax_cross_entropy", {{"Logits", {logits}}, {"Label", {label}}}));
-  b.AddFetch(logits);
-  StatusOr<graph::ProgramDesc> program = b.Build();
-  if (!program.ok()) return program.status().WithContext("encoder '" + encoder.type + "'");
-  return program;
-}
-
-StatusOr<std::unique_ptr<EncoderModel>> EncoderModel::Create(int input_dim,
-                                                             const EncoderOptions& encoder,
-                                                             int classes,
-                                                             const HorizontalTrainOptions& train,
-                                                             uint64_t head_seed) {
+StatusOr<std::unique_ptr<EncoderModel>> EncoderModel::Create(
+    int input_dim, const models::ImageEncoderOptions& encoder, int classes,
+    const HorizontalTrainOptions& train, uint64_t head_seed) {
   return ProgramModel::Make(input_dim, encoder, classes, train, head_seed);
 }
 
@@ -364,7 +284,5 @@ int64_t LocalSteps(int rows, int batch_size, int epochs, int64_t steps) {
   if (steps > 0) return steps;
   return int64_t{epochs} * ((rows + batch_size - 1) / batch_size);
 }
-
-void UseOneTorchThread() { torch::set_num_threads(1); }
 
 }  // namespace colony::fl::internal

@@ -1,5 +1,6 @@
-// A child's model for horizontal FL: a shared encoder and a local softmax head, built as one
-// program of the graph IR and run by the executor (LibTorch) behind a torch-free interface.
+// A child's model for horizontal FL: the zoo's image classifier (models/image_classifier.h), a
+// shared encoder and a local softmax head, trained by the executor (LibTorch) behind a torch-free
+// interface.
 // The encoder's parameters ("enc.*") are what the children exchange; the head ("head.*") stays
 // local unless train.share_head. Private to federated.
 #pragma once
@@ -12,23 +13,17 @@
 
 #include "colony/base/status.h"
 #include "colony/federated/horizontal.h"
-#include "colony/graph/program.h"
+#include "colony/models/image_classifier.h"
 
 namespace colony::fl::internal {
 
-// The model program for 28 x 28 images (input_dim pixels) and `classes` classes: feeds "x"
-// (float [-1, input_dim]; embedding: "ids" and "offsets", int64) and "label" (int64 [-1]);
-// the encoder ops on parameters "enc.*", the head fc on "head.w" / "head.b", the loss
-// softmax_cross_entropy; fetches the logits. InvalidArgument for a bad encoder.
-StatusOr<graph::ProgramDesc> BuildModelProgram(int input_dim, const EncoderOptions& encoder,
-                                               int classes);
-
 class EncoderModel {
  public:
-  // The program of BuildModelProgram with its parameters drawn from train.seed (encoder, and
-  // the head when train.share_head, so every child and the master agree on them) or head_seed.
+  // The program of models::BuildImageClassifier with its parameters drawn from train.seed (encoder,
+  // and the head when train.share_head, so every child and the master agree on them) or head_seed.
   static StatusOr<std::unique_ptr<EncoderModel>> Create(int input_dim,
-                                                        const EncoderOptions& encoder, int classes,
+                                                        const models::ImageEncoderOptions& encoder,
+                                                        int classes,
                                                         const HorizontalTrainOptions& train,
                                                         uint64_t head_seed);
   virtual ~EncoderModel() = default;
@@ -63,8 +58,5 @@ class EncoderModel {
 // The mini-batches Train takes on `rows` samples: `steps` when > 0, else `epochs` passes of
 // ceil(rows / batch_size).
 int64_t LocalSteps(int rows, int batch_size, int epochs, int64_t steps);
-
-// Torch runs one intra-op thread per process: children share a few cores.
-void UseOneTorchThread();
 
 }  // namespace colony::fl::internal

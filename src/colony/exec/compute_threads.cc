@@ -1,14 +1,24 @@
-#include "colony/train/internal/torch_setup.h"
+#include "colony/exec/compute_threads.h"
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
-namespace colony::train::internal {
+namespace colony::exec {
 namespace {
+
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+
+// Looked up at run time: LibTorch may be linked against another BLAS, or none.
+SetThreads BlasSetThreads() {
+  return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+}
 
 // The first mapped library whose file name mentions "blas", resolved through symlinks.
 std::string LoadedBlas() {
@@ -43,9 +53,7 @@ ComputeSetup SetUpCompute(int threads, int callers) {
   at::set_num_threads(threads > 0 ? threads : cores);
   setup.torch_threads = at::get_num_threads();
   setup.blas = LoadedBlas();
-  using SetThreads = void (*)(int);
-  using GetThreads = int (*)();
-  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const SetThreads set = BlasSetThreads();
   auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   if (set != nullptr && get != nullptr) {
     set(setup.torch_threads > 1 ? 1 : std::max(1, cores / std::max(1, callers)));
@@ -56,4 +64,9 @@ ComputeSetup SetUpCompute(int threads, int callers) {
   return setup;
 }
 
-}  // namespace colony::train::internal
+void SetBlasThreads(int threads) {
+  const SetThreads set = BlasSetThreads();
+  if (set != nullptr) set(threads);
+}
+
+}  // namespace colony::exec

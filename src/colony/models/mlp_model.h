@@ -1,20 +1,17 @@
 // A stack of equal fully connected layers with a binary logistic loss: stages of balanced cost
-// for pipeline tests, the benchmark and `colony pipeline`, and its synthetic data.
-//   COLONY_ASSIGN_OR_RETURN(pipeline::MlpModel m, pipeline::BuildMlpModel({.layers = 4}));
-//   runner options: .cut_vars = {m.layer_outputs[1]}
+// for the pipeline tests, its benchmark and `colony pipeline` (pipeline/mlp_batch.h makes its
+// synthetic data).
+//   COLONY_ASSIGN_OR_RETURN(models::MlpModel m, models::BuildMlpModel({.layers = 4}));
+//   pipeline runner options: .cut_vars = {m.layer_outputs[1]}
 #pragma once
 
-#include <ATen/ATen.h>
-
-#include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "colony/base/status.h"
 #include "colony/graph/program.h"
 
-namespace colony::pipeline {
+namespace colony::models {
 
 struct MlpModelOptions {
   int input_dim = 32;  // Width of the "x" feed. Default: 32.
@@ -31,10 +28,7 @@ struct MlpModel {
   std::vector<std::string> layer_outputs;  // Output var of each hidden layer, in order.
 };
 
+// InvalidArgument for bad options.
 StatusOr<MlpModel> BuildMlpModel(const MlpModelOptions& options);
 
-// `rows` rows of x ~ N(0, 1) and labels from a fixed random linear teacher, seeded.
-std::map<std::string, at::Tensor> MakeMlpBatch(const MlpModelOptions& options, int64_t rows,
-                                               uint64_t seed);
-
-}  // namespace colony::pipeline
+}  // namespace colony::models

@@ -1,10 +1,10 @@
-#include "colony/pipeline/mlp_model.h"
+#include "colony/models/mlp_model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
+#include <string>
 
 #include "colony/graph/builder.h"
 
-namespace colony::pipeline {
+namespace colony::models {
 
 Status MlpModelOptions::Validate() const {
   if (input_dim < 1) {
@@ -47,15 +47,4 @@ StatusOr<MlpModel> BuildMlpModel(const MlpModelOptions& o) {
   return model;
 }
 
-std::map<std::string, at::Tensor> MakeMlpBatch(const MlpModelOptions& o, int64_t rows,
-                                               uint64_t seed) {
-  at::Generator gen = at::detail::createCPUGenerator(seed);
-  at::Tensor x = at::randn({rows, o.input_dim}, gen, at::kFloat);
-  at::Tensor teacher =
-      at::randn({o.input_dim, 1}, at::detail::createCPUGenerator(12345), at::kFloat);
-  at::Tensor p = at::sigmoid(at::matmul(x, teacher));
-  at::Tensor label = at::bernoulli(p, gen);
-  return {{"x", x}, {"label", label}};
-}
-
-}  // namespace colony::pipeline
+}  // namespace colony::models
