@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "colony/base/file_util.h"
 #include "integration/run_colony.h"
@@ -40,8 +41,9 @@ TEST_F(HeterCliTest, TrainOnEmbeddedTablesReportsEachPass) {
   EXPECT_THAT(run.output, HasSubstr("heter: IO trainer, 2 compute trainer threads"));
   EXPECT_THAT(run.output, HasSubstr("heter pass 4: 528 samples"));  // 3600 - 3 * 1024.
   EXPECT_THAT(run.output, HasSubstr("cache hit"));
-  const std::string json = ReadFile(summary).value_or("");
-  EXPECT_THAT(json, HasSubstr("\"heter\": {\"passes\": 4, \"total\": {\"samples\": 3600"));
+  const nlohmann::json json = nlohmann::json::parse(ReadFile(summary).value_or("{}"));
+  EXPECT_EQ(json["heter"]["passes"], 4);
+  EXPECT_EQ(json["heter"]["total"]["samples"], 3600);
 }
 
 TEST_F(HeterCliTest, LaunchWithTwoServersAndTwoWorkers) {
@@ -50,7 +52,7 @@ TEST_F(HeterCliTest, LaunchWithTwoServersAndTwoWorkers) {
                                summary + " --run-dir " + *root_ + "/run");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("[server 1] pserver listening on 127.0.0.1:"));
-  EXPECT_THAT(run.output, HasSubstr("worker 1 of 2: heter training on 2 parameter servers"));
+  EXPECT_THAT(run.output, HasSubstr("worker 1 of 2: heter training of dnn on 2 parameter servers"));
   EXPECT_THAT(run.output, HasSubstr("[worker 1] [colony I"));
   // 29 batches dealt in turn: worker 0 gets 15 (the last of 16 rows), 8 + 7 per pass.
   EXPECT_THAT(run.output, HasSubstr("heter pass 2: 784 samples"));

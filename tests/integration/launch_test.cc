@@ -148,7 +148,7 @@ TEST_F(LaunchTest, AFailingWorkerStopsTheJobNamingIt) {
                 " --set strategy=async --set model.name=xgb --run-dir " + *root_ + "/run_fail");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_THAT(run.output, HasSubstr("exited with code 2; stopped the other processes"));
-  EXPECT_THAT(run.output, HasSubstr("model.name 'xgb' is not a known model"));
+  EXPECT_THAT(run.output, HasSubstr("model.name 'xgb' is not a model colony trains"));
   const Result local =
       RunColony("launch --servers 1 --workers 2 " + Job() + " --run-dir " + *root_ + "/run_local");
   EXPECT_THAT(local.output, HasSubstr("strategy 'local' trains one worker, not 2"));
@@ -211,7 +211,8 @@ TEST_F(LaunchTest, JobSurvivesAServerKilledAndRestartedFromItsCheckpoint) {
   EXPECT_FALSE(worker_done_early) << "the job ended before the server was killed; make it longer";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(worker_log).value_or("");
-  EXPECT_THAT(ReadFile(r + "/kill.json").value_or(""), HasSubstr("\"global_step\": 1500"));
+  EXPECT_EQ(::colony::testing::JsonNumber(ReadFile(r + "/kill.json").value_or(""), "global_step"),
+            1500);
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ TEST(TrainOptionsTest, HeterReadsItsSectionAndNeedsNoServers) {
   COLONY_ASSERT_OK_AND_ASSIGN(
       TrainOptions o,
       Parse("strategy: heter\nheter:\n  pass_samples: 4096\n  compute_threads: 3\n"));
-  EXPECT_EQ(o.strategy, "heter");
+  EXPECT_EQ(o.strategy, Strategy::kHeter);
   EXPECT_EQ(o.heter.pass_samples, 4096);
   EXPECT_EQ(o.heter.compute_threads, 3);
   o.worker.count = 2;  // Several workers share a distributed PS: servers.

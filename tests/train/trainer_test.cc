@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "colony/base/file_util.h"
 #include "colony/data/ctr_generator.h"
@@ -29,6 +30,17 @@ class TrainerTest : public ::testing::Test {
     gen.rows = 3000;
     gen.seed = 3;
     ASSERT_TRUE(data::GenerateCtr(gen).ok());
+    // 2700 training rows are too few for a model to beat chance on 300 test rows by more
+    // than the noise (measured: test AUC 0.51-0.57, Bayes 0.848): the tests of accuracy use
+    // 18000 training and 2000 test rows of the same generator.
+    big_dir_ = new std::string(*data_dir_ + "_big");
+    gen.out_dir = *big_dir_;
+    gen.rows = 20000;
+    ASSERT_TRUE(data::GenerateCtr(gen).ok());
+    const nlohmann::json truth =
+        nlohmann::json::parse(ReadFile(*big_dir_ + "/truth.json").value_or("{}"));
+    big_bayes_auc_ = truth.value("bayes_auc", 0.0);
+    ASSERT_GT(big_bayes_auc_, 0.8);
   }
 
   TrainOptions Options(const std::string& model, const std::string& checkpoint_dir) {
@@ -54,17 +66,29 @@ class TrainerTest : public ::testing::Test {
   }
 
   static std::string* data_dir_;
+  static std::string* big_dir_;  // 20000 rows.
+  static double big_bayes_auc_;  // The Bayes AUC of its test rows, from truth.json.
 };
 std::string* TrainerTest::data_dir_ = nullptr;
+std::string* TrainerTest::big_dir_ = nullptr;
+double TrainerTest::big_bayes_auc_ = 0;
 
 TEST_F(TrainerTest, EveryModelTrainsAndReportsTestMetrics) {
-  for (const char* model : {"lr", "dnn", "deepfm", "wide_deep"}) {
+  // Two epochs over 18000 rows. Each model's test AUC is at most the Bayes AUC of the test
+  // rows (plus the luck of 2000 samples) and within a margin below it: the gap measured with
+  // these settings (lr 0.220, dnn 0.162, deepfm 0.060, wide_deep 0.191; the planted pairwise
+  // interactions need embeddings, and rare ids see few updates) plus 0.04, three standard
+  // errors of an AUC on 2000 test samples. Chance (0.5) is 0.37 below the Bayes AUC.
+  const std::vector<std::pair<std::string, double>> margins = {
+      {"lr", 0.26}, {"dnn", 0.20}, {"deepfm", 0.10}, {"wide_deep", 0.23}};
+  for (const auto& [model, margin] : margins) {
     TrainOptions o = Options(model, "");
-    o.loop.epochs = 1;
+    o.data.dir = *big_dir_;
     COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(o));
-    EXPECT_EQ(s.samples, 2700) << model;  // 90% of the rows are in train.txt.
-    EXPECT_EQ(s.test_samples, 300) << model;
-    EXPECT_GT(s.test_auc, 0.5) << model;
+    EXPECT_EQ(s.samples, 2 * 18000) << model;  // 90% of the rows are in train.txt.
+    EXPECT_EQ(s.test_samples, 2000) << model;
+    EXPECT_GT(s.test_auc, big_bayes_auc_ - margin) << model;
+    EXPECT_LT(s.test_auc, big_bayes_auc_ + 0.03) << model;
     EXPECT_GT(s.test_logloss, 0.0) << model;
     EXPECT_EQ(s.bad_lines, 0) << model;
   }
@@ -272,7 +296,7 @@ TEST_F(TrainerTest, TrainingOnParameterServersEqualsEmbeddedTables) {
 TEST_F(TrainerTest, BatchedDenseCallsTrainLikePerTableCallsInEveryStrategy) {
   // The same job on fresh pairs of servers, dense tables batched (one PullMany/PushMany per
   // server and step) or one call per table: the same model, with fewer calls.
-  for (const std::string strategy : {"async", "sync", "geo"}) {
+  for (const Strategy strategy : {Strategy::kAsync, Strategy::kSync, Strategy::kGeo}) {
     TrainOptions o = Options("dnn", "");
     o.model.dropout = 0;
     o.loop.epochs = 1;
@@ -296,9 +320,9 @@ TEST_F(TrainerTest, BatchedDenseCallsTrainLikePerTableCallsInEveryStrategy) {
       }
       requests.push_back(sum);
     }
-    EXPECT_EQ(runs[0].train_loss, runs[1].train_loss) << strategy;
-    EXPECT_EQ(runs[0].test_logloss, runs[1].test_logloss) << strategy;
-    EXPECT_LT(requests[0], requests[1]) << strategy;
+    EXPECT_EQ(runs[0].train_loss, runs[1].train_loss) << StrategyName(strategy);
+    EXPECT_EQ(runs[0].test_logloss, runs[1].test_logloss) << StrategyName(strategy);
+    EXPECT_LT(requests[0], requests[1]) << StrategyName(strategy);
   }
 }
 
@@ -312,7 +336,7 @@ TEST_F(TrainerTest, SyncWorkersResumeTheirDataPositionsFromCheckpoints) {
   TrainOptions o = Options("dnn", "");
   o.model.dropout = 0;
   o.data.batch_size = 32;
-  o.strategy = "sync";
+  o.strategy = Strategy::kSync;
   o.worker.count = 2;
   auto servers = testing::StartPsServers(2, &o.ps.servers);
   o.loop.max_steps = 40;
@@ -339,7 +363,7 @@ TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   sync.loop.epochs = 1;
   sync.loop.max_steps = 40;
   sync.data.batch_size = 32;
-  sync.strategy = "sync";
+  sync.strategy = Strategy::kSync;
   sync.worker.count = 2;
   const auto servers = testing::StartPsServers(2, &sync.ps.servers);
   COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(sync, Train));
@@ -349,7 +373,7 @@ TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
   EXPECT_EQ(other.test_samples, 0) << "only worker 0 tests";
 
   TrainOptions local = sync;
-  local.strategy = "local";
+  local.strategy = Strategy::kLocal;
   local.worker = {};
   local.ps.servers.clear();
   local.data.batch_size = 64;
@@ -364,7 +388,7 @@ TEST_F(TrainerTest, SyncWorkersEqualOneWorkerOnTheGlobalBatch) {
 TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
   TrainOptions o = Options("lr", "");
   o.loop.epochs = 1;
-  o.strategy = "async";
+  o.strategy = Strategy::kAsync;
   o.worker.count = 2;
   const auto servers = testing::StartPsServers(1, &o.ps.servers);
   COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(o, Train));
@@ -373,7 +397,6 @@ TEST_F(TrainerTest, AsyncWorkersShareTheBatchesOfAPass) {
   EXPECT_EQ(first.steps, 22);
   EXPECT_EQ(other.steps, 21);
   EXPECT_EQ(first.samples + other.samples, 2700);
-  EXPECT_GT(first.test_auc, 0.5);
   EXPECT_EQ(other.test_samples, 0) << "only worker 0 tests";
 
   TrainOptions lost = o;  // Its partner never comes: the start barrier gives up.
@@ -387,13 +410,13 @@ TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
   TrainOptions geo = Options("dnn", "");
   geo.model.dropout = 0;
   geo.loop.epochs = 1;
-  geo.strategy = "geo";
+  geo.strategy = Strategy::kGeo;
   geo.ps.geo_steps = 1;
   auto servers = testing::StartPsServers(2, &geo.ps.servers);
   // One worker merging after every step tracks embedded training up to the rounding of
   // base + (local - base).
   TrainOptions local = geo;
-  local.strategy = "local";
+  local.strategy = Strategy::kLocal;
   local.ps.servers.clear();
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary one, Train(geo));
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary embedded, Train(local));
@@ -406,7 +429,6 @@ TEST_F(TrainerTest, GeoWorkersTrainLocalCopiesAndMergeThem) {
   COLONY_ASSERT_OK_AND_ASSIGN(auto both, testing::RunTwoWorkers(geo, Train));
   const auto& [first, other] = both;
   EXPECT_EQ(first.samples + other.samples, 2700);
-  EXPECT_GT(first.test_auc, 0.5);
   EXPECT_LT(std::abs(first.test_logloss - embedded.test_logloss), 0.05);
 }
 
@@ -422,7 +444,7 @@ std::unique_ptr<ps::PsServer> StartServer(TrainOptions& o, int delay_ms) {
 // An async job for a worker that waits for the global parameters, and for a candidate worker.
 std::pair<TrainOptions, TrainOptions> WaitingAndCandidate(TrainOptions wait) {
   wait.model.dropout = 0;
-  wait.strategy = "async";
+  wait.strategy = Strategy::kAsync;
   TrainOptions candidate = wait;
   candidate.ps.late_params = "candidate";
   return {wait, candidate};
@@ -438,8 +460,8 @@ TEST_F(TrainerTest, CandidateWorkerWithParametersOnTimeEqualsAWaitingWorker) {
   auto candidate_server = StartServer(candidate, 0);
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(candidate));
-  EXPECT_EQ(waited.candidate_steps, 0);
-  EXPECT_EQ(s.candidate_steps, 0);
+  EXPECT_EQ(waited.runner.candidate_steps, 0);
+  EXPECT_EQ(s.runner.candidate_steps, 0);
   EXPECT_EQ(s.steps, waited.steps);
   EXPECT_EQ(s.train_loss, waited.train_loss);
   EXPECT_EQ(s.test_auc, waited.test_auc);
@@ -455,9 +477,8 @@ TEST_F(TrainerTest, CandidateWorkerTrainsOnWhileTheServerIsLate) {
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(candidate));
   EXPECT_EQ(s.steps, 86);
-  EXPECT_GT(s.candidate_steps, 0);
-  EXPECT_THAT(SummaryJson(s),
-              HasSubstr("\"candidate_steps\": " + std::to_string(s.candidate_steps)));
+  EXPECT_GT(s.runner.candidate_steps, 0);
+  EXPECT_EQ(nlohmann::json::parse(SummaryJson(s))["candidate_steps"], s.runner.candidate_steps);
   EXPECT_NEAR(s.test_auc, waited.test_auc, 0.02);
   EXPECT_NEAR(s.test_logloss, waited.test_logloss, 0.02);
 
@@ -466,7 +487,7 @@ TEST_F(TrainerTest, CandidateWorkerTrainsOnWhileTheServerIsLate) {
   auto second_server = StartServer(candidate, 10);
   candidate.ps.candidate_wait_ms = 1;
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary fixed, Train(candidate));
-  EXPECT_EQ(fixed.candidate_steps, 85);
+  EXPECT_EQ(fixed.runner.candidate_steps, 85);
   EXPECT_NEAR(fixed.test_auc, waited.test_auc, 0.02);
 }
 
@@ -481,7 +502,7 @@ TEST_F(TrainerTest, CandidateStalenessBoundOfOneStepWaitsLikeAWaitingWorker) {
   auto late_server = StartServer(candidate, 5);
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary waited, Train(wait));
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary s, Train(candidate));
-  EXPECT_EQ(s.candidate_steps, 0);
+  EXPECT_EQ(s.runner.candidate_steps, 0);
   EXPECT_EQ(s.train_loss, waited.train_loss);
   EXPECT_EQ(s.test_auc, waited.test_auc);
 }
@@ -493,7 +514,7 @@ TEST_F(TrainerTest, TargetLossStopsAWorkerOnceItsRecentLossIsLowEnough) {
   EXPECT_TRUE(reached.reached_target_loss);
   EXPECT_EQ(reached.steps, LoopOptions::kTargetLossWindow);
   EXPECT_GT(reached.test_samples, 0);  // The model is still tested.
-  EXPECT_THAT(SummaryJson(reached), HasSubstr("\"reached_target_loss\": true"));
+  EXPECT_EQ(nlohmann::json::parse(SummaryJson(reached))["reached_target_loss"], true);
 
   o.loop.target_loss = 1e-6;  // Out of reach: every epoch runs.
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary missed, Train(o));
@@ -504,7 +525,7 @@ TEST_F(TrainerTest, TargetLossStopsAWorkerOnceItsRecentLossIsLowEnough) {
 TEST_F(TrainerTest, SyncCandidateWorkersShareTheBatchesOfAPass) {
   TrainOptions o = Options("lr", "");
   o.loop.epochs = 1;
-  o.strategy = "sync";
+  o.strategy = Strategy::kSync;
   o.ps.late_params = "candidate";
   o.worker.count = 2;
   auto server = StartServer(o, 5);
@@ -512,7 +533,6 @@ TEST_F(TrainerTest, SyncCandidateWorkersShareTheBatchesOfAPass) {
   const auto& [first, other] = both;
   EXPECT_EQ(first.steps, 21);  // Whole rounds of 2 of the 43 batches.
   EXPECT_EQ(other.steps, 21);
-  EXPECT_GT(first.test_auc, 0.5);
 }
 
 TEST_F(TrainerTest, LateParamsConfigErrorsAreClear) {
@@ -520,10 +540,10 @@ TEST_F(TrainerTest, LateParamsConfigErrorsAreClear) {
   o.ps.late_params = "candidate";  // Strategy local: nothing to be late.
   EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument,
                                  HasSubstr("candidate is for strategy 'async' or 'sync'")));
-  o.strategy = "geo";
+  o.strategy = Strategy::kGeo;
   o.ps.servers = {"127.0.0.1:1"};
   EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument, HasSubstr("not 'geo'")));
-  o.strategy = "async";
+  o.strategy = Strategy::kAsync;
   o.ps.late_params = "maybe";
   EXPECT_THAT(Train(o),
               StatusIs(StatusCode::kInvalidArgument,
@@ -540,7 +560,7 @@ TEST_F(TrainerTest, LateParamsConfigErrorsAreClear) {
   EXPECT_THAT(Train(o),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("train.target_loss must be >= 0")));
   o.loop.target_loss = 0.4;
-  o.strategy = "sync";
+  o.strategy = Strategy::kSync;
   EXPECT_THAT(Train(o), StatusIs(StatusCode::kInvalidArgument,
                                  HasSubstr("train.target_loss is not for strategy 'sync'")));
   ps::PsServerOptions server;
@@ -587,7 +607,6 @@ TEST_F(TrainerTest, AdmissionAndTtlShrinkTheTable) {
   admitted.ps.ttl_passes = 1;
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary a, Train(all));
   COLONY_ASSERT_OK_AND_ASSIGN(TrainSummary b, Train(admitted));
-  EXPECT_GT(b.test_auc, 0.5);
   EXPECT_LT(b.sparse_rows, a.sparse_rows / 2) << "rare ids got no row, or were evicted";
   EXPECT_GT(b.sparse_rows, 0);
   EXPECT_EQ(b.ssd_rows, 0);

@@ -8,9 +8,8 @@
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/cli/train_job.h"
-#include "colony/train/multitask_trainer.h"
-#include "colony/train/session_trainer.h"
-#include "colony/train/trainer.h"
+#include "colony/train/loop.h"
+#include "colony/train/task_registry.h"
 
 namespace colony::cli {
 namespace {
@@ -22,49 +21,6 @@ std::atomic<bool> g_stop_requested{false};
 void RequestStop(int signal) {
   g_stop_requested = true;
   std::signal(signal, SIG_DFL);
-}
-
-// What the command line and the launcher say of a job, on top of its config: the worker's
-// rank and count, the checkpoint to resume from, the stop flag.
-template <typename Options>
-Status ApplyJobFlags(const TrainJobFlags& flags, const cluster::WorkerEnv* worker,
-                     Options& options) {
-  if (worker != nullptr && worker->rank) {
-    options.worker = {*worker->rank, *worker->count};
-    COLONY_RETURN_IF_ERROR(options.Validate().WithContext(worker->source));
-  }
-  options.resume_dir = flags.resume;
-  options.stop_requested = &g_stop_requested;
-  return OkStatus();
-}
-
-// Session recommenders (model.name srgnn / attention_graph) have their own trainer.
-Status RunSessionTrain(const TrainJobFlags& flags, const Config& config,
-                       const cluster::WorkerEnv* worker) {
-  COLONY_ASSIGN_OR_RETURN(train::SessionTrainOptions options,
-                          train::ParseSessionTrainOptions(config));
-  COLONY_RETURN_IF_ERROR(ApplyJobFlags(flags, worker, options));
-  COLONY_ASSIGN_OR_RETURN(train::SessionTrainSummary summary, train::TrainSessions(options));
-  std::printf("%s\n", train::SessionSummaryLine(summary).c_str());
-  return WriteSummaryJson(flags.summary_json, train::SessionSummaryJson(summary));
-}
-
-// Multi-task models (model.name shared_bottom / mmoe) train with per-task sample queues.
-Status RunMultitaskTrain(const TrainJobFlags& flags, const Config& config,
-                         const cluster::WorkerEnv* worker) {
-  if (!flags.resume.empty()) {
-    return InvalidArgumentError("--resume is not available for multi-task models yet");
-  }
-  COLONY_ASSIGN_OR_RETURN(train::MultitaskTrainOptions options,
-                          train::ParseMultitaskTrainOptions(config));
-  if (worker != nullptr && worker->rank) {
-    options.worker = {*worker->rank, *worker->count};
-    COLONY_RETURN_IF_ERROR(options.Validate().WithContext(worker->source));
-  }
-  options.stop_requested = &g_stop_requested;
-  COLONY_ASSIGN_OR_RETURN(train::MultitaskTrainSummary summary, train::TrainMultitask(options));
-  std::printf("%s\n", train::MultitaskSummaryLine(summary).c_str());
-  return WriteSummaryJson(flags.summary_json, train::MultitaskSummaryJson(summary));
 }
 
 }  // namespace
@@ -80,13 +36,19 @@ Status RunTrainJob(const TrainJobFlags& flags, const cluster::WorkerEnv* worker)
   COLONY_ASSIGN_OR_RETURN(Config config, Config::Load(flags.config, overrides));
   std::signal(SIGINT, RequestStop);
   std::signal(SIGTERM, RequestStop);
-  if (train::IsMultitaskConfig(config)) return RunMultitaskTrain(flags, config, worker);
-  if (train::IsSessionConfig(config)) return RunSessionTrain(flags, config, worker);
-  COLONY_ASSIGN_OR_RETURN(train::TrainOptions options, train::ParseTrainOptions(config));
-  COLONY_RETURN_IF_ERROR(ApplyJobFlags(flags, worker, options));
-  COLONY_ASSIGN_OR_RETURN(train::TrainSummary summary, train::Train(options));
-  std::printf("%s\n", train::SummaryLine(summary).c_str());
-  return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary));
+  // The task of the config's model.name (train/task_registry.h).
+  COLONY_ASSIGN_OR_RETURN(train::Job job, train::ParseJob(config));
+  // What the command line and the launcher say of a job, on top of its config: the worker's
+  // rank and count, the checkpoint to resume from, the stop flag.
+  if (worker != nullptr && worker->rank) {
+    job.options.worker = {*worker->rank, *worker->count};
+    COLONY_RETURN_IF_ERROR(job.options.Validate(job.task->traits()).WithContext(worker->source));
+  }
+  job.options.resume_dir = flags.resume;
+  job.options.stop_requested = &g_stop_requested;
+  COLONY_ASSIGN_OR_RETURN(train::RunSummary summary, train::RunLoop(job.options, *job.task));
+  std::printf("%s\n", train::SummaryLine(summary, *job.task).c_str());
+  return WriteSummaryJson(flags.summary_json, train::SummaryJson(summary, *job.task));
 }
 
 void AddTrainCommand(CLI::App& app, int* exit_code) {

@@ -2,15 +2,15 @@
 // per-task sample queues (internal/task_queues.h): the reader puts each sample in its task's
 // queue, and each batch a queue releases trains the shared layers and that task's tower,
 // whose gradients update both in the parameter tables (embedded, or parameter servers with
-// strategy async). `colony train` and `colony launch` come here when model.name is a
-// multi-task model. See docs/multitask.md.
+// strategy async): the multi-task task of the loop (loop.h), registered for model.name
+// shared_bottom and mmoe. See docs/multitask.md.
 //   COLONY_ASSIGN_OR_RETURN(MultitaskTrainOptions o, ParseMultitaskTrainOptions(config));
 //   COLONY_ASSIGN_OR_RETURN(MultitaskTrainSummary s, TrainMultitask(o));
 //   std::cout << MultitaskSummaryJson(s);   // keys samples_per_sec, tasks, ...
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -18,7 +18,8 @@
 #include "colony/base/status.h"
 #include "colony/models/multitask_models.h"
 #include "colony/ps/optimizer.h"
-#include "colony/train/train_options.h"
+#include "colony/train/job_options.h"
+#include "colony/train/loop.h"
 
 namespace colony::train {
 
@@ -36,20 +37,25 @@ struct TaskQueueOptions {
   int64_t max_wait_steps = 50;
 };
 
-struct MultitaskTrainOptions {
-  // "local" (embedded tables, or ps.servers) or "async" (workers of a job push and pull
-  // without waiting for each other; needs ps.servers). Default: "local".
-  std::string strategy = "local";
+// The multi-task task's own sections: model, data, queues and optimizer.
+struct MultitaskTaskOptions {
   // model.input_dim 0 (the default here) takes the data's feature count.
   models::MultitaskModelOptions model;
   MultitaskDataOptions data;
   TaskQueueOptions queues;         // Key queues.
   ps::OptimizerOptions optimizer;  // Key optimizer. Default: adam, lr 0.001.
-  LoopOptions loop;                // Key train. Default epochs here: 10.
-  // Read: servers, token, tls_ca, plaintext, deadline_ms, barrier_timeout_ms.
-  PsOptions ps;
-  WorkerOptions worker;  // Not from YAML. Worker r trains samples r, r + count, ...
-  const std::atomic<bool>* stop_requested = nullptr;  // As TrainOptions::stop_requested.
+  MultitaskTaskOptions();
+  Status Validate() const;
+};
+
+// Strategies "local" (embedded tables, or ps.servers) or "async" (workers of a job push and
+// pull without waiting for each other; needs ps.servers). Worker r trains samples r,
+// r + count, ... A checkpoint's data position is the batches of the epoch trained: a resumed
+// run replays the epoch's queues up to it without training, so it trains the same batches.
+TaskTraits MultitaskTraits();
+
+// A multi-task job: the shared sections (train.epochs defaults to 10 here) and the task's.
+struct MultitaskTrainOptions : JobOptions, MultitaskTaskOptions {
   MultitaskTrainOptions();
   Status Validate() const;
 };
@@ -71,21 +77,19 @@ struct TaskSummary {
   double test_mse = 0, test_auc = 0, test_logloss = 0;
 };
 
-struct MultitaskTrainSummary {
-  int64_t steps = 0, samples = 0;  // This worker's.
-  double seconds = 0, samples_per_sec = 0;
-  double train_loss = 0;  // Mean over the steps.
-  int64_t test_samples = 0;
-  int64_t bad_lines = 0;  // Train and test together.
-  std::vector<std::string> first_bad_lines;
-  int torch_threads = 0;
+// The multi-task task's part of the summary.
+struct MultitaskMetrics {
   std::string task_type;
   std::vector<TaskSummary> tasks;
+  // The keys task_type and tasks: {"0": {...}, ...}.
+  void AddToJson(nlohmann::ordered_json& summary) const;
+  std::string Line() const;  // One line per task.
 };
 
-// Trains, then (worker 0) evaluates each task on the test file. Progress, with each task's
-// samples, queue depth and staleness, goes to stderr. NotFound for a missing data file,
-// InvalidArgument for bad options or data, Cancelled when stop_requested was set.
+struct MultitaskTrainSummary : RunSummary, MultitaskMetrics {};
+
+// Trains through RunLoop (its errors), then (worker 0) evaluates each task on the test file.
+// Progress, with each task's samples, queue depth and staleness, goes to stderr.
 StatusOr<MultitaskTrainSummary> TrainMultitask(const MultitaskTrainOptions& options);
 
 std::string MultitaskSummaryLine(const MultitaskTrainSummary& summary);

@@ -1,13 +1,14 @@
 // Training, evaluation and top-k prediction of the session recommenders (SR-GNN, attention
 // session graph; models/session_models.h) on session files, in one process with embedded
-// tables. `colony train` comes here when model.name is a session model.
+// tables or on parameter servers: the session task of the loop (loop.h), registered for
+// model.name srgnn and attention_graph.
 //   COLONY_ASSIGN_OR_RETURN(SessionTrainOptions o, ParseSessionTrainOptions(config));
 //   COLONY_ASSIGN_OR_RETURN(SessionTrainSummary s, TrainSessions(o));
 //   std::cout << SessionSummaryJson(s);   // keys p20, mrr20, samples_per_sec, ...
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,7 +17,8 @@
 #include "colony/base/status.h"
 #include "colony/models/session_models.h"
 #include "colony/ps/optimizer.h"
-#include "colony/train/train_options.h"
+#include "colony/train/job_options.h"
+#include "colony/train/loop.h"
 
 namespace colony::train {
 
@@ -28,27 +30,26 @@ struct SessionDataOptions {
   int max_length = 20;                // Clicks of a prefix the model sees (the last ones).
 };
 
-struct SessionTrainOptions {
-  // "local", "async" or "sync", as TrainOptions::strategy. On parameter servers the item
-  // embedding matrix is a sparse table spread over all servers by row (every step pulls and
-  // pushes all its rows: the scores need every item); the other parameters are dense tables
-  // on the first server. Worker r of M trains batches r, r + M, ... of each epoch's shuffled
-  // samples (sync: only whole rounds of M batches). Default: "local".
-  std::string strategy = "local";
+// The session task's own sections: model, data and optimizer.
+struct SessionTaskOptions {
   // model.num_items 0 (the default) takes the largest item id in the train and test files.
   models::SessionModelOptions model;
   SessionDataOptions data;
   ps::OptimizerOptions optimizer;  // Key optimizer. Default: adam, lr 0.001.
-  LoopOptions loop;                // Key train. Default epochs here: 3.
-  // dir and every_steps, as TrainOptions::checkpoint (worker r of several: <dir>/worker-<r>;
-  // on servers a checkpoint holds the program, config and data position only).
-  CheckpointOptions checkpoint;
-  PsOptions ps;  // Only the connection keys: servers, token, tls_ca, plaintext, deadlines.
-  // Not from YAML: set by the command line.
-  WorkerOptions worker;
-  std::string resume_dir;   // Continue from the latest checkpoint under this folder.
-  std::string config_text;  // Stored in checkpoints.
-  const std::atomic<bool>* stop_requested = nullptr;  // As TrainOptions::stop_requested.
+  SessionTaskOptions();
+  Status Validate() const;
+};
+
+// Strategies "local", "async" or "sync". On parameter servers the item embedding matrix is a
+// sparse table spread over all servers by row (every step pulls and pushes all its rows: the
+// scores need every item); the other parameters are dense tables on the first server. Worker
+// r of M trains batches r, r + M, ... of each epoch's shuffled samples (sync: only whole
+// rounds of M batches). On servers, worker 0's last checkpoint also holds a copy of the
+// trained parameters for eval and predict.
+TaskTraits SessionTraits();
+
+// A session job: the shared sections (train.epochs defaults to 3 here) and the task's.
+struct SessionTrainOptions : JobOptions, SessionTaskOptions {
   SessionTrainOptions();
   Status Validate() const;
 };
@@ -58,27 +59,19 @@ bool IsSessionConfig(const Config& config);
 // InvalidArgument naming file, line and key for an unknown key or a bad value.
 StatusOr<SessionTrainOptions> ParseSessionTrainOptions(const Config& config);
 
-struct SessionTrainSummary {
-  int64_t steps = 0, samples = 0;  // In this process (after a resume: the new ones).
-  int64_t global_step = 0;         // This worker's steps since the job began, across resumes.
-  double seconds = 0, samples_per_sec = 0;
-  double train_loss = 0;  // Mean over the steps.
-  double p20 = 0;         // Share of test samples whose next item is in the top 20.
-  double mrr20 = 0;       // Mean reciprocal rank of the next item, 0 beyond 20.
-  int64_t test_samples = 0;
+// The session task's part of the summary.
+struct SessionMetrics {
+  double p20 = 0;    // Share of test samples whose next item is in the top 20.
+  double mrr20 = 0;  // Mean reciprocal rank of the next item, 0 beyond 20.
   int64_t num_items = 0;
-  int64_t bad_lines = 0;  // Train and test together.
-  std::vector<std::string> first_bad_lines;
-  int torch_threads = 0;
-  std::string checkpoint;
+  void AddToJson(nlohmann::ordered_json& summary) const;  // Keys p20, mrr20, num_items.
+  std::string Line(int64_t test_samples) const;
 };
 
-// Trains (from resume_dir's checkpoint when set), then evaluates on the test file; in a job
-// of several workers worker 0 evaluates the shared model after all have finished, the
-// others report no test metrics. Progress goes to stderr. NotFound for a missing data file
-// or checkpoint, InvalidArgument for bad options or items beyond model.num_items,
-// FailedPrecondition when the checkpoint holds another model, Cancelled when
-// stop_requested was set (after writing a checkpoint if checkpoint.dir is set).
+struct SessionTrainSummary : RunSummary, SessionMetrics {};
+
+// Trains through RunLoop (its errors), then evaluates on the test file (worker 0).
+// InvalidArgument for items beyond model.num_items.
 StatusOr<SessionTrainSummary> TrainSessions(const SessionTrainOptions& options);
 
 std::string SessionSummaryLine(const SessionTrainSummary& summary);

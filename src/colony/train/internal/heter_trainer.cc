@@ -9,6 +9,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <thread>
@@ -31,7 +32,6 @@ struct Pass {
   // Data position before and after the pass.
   int64_t start_epoch = 0, start_batches = 0, end_epoch = 0, end_batches = 0;
   int epochs_ended = 0;  // Epochs whose end the IO trainer reached while reading this pass.
-  std::optional<data::ReaderStats> first_epoch_stats;  // When the first epoch ended here.
   size_t keys = 0;
   BuiltinPs::Fetched fetched;
   double fetch_seconds = 0;  // Reading, key collection and the fetch.
@@ -40,9 +40,10 @@ struct Pass {
 // The IO trainer: reads passes of this worker's batches and fetches their rows.
 class IoTrainer {
  public:
-  IoTrainer(const HeterJob& job, const CheckpointState& state, const BuiltinPs& cache)
-      : job_(job),
-        o_(*job.options),
+  IoTrainer(const JobOptions& job, CtrTask& task, const CheckpointState& state,
+            const BuiltinPs& cache)
+      : task_(task),
+        o_(job),
         cache_(cache),
         epoch_(state.epoch),
         batches_in_epoch_(state.batches_in_epoch),
@@ -59,17 +60,16 @@ class IoTrainer {
     p.start_batches = batches_in_epoch_;
     while (epoch_ < o_.loop.epochs && p.samples < o_.heter.pass_samples && steps_left_ != 0) {
       if (reset_) {
-        COLONY_RETURN_IF_ERROR(job_.reader->Reset(epoch_));
+        COLONY_RETURN_IF_ERROR(task_.StartEpoch(epoch_));
         reset_ = false;
         for (; skip_ > 0; --skip_) {  // Replays the data position of a checkpoint.
-          COLONY_ASSIGN_OR_RETURN(bool more, job_.next_batch(&scratch_));
+          COLONY_ASSIGN_OR_RETURN(bool more, task_.NextBatchInto(&scratch_));
           if (!more) break;
         }
       }
       data::Batch batch;
-      COLONY_ASSIGN_OR_RETURN(bool more, job_.next_batch(&batch));
+      COLONY_ASSIGN_OR_RETURN(bool more, task_.NextBatchInto(&batch));
       if (!more) {
-        if (epoch_ == 0) p.first_epoch_stats = job_.reader->stats();
         ++epoch_;
         batches_in_epoch_ = 0;
         reset_ = true;
@@ -99,8 +99,8 @@ class IoTrainer {
   }
 
  private:
-  const HeterJob& job_;
-  const TrainOptions& o_;
+  CtrTask& task_;
+  const JobOptions& o_;
   const BuiltinPs& cache_;
   int64_t epoch_, batches_in_epoch_, skip_;
   int64_t steps_left_;  // -1: no train.max_steps.
@@ -118,21 +118,11 @@ struct ComputeTrainer {
 // Trains one pass on the compute trainers against `cache`.
 class PassRunner {
  public:
-  PassRunner(const HeterJob& job, BuiltinPs& cache, CheckpointState& state, TrainSummary& summary,
-             AucAccumulator& auc, double& loss_sum)
-      : job_(job),
-        o_(*job.options),
-        cache_(cache),
-        state_(state),
-        summary_(summary),
-        auc_(auc),
-        loss_sum_(loss_sum) {}
+  PassRunner(LoopContext& ctx, CtrTask& task, BuiltinPs& cache)
+      : ctx_(ctx), o_(ctx.job()), task_(task), cache_(cache) {}
 
   Status Init() {
-    const graph::ProgramDesc& program = *job_.program;
-    if (program.fetches_size() != 1 || program.loss().empty()) {
-      return InvalidArgumentError("a CTR program needs one fetch (the probability) and a loss");
-    }
+    const graph::ProgramDesc& program = task_.program();
     exec::ExecutorOptions exec_options;
     exec_options.seed = o_.loop.seed;
     trainers_.resize(o_.heter.compute_threads);
@@ -146,7 +136,7 @@ class PassRunner {
   StatusOr<bool> Run(const Pass& pass) {
     pass_ = &pass;
     next_ = 0;
-    first_step_ = state_.global_step;
+    first_step_ = ctx_.state().global_step;
     failed_ = stopped_ = false;
     error_ = OkStatus();
     std::vector<std::thread> threads;
@@ -179,83 +169,67 @@ class PassRunner {
 
   Status Step(ComputeTrainer& t, const data::Batch& batch, int64_t step) {
     t.scope.Clear();
-    COLONY_RETURN_IF_ERROR(t.feeder.Feed(batch, o_.model, t.scope));
+    COLONY_RETURN_IF_ERROR(t.feeder.Feed(batch, task_.model_options(), t.scope));
     const std::vector<uint64_t>& ids = t.feeder.unique_ids();
     COLONY_RETURN_IF_ERROR(cache_.PullDense(t.scope));
     COLONY_RETURN_IF_ERROR(cache_.PullSparse(ids, t.scope));
     COLONY_RETURN_IF_ERROR(t.executor->Forward(t.scope, true, step));
     COLONY_RETURN_IF_ERROR(t.executor->Backward(t.scope));
     COLONY_RETURN_IF_ERROR(cache_.PushGradients(ids, t.scope));
-    COLONY_ASSIGN_OR_RETURN(at::Tensor loss, t.scope.Get(job_.program->loss()));
-    COLONY_ASSIGN_OR_RETURN(at::Tensor prob, t.scope.Get(job_.program->fetches(0)));
+    COLONY_ASSIGN_OR_RETURN(at::Tensor loss, t.scope.Get(task_.program().loss()));
+    COLONY_ASSIGN_OR_RETURN(at::Tensor prob, t.scope.Get(task_.program().fetches(0)));
     const double step_loss = loss.item<double>();
-    if (!std::isfinite(step_loss)) {
-      return InvalidArgumentError(fmt::format(
-          "loss became {} at step {}; lower optimizer learning rates", step_loss, step));
-    }
     prob = prob.detach().contiguous();
     std::lock_guard<std::mutex> lock(mu_);
-    auc_.Add(std::span<const float>(prob.data_ptr<float>(), batch.size), batch.labels);
-    loss_sum_ += step_loss;
-    ++summary_.steps;
-    summary_.samples += batch.size;
-    ++state_.global_step;
-    state_.samples += batch.size;
-    job_.progress(pass_->epoch, state_.global_step, summary_.samples, loss_sum_ / summary_.steps,
-                  auc_);
-    return OkStatus();
+    task_.RecordPredictions(std::span<const float>(prob.data_ptr<float>(), batch.size),
+                            batch.labels);
+    return ctx_.CountStep(step_loss, batch.size, pass_->epoch);
   }
 
-  const HeterJob& job_;
-  const TrainOptions& o_;
+  LoopContext& ctx_;
+  const JobOptions& o_;
+  CtrTask& task_;
   BuiltinPs& cache_;
-  CheckpointState& state_;
-  TrainSummary& summary_;
-  AucAccumulator& auc_;
-  double& loss_sum_;
   std::vector<ComputeTrainer> trainers_;
   const Pass* pass_ = nullptr;
   std::atomic<size_t> next_{0};
   std::atomic<bool> failed_{false}, stopped_{false};
   int64_t first_step_ = 0;
-  std::mutex mu_;  // Guards error_ and the statistics.
+  std::mutex mu_;  // Guards error_, ctx_ and the task's statistics.
   Status error_;
 };
 
-std::string PassJson(const HeterPass& p) {
-  return fmt::format(
-      "{{\"samples\": {}, \"keys\": {}, \"cache_hits\": {}, \"cache_hit_rate\": {:.6f}, "
-      "\"bytes\": {}, \"exchange_seconds\": {:.6f}, \"fetch_seconds\": {:.6f}, "
-      "\"train_seconds\": {:.6f}}}",
-      p.samples, p.keys, p.hits, p.keys > 0 ? static_cast<double>(p.hits) / p.keys : 0.0, p.bytes,
-      p.exchange_seconds, p.fetch_seconds, p.train_seconds);
+nlohmann::ordered_json PassJson(const HeterPass& p) {
+  return {{"samples", p.samples},
+          {"keys", p.keys},
+          {"cache_hits", p.hits},
+          {"cache_hit_rate", p.keys > 0 ? static_cast<double>(p.hits) / p.keys : 0.0},
+          {"bytes", p.bytes},
+          {"exchange_seconds", p.exchange_seconds},
+          {"fetch_seconds", p.fetch_seconds},
+          {"train_seconds", p.train_seconds}};
 }
 
 }  // namespace
 
-StatusOr<HeterOutcome> TrainHeter(const HeterJob& job, CheckpointState& state,
-                                  TrainSummary& summary, AucAccumulator& train_auc) {
-  const TrainOptions& o = *job.options;
-  COLONY_ASSIGN_OR_RETURN(std::unique_ptr<BuiltinPs> cache,
-                          BuiltinPs::Create(*job.parameters, o.sparse_optimizer, o.dense_optimizer,
-                                            o.ps.servers.empty() ? 1 : o.worker.count));
-  HeterOutcome out;
-  PassRunner runner(job, *cache, state, summary, train_auc, out.loss_sum);
+Status RunHeter(LoopContext& ctx, CtrTask& task) {
+  const JobOptions& o = ctx.job();
+  CheckpointState& state = ctx.state();
+  std::vector<HeterPass>& passes = ctx.summary().runner.heter_passes;
+  const TaskParameters parameters = task.parameters();
+  COLONY_ASSIGN_OR_RETURN(
+      std::unique_ptr<BuiltinPs> cache,
+      BuiltinPs::Create(*ctx.model().parameters, parameters.sparse_optimizer,
+                        parameters.dense_optimizer, o.ps.servers.empty() ? 1 : o.worker.count));
+  PassRunner runner(ctx, task, *cache);
   COLONY_RETURN_IF_ERROR(runner.Init());
-  IoTrainer io(job, state, *cache);
+  IoTrainer io(o, task, state, *cache);
   COLONY_LOG_INFO("heter: IO trainer, {} compute trainer threads, passes of {} samples",
                   o.heter.compute_threads, o.heter.pass_samples);
 
-  // Bookkeeping of epochs the IO trainer saw end in a pass, once the pass is trained.
+  // Epochs the IO trainer saw end in a pass end once the pass is trained.
   auto end_epochs = [&](Pass& p) -> Status {
-    if (p.first_epoch_stats && !out.one_pass) out.one_pass = std::move(p.first_epoch_stats);
-    if (p.epochs_ended == 0 || o.worker.rank != 0 ||
-        (o.ps.ttl_passes == 0 && o.ps.memory_rows == 0))
-      return OkStatus();
-    COLONY_ASSIGN_OR_RETURN(int64_t evicted, job.parameters->EndPass());
-    COLONY_LOG_INFO("epoch {} ended: {} rows evicted, {} sparse rows ({} on SSD)", p.end_epoch,
-                    evicted, job.parameters->sparse_rows(), job.parameters->sparse_ssd_rows());
-    return OkStatus();
+    return p.epochs_ended == 0 ? OkStatus() : ctx.EndEpoch(p.end_epoch - 1);
   };
 
   // The first pass is fetched before any training; later ones while the previous trains.
@@ -287,11 +261,11 @@ StatusOr<HeterOutcome> TrainHeter(const HeterJob& job, CheckpointState& state,
     report.exchange_seconds = exchange_in + SecondsSince(exchange_start);
     report.fetch_seconds = current.fetch_seconds;
     report.train_seconds = train_seconds;
-    summary.heter_passes.push_back(report);
+    passes.push_back(report);
     COLONY_LOG_INFO(
         "heter pass {}: {} samples in {:.2f}s ({:.0f} samples/s) | {} keys, cache hit {:.1f}% | "
         "{:.2f} MB exchanged in {:.3f}s | read+fetch {:.2f}s, overlapped",
-        summary.heter_passes.size(), report.samples, train_seconds,
+        passes.size(), report.samples, train_seconds,
         report.samples / std::max(train_seconds, 1e-9), report.keys,
         report.keys > 0 ? 100.0 * report.hits / report.keys : 0.0, report.bytes / 1e6,
         report.exchange_seconds, report.fetch_seconds);
@@ -299,8 +273,8 @@ StatusOr<HeterOutcome> TrainHeter(const HeterJob& job, CheckpointState& state,
       // The interrupted pass trains again after a resume: at least once.
       state.epoch = current.start_epoch;
       state.batches_in_epoch = current.start_batches;
-      out.interrupted = true;
-      return out;
+      ctx.set_interrupted();
+      return OkStatus();
     }
     state.epoch = current.end_epoch;
     state.batches_in_epoch = current.end_batches;
@@ -312,15 +286,14 @@ StatusOr<HeterOutcome> TrainHeter(const HeterJob& job, CheckpointState& state,
   }
   state.epoch = current.end_epoch;
   state.batches_in_epoch = current.end_batches;
-  COLONY_RETURN_IF_ERROR(end_epochs(current));
-  return out;
+  return end_epochs(current);
 }
 
-std::string HeterJson(const TrainSummary& s) {
-  if (s.heter_passes.empty()) return "";
+void AddHeterJson(const RunnerSummary& runner, nlohmann::ordered_json& summary) {
+  if (runner.heter_passes.empty()) return;
   HeterPass total;
-  std::string passes;
-  for (const HeterPass& p : s.heter_passes) {
+  nlohmann::ordered_json passes = nlohmann::ordered_json::array();
+  for (const HeterPass& p : runner.heter_passes) {
     total.samples += p.samples;
     total.keys += p.keys;
     total.hits += p.hits;
@@ -328,10 +301,11 @@ std::string HeterJson(const TrainSummary& s) {
     total.exchange_seconds += p.exchange_seconds;
     total.fetch_seconds += p.fetch_seconds;
     total.train_seconds += p.train_seconds;
-    passes += (passes.empty() ? "" : ", ") + PassJson(p);
+    passes.push_back(PassJson(p));
   }
-  return fmt::format(", \"heter\": {{\"passes\": {}, \"total\": {}, \"per_pass\": [{}]}}",
-                     s.heter_passes.size(), PassJson(total), passes);
+  summary["heter"] = {{"passes", runner.heter_passes.size()},
+                      {"total", PassJson(total)},
+                      {"per_pass", std::move(passes)}};
 }
 
 }  // namespace colony::train::internal

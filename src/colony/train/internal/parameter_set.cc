@@ -33,10 +33,15 @@ ps::InitializerOptions ToTableInitializer(const graph::Initializer& init) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(
-    const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
-    const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
-    int geo_steps, int candidate_max_stale, const std::vector<std::string>& row_sharded) {
+StatusOr<std::unique_ptr<ParameterSet>> ParameterSet::Create(const graph::ProgramDesc& program,
+                                                             const ParameterSetOptions& options) {
+  const ps::SparseTableOptions& sparse = options.sparse;
+  const ps::OptimizerOptions& dense = options.dense;
+  const uint64_t seed = options.seed;
+  const ps::RemoteTableOptions& remote = options.remote;
+  const int geo_steps = options.geo_steps;
+  const int candidate_max_stale = options.candidate_max_stale;
+  const std::vector<std::string>& row_sharded = options.row_sharded;
   auto set = std::make_unique<ParameterSet>();
   const bool on_servers = !remote.servers.empty();
   if (geo_steps < 0 || (geo_steps > 0 && !on_servers)) {

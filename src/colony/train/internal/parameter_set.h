@@ -23,13 +23,24 @@
 
 namespace colony::train::internal {
 
+struct ParameterSetOptions {
+  // The sparse tables' optimizer and row policies (dim, initializer and seed come from the
+  // program); an ssd_dir gets one folder per table.
+  ps::SparseTableOptions sparse;
+  ps::OptimizerOptions dense;  // The dense tables' optimizer.
+  uint64_t seed = 1;           // Seeds the dense initializers and the sparse rows'.
+  // With servers the tables are theirs (one per parameter, named after it). Default: none.
+  ps::RemoteTableOptions remote;
+  int geo_steps = 0;            // See ParameterSet::Create.
+  int candidate_max_stale = 0;  // See ParameterSet::Create.
+  std::vector<std::string> row_sharded;
+};
+
 class ParameterSet {
  public:
   // One table per parameter of `program`'s main block. Dense tables start from the program's
-  // initializers, seeded with `seed`; sparse rows are initialized by their table on first pull.
-  // With `remote` servers the tables are theirs (one per parameter, named after it).
-  // `sparse` gives the sparse tables' optimizer and row policies (dim, initializer and seed
-  // come from the program); an ssd_dir in it gets one folder per table.
+  // initializers, seeded with options.seed; sparse rows are initialized by their table on
+  // first pull. The other options:
   // With `geo_steps` > 0 (servers only) training reads and updates local copies of the rows
   // and dense values this worker uses, and every geo_steps pushes merges them into the
   // servers: it adds the local change since the last merge, then takes the servers' values.
@@ -46,11 +57,8 @@ class ParameterSet {
   // On servers with remote.batch_dense the dense tables move together: each pull or push of
   // them (a step's, a geo merge's, a candidate's background pull) is one PullMany/PushMany
   // per server (ps::DenseTableBatch).
-  static StatusOr<std::unique_ptr<ParameterSet>> Create(
-      const graph::ProgramDesc& program, const ps::SparseTableOptions& sparse,
-      const ps::OptimizerOptions& dense, uint64_t seed, const ps::RemoteTableOptions& remote,
-      int geo_steps = 0, int candidate_max_stale = 0,
-      const std::vector<std::string>& row_sharded = {});
+  static StatusOr<std::unique_ptr<ParameterSet>> Create(const graph::ProgramDesc& program,
+                                                        const ParameterSetOptions& options);
   ~ParameterSet();
 
   // Puts every dense parameter into `scope` as a fresh leaf tensor (requires_grad = training).

@@ -52,6 +52,9 @@ class TaskQueues {
   int64_t steps() const { return steps_; }
   int64_t depth(int task) const { return static_cast<int64_t>(queues_[task].size()); }
   const std::vector<TaskQueueStats>& stats() const { return stats_; }
+  // Starts the statistics afresh (the queues keep their samples): a resumed run replays its
+  // epoch's batches up to the checkpoint without counting them.
+  void ResetStats() { stats_.assign(stats_.size(), TaskQueueStats{}); }
 
  private:
   struct Queued {
