@@ -329,8 +329,9 @@ TEST(HorizontalSessionTest, BadChildIndexAndNoChildrenAreInvalidArgument) {
 // children, each once.
 TEST(SecureAggregationTest, ChildUnmaskRefusesBadDimensionsAndPeers) {
   const HorizontalConfig config = TinyConfig({"horizontal.train.secure_aggregation=true"});
-  COLONY_ASSERT_OK_AND_ASSIGN(std::unique_ptr<HorizontalChild> child,
-                              HorizontalChild::Start(config, {.index = 0, .children = 3}));
+  COLONY_ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<HorizontalChild> child,
+      HorizontalChild::Start(config, {.index = 0, .children = 3, .observer = nullptr}));
   auto stub = hrpc::HorizontalChild::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(child->port()), grpc::InsecureChannelCredentials()));
   const std::string peer_key(32, '\x09');

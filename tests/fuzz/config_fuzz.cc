@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (nul != std::string_view::npos) overrides.emplace_back(input.substr(nul + 1));
   StatusOr<Config> config = Config::Parse(input.substr(0, nul), "fuzz.yaml", overrides);
   if (!config.ok()) {
-    FUZZ_CHECK(config.status().code() == StatusCode::kInvalidArgument);
+    FUZZ_CHECK_STATUS(config.status().code() == StatusCode::kInvalidArgument, config.status());
     return 0;
   }
   config->CheckAllKeysUsed().IgnoreError();  // Some keys may sit deeper than Walk goes.
@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (keys < 1000) config->CheckAllKeysUsed().IgnoreError();
   const std::string yaml = config->ToYaml();
   StatusOr<Config> again = Config::Parse(yaml, "again.yaml");
-  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK_STATUS(again.ok(), again.status());
   FUZZ_CHECK(again->Root().Keys() == config->Root().Keys());
   return 0;
 }

@@ -29,13 +29,14 @@ void ReadCtr(const std::string& path, uint8_t selector) {
   StatusOr<std::unique_ptr<data::Reader>> reader = data::Reader::Create(o);
   // The one refusal a file can cause: a CSV schema naming columns its first line lacks.
   if (!reader.ok()) {
-    FUZZ_CHECK(o.format == "csv" && reader.status().code() == StatusCode::kInvalidArgument);
+    FUZZ_CHECK_STATUS(o.format == "csv" && reader.status().code() == StatusCode::kInvalidArgument,
+                      reader.status());
     return;
   }
   data::Batch batch;
   int64_t samples = 0;
   for (Status s = (*reader)->Next(&batch); !IsOutOfRange(s); s = (*reader)->Next(&batch)) {
-    FUZZ_CHECK(s.ok());
+    FUZZ_CHECK_STATUS(s.ok(), s);
     FUZZ_CHECK(batch.size >= 1 && batch.size <= o.batch_size);
     FUZZ_CHECK(static_cast<int64_t>(batch.labels.size()) == batch.size);
     FUZZ_CHECK(static_cast<int64_t>(batch.dense.size()) == batch.size * batch.num_dense);
@@ -84,7 +85,7 @@ void PreprocessLog(const std::string& path, uint8_t selector) {
   o.min_item_count = 1;
   StatusOr<data::SessionLogStats> stats = data::PreprocessSessionLog(o);
   if (!stats.ok()) {  // Only "no valid line" (InvalidArgument) may stop it.
-    FUZZ_CHECK(stats.status().code() == StatusCode::kInvalidArgument);
+    FUZZ_CHECK_STATUS(stats.status().code() == StatusCode::kInvalidArgument, stats.status());
     return;
   }
   FUZZ_CHECK(stats->bad_lines <= stats->lines);

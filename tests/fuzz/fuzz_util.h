@@ -20,6 +20,15 @@
     }                                                                                  \
   } while (0)
 
+// FUZZ_CHECK that also prints a Status (or anything with ToString()) when it fails.
+#define FUZZ_CHECK_STATUS(cond, status)                                          \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      std::fprintf(stderr, "status: %s\n", (status).ToString().c_str());         \
+      FUZZ_CHECK(cond);                                                          \
+    }                                                                            \
+  } while (0)
+
 namespace colony::fuzz {
 
 // A folder of this process under $TMPDIR (or /tmp), made on first use; files written there

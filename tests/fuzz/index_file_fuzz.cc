@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   WriteBytes(dir + "/index.bin", AsText(data, size));
   StatusOr<std::unique_ptr<retrieval::TreeIndex>> index = retrieval::TreeIndex::Load(dir);
   if (!index.ok()) {
-    FUZZ_CHECK(index.status().code() == StatusCode::kDataLoss ||
-               index.status().code() == StatusCode::kFailedPrecondition);
+    FUZZ_CHECK_STATUS(index.status().code() == StatusCode::kDataLoss ||
+                          index.status().code() == StatusCode::kFailedPrecondition,
+                      index.status());
     FUZZ_CHECK(index.status().message().find("index.bin") != std::string::npos);
     return 0;
   }
@@ -28,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ix.dim() > 4096) return 0;
   const std::vector<float> query(static_cast<size_t>(ix.dim()), 0.5f);
   StatusOr<retrieval::SearchResults> found = ix.Search({.k = 3, .beam = 4}, query);
-  FUZZ_CHECK(found.ok());
+  FUZZ_CHECK_STATUS(found.ok(), found.status());
   FUZZ_CHECK(found->ids.size() == 3);
   if (ix.CheckInvariantsForTesting().ok()) {
     // Updates rely on the invariants; a file that breaks them is only searched.

@@ -39,8 +39,9 @@ void LoadSparse(std::string_view bytes, bool tiered) {
   const int64_t rows = (*table)->size();
   const Status loaded = (*table)->Load(dir);
   if (!loaded.ok()) {
-    FUZZ_CHECK(loaded.code() == StatusCode::kDataLoss ||
-               loaded.code() == StatusCode::kFailedPrecondition);
+    FUZZ_CHECK_STATUS(
+        loaded.code() == StatusCode::kDataLoss || loaded.code() == StatusCode::kFailedPrecondition,
+        loaded);
     FUZZ_CHECK((*table)->size() == rows);
     FUZZ_CHECK((*table)->Pull({.create_missing = false}, ids, after).ok());
     FUZZ_CHECK(before == after);
@@ -62,8 +63,9 @@ void LoadDense(std::string_view bytes) {
   std::vector<float> values(6);
   FUZZ_CHECK((*table)->Pull(values).ok());
   if (!loaded.ok()) {
-    FUZZ_CHECK(loaded.code() == StatusCode::kDataLoss ||
-               loaded.code() == StatusCode::kFailedPrecondition);
+    FUZZ_CHECK_STATUS(
+        loaded.code() == StatusCode::kDataLoss || loaded.code() == StatusCode::kFailedPrecondition,
+        loaded);
     FUZZ_CHECK(values == init);
   }
 }

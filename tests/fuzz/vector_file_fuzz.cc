@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.max_vectors = (data[0] & 0x80) ? 2 : 0;
   StatusOr<retrieval::VectorSet> set = retrieval::ReadVectors(path, o);
   if (!set.ok()) {
-    FUZZ_CHECK(set.status().code() == StatusCode::kInvalidArgument);
+    FUZZ_CHECK_STATUS(set.status().code() == StatusCode::kInvalidArgument, set.status());
     FUZZ_CHECK(set.status().message().find(path) != std::string::npos);
     return 0;
   }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include "colony/rpc/channel.h"
@@ -110,6 +111,15 @@ TEST_F(RetrievalServerTest, BadCallsGetClearErrors) {
   // 4,000 queries x k 10,000 is over the 2^25 results one call may return.
   EXPECT_THAT(client->Search({.k = 10000}, std::vector<float>(16 * 4000)),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("send fewer queries per call")));
+  // NaN coordinates would make the beam's sorts compare NaN distances.
+  std::vector<float> nan_query(16, 0.0f);
+  nan_query[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THAT(client->Search({}, nan_query),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("query 0 holds a value that is not "
+                                                               "finite")));
+  const uint64_t nan_id = 5000;
+  EXPECT_THAT(client->Insert({&nan_id, 1}, nan_query),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("id 5000 holds a value")));
   COLONY_ASSERT_OK_AND_ASSIGN(SearchResults most,
                               client->Search({.k = 10000}, std::vector<float>(16)));
   EXPECT_EQ(most.k, 10000);

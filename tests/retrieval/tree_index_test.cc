@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 
 #include "colony/base/file_util.h"
@@ -228,6 +229,19 @@ TEST_F(TreeIndexTest, LoadRefusesHeaderCountsBeyondTheFile) {
               StatusIs(StatusCode::kDataLoss, HasSubstr("too short for the 1073741824 items")));
   const int32_t deep = 31;  // A tree of 2^31 leaves in a file of a few kilobytes.
   EXPECT_THAT(patched(64, &deep, 4), StatusIs(StatusCode::kDataLoss, HasSubstr("too short")));
+  // Two live slots with one id (the ids section starts at 1728 for 100 items of dimension 4
+  // and 2 trees): corruption, not a bad argument.
+  uint64_t first_id = 0;
+  std::memcpy(&first_id, good.data() + 1728, 8);
+  EXPECT_THAT(patched(1736, &first_id, 8),
+              StatusIs(StatusCode::kDataLoss,
+                       HasSubstr("index.bin: id " + std::to_string(first_id) + " appears twice")));
+  // A NaN coordinate in the vectors section (which starts at 128): found by index_file_fuzz,
+  // it reached the 8-bit encoder as undefined behavior.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THAT(patched(128 + 4 * 5, &nan, 4),
+              StatusIs(StatusCode::kDataLoss, HasSubstr("index.bin: holds a value that is not "
+                                                        "finite")));
   std::ofstream(path, std::ios::binary | std::ios::trunc) << good;
   COLONY_EXPECT_OK(TreeIndex::Load(dir_.string()).status());
 }

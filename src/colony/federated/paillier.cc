@@ -224,7 +224,8 @@ StatusOr<PaillierPrivateKey> PaillierPrivateKey::Generate(int key_bits,
   priv->exp_q = n % (q * q1);
   mpz_invert(priv->p_squared_inverse.get_mpz_t(), priv->p_squared.get_mpz_t(),
              priv->q_squared.get_mpz_t());
-  COLONY_ASSIGN_OR_RETURN(PaillierPublicKey public_key, PaillierPublicKey::FromBytes(ToBytes(n)));
+  COLONY_ASSIGN_OR_RETURN(PaillierPublicKey public_key,
+                          PaillierPublicKey::FromBytes(ToBytes(n), policy));
   return PaillierPrivateKey(std::move(public_key), std::move(priv));
 }
 

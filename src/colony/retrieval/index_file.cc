@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -236,7 +238,19 @@ StatusOr<std::unique_ptr<TreeIndex>> TreeIndex::Load(const std::string& dir) {
                      layout.leaves[t].bytes / 4);
   }
   impl->mapping = mapping;
-  COLONY_RETURN_IF_ERROR(impl->IndexSlots().WithContext(path));
+  // A repeated id is InvalidArgument when building; in a file it is corruption.
+  if (Status slots = impl->IndexSlots(); !slots.ok()) {
+    return DataLossError(path + ": " + std::string(slots.message()));
+  }
+  // Every float the index computes with must be finite: NaN breaks the beam's sorts and the
+  // 8-bit encoding.
+  auto all_finite = [base](const Layout::Section& section) {
+    const float* f = reinterpret_cast<const float*>(base + section.offset);
+    return std::all_of(f, f + section.bytes / 4, [](float v) { return std::isfinite(v); });
+  };
+  bool finite = all_finite(layout.vectors) && all_finite(layout.quantizer);
+  for (const Layout::Section& nodes : layout.nodes) finite = finite && all_finite(nodes);
+  if (!finite) return DataLossError(path + ": holds a value that is not finite; it is corrupt");
   const float* quantizer = reinterpret_cast<const float*>(base + layout.quantizer.offset);
   impl->quantizer = ScalarQuantizer(std::vector<float>(quantizer, quantizer + h.dim),
                                     std::vector<float>(quantizer + h.dim, quantizer + 2 * h.dim));

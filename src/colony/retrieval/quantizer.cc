@@ -83,7 +83,8 @@ void ScalarQuantizer::Encode(const float* x, uint8_t* codes) const {
   for (int64_t d = 0; d < dim(); ++d) {
     const float s = scale_[static_cast<size_t>(d)];
     const float steps = s > 0 ? std::nearbyint((x[d] - min_[static_cast<size_t>(d)]) / s) : 0.0f;
-    codes[d] = static_cast<uint8_t>(std::clamp(steps, 0.0f, 255.0f));
+    // Written so that NaN gives 0: std::clamp passes NaN through, and NaN to uint8_t is UB.
+    codes[d] = static_cast<uint8_t>(steps > 0.0f ? std::min(steps, 255.0f) : 0.0f);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "colony/retrieval/tree_index.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <limits>
 #include <mutex>
@@ -173,6 +174,13 @@ Status CheckQueries(const TreeIndex::Impl& ix, std::span<const float> queries) {
     return InvalidArgumentError("queries hold " + std::to_string(queries.size()) +
                                 " floats, not a multiple of the index dimension " +
                                 std::to_string(ix.dim));
+  }
+  // NaN distances would break the strict weak order the beam's sorts rely on.
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (!std::isfinite(queries[i])) {
+      return InvalidArgumentError("query " + std::to_string(i / static_cast<size_t>(ix.dim)) +
+                                  " holds a value that is not finite (NaN or infinity)");
+    }
   }
   return OkStatus();
 }
@@ -423,6 +431,10 @@ Status TreeIndex::Insert(uint64_t id, std::span<const float> vector) {
   if (static_cast<int64_t>(vector.size()) != ix.dim) {
     return InvalidArgumentError("Insert: the vector has " + std::to_string(vector.size()) +
                                 " floats, the index dimension is " + std::to_string(ix.dim));
+  }
+  if (!std::all_of(vector.begin(), vector.end(), [](float v) { return std::isfinite(v); })) {
+    return InvalidArgumentError("Insert: the vector of id " + std::to_string(id) +
+                                " holds a value that is not finite (NaN or infinity)");
   }
   std::unique_lock lock(ix.mu);
   if (ix.slot_of.count(id) != 0) {
