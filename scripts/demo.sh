@@ -14,4 +14,6 @@ if [ ! -f "$DATA/truth.json" ]; then
 fi
 "$BUILD_DIR/colony" train examples/ctr/config.yaml --set "data.dir=$DATA" \
   --summary-json "$DATA/summary.json"
-echo "best possible on this data (generator's $(grep -o '"bayes_auc": [0-9.]*' "$DATA/truth.json"))"
+bayes=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["bayes_auc"])' \
+  "$DATA/truth.json")
+echo "best possible on this data (generator's bayes_auc $bayes)"

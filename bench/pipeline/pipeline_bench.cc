@@ -55,9 +55,9 @@ bool RunTable(const char* name, int batch, int steps, int layers, int width, dou
           return false;
         }
         std::printf("%-6s %2d %2d %9.3f %7.3f %11.0f %11.0f %6.2fx %9.1e\n", schedule, p, m,
-                    s->bubble_fraction, s->bubble_theory, s->samples_per_second,
-                    s->baseline_samples_per_second,
-                    s->samples_per_second / s->baseline_samples_per_second, s->max_param_diff);
+                    s->bubble_fraction, s->bubble_theory, s->samples_per_sec,
+                    s->baseline_samples_per_sec, s->samples_per_sec / s->baseline_samples_per_sec,
+                    s->max_param_diff);
         std::fflush(stdout);
       }
     }

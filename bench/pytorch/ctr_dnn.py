@@ -162,7 +162,7 @@ def train(name, model, optimizer, data, args):
         print(f"{name} epoch {epoch + 1}: test AUC {a:.4f} logloss {l:.4f} "
               f"| {samples / train_seconds:.0f} samples/s", flush=True)
     return {"test_auc": history[-1]["test_auc"], "test_logloss": history[-1]["test_logloss"],
-            "samples_per_second": samples / train_seconds, "train_seconds": train_seconds,
+            "samples_per_sec": samples / train_seconds, "train_seconds": train_seconds,
             "epochs": history}
 
 

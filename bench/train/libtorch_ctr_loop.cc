@@ -8,11 +8,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "colony/base/json_util.h"
 #include "colony/base/metrics.h"
 #include "colony/data/reader.h"
 
@@ -129,8 +130,14 @@ int main(int argc, char** argv) {
   std::printf("libtorch loop: %lld samples in %.2fs (%.0f samples/s), %d threads | test auc %.4f\n",
               static_cast<long long>(train.samples), seconds, rate, torch::get_num_threads(), auc);
   if (!summary.empty()) {
-    std::ofstream(summary) << "{\"samples_per_sec\": " << rate << ", \"test_auc\": " << auc
-                           << ", \"seconds\": " << seconds << "}\n";
+    nlohmann::json json = {{"samples", train.samples}, {"seconds", seconds}};
+    colony::SetMetric(json, "samples_per_sec", rate);
+    colony::SetMetric(json, "test_auc", auc);
+    const colony::Status written = colony::WriteJsonFile(summary, json);
+    if (!written.ok()) {
+      std::fprintf(stderr, "%s\n", written.ToString().c_str());
+      return 1;
+    }
   }
   return 0;
 }

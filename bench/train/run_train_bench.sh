@@ -33,7 +33,7 @@ def median(name):
 c = median("colony")
 l = median("libtorch")
 p = json.load(open(f"{out}/pytorch.json"))
-p_rate, p_auc = p["dnn"]["samples_per_second"], p["dnn"]["test_auc"]
+p_rate, p_auc = p["dnn"]["samples_per_sec"], p["dnn"]["test_auc"]
 bayes = json.load(open(f"{data}/truth.json"))["bayes_auc"]
 print(f"data {data}, {threads} LibTorch thread(s), bayes_auc {bayes:.4f}")
 print(f"{'run':<10}{'samples/s':>12}{'test auc':>10}")

@@ -1,7 +1,8 @@
 // The real `colony fl simulate|master|child` binary: simulate starts the children and the
 // master as child processes on 127.0.0.1.
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
+#include "colony/base/json_util.h"
 #include "federated/test_util.h"
 #include "testing/run_command.h"
 #include "testing/status_matchers.h"
@@ -32,17 +33,19 @@ TEST(HorizontalCliTest, SimulateWritesTheSummary) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("[child 1] child 1 listening on 127.0.0.1:"));
   EXPECT_THAT(r.output, HasSubstr("[master] master: round 2/2: aggregated 2 updates"));
-  const YAML::Node json = YAML::LoadFile(summary);
-  EXPECT_EQ(json["rounds"].as<int>(), 2);
-  EXPECT_EQ(json["children"].as<int>(), 2);
-  EXPECT_EQ(json["split"].as<std::string>(), "dirichlet");
-  EXPECT_EQ(json["round_accuracy"].size(), 2u);
-  EXPECT_GT(json["test_accuracy"].as<double>(), 0.3);
-  EXPECT_GT(json["central_accuracy"].as<double>(), 0.5);
-  EXPECT_GT(json["central_local_accuracy"].as<double>(), 0.5);
-  EXPECT_GT(json["local_accuracy"].as<double>(), 0.3);
-  EXPECT_EQ(json["round_local_accuracy"].size(), 2u);
-  const auto counts = json["sample_counts"].as<std::vector<int>>();
+  COLONY_ASSERT_OK_AND_ASSIGN(const nlohmann::json json, ReadJsonFile(summary));
+  EXPECT_EQ(json.at("rounds"), 2);
+  EXPECT_EQ(json.at("children"), 2);
+  EXPECT_EQ(json.at("split"), "dirichlet");
+  EXPECT_EQ(json.at("round_accuracy").size(), 2u);
+  EXPECT_GT(json.at("test_accuracy").get<double>(), 0.3);
+  EXPECT_GT(json.at("central_accuracy").get<double>(), 0.5);
+  EXPECT_GT(json.at("central_local_accuracy").get<double>(), 0.5);
+  EXPECT_GT(json.at("local_accuracy").get<double>(), 0.3);
+  EXPECT_EQ(json.at("round_local_accuracy").size(), 2u);
+  EXPECT_EQ(json.at("round_participants"), nlohmann::json({2, 2}));  // Counts per round.
+  EXPECT_FALSE(json.contains(kNonFiniteKey));
+  const auto counts = json.at("sample_counts").get<std::vector<int>>();
   ASSERT_EQ(counts.size(), 2u);
   EXPECT_EQ(counts[0] + counts[1], 600);
 }
@@ -61,7 +64,8 @@ TEST(HorizontalCliTest, NonIidExampleRunsWithLocalStepsAndTheCosineSchedule) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // 3 rounds x 2 children x 10 steps x 32 samples = 1920 samples: 4 central epochs of 600.
   EXPECT_THAT(r.output, HasSubstr("central: epoch 4/4 on 600 samples"));
-  EXPECT_EQ(YAML::LoadFile(summary)["round_accuracy"].size(), 3u);
+  COLONY_ASSERT_OK_AND_ASSIGN(const nlohmann::json json, ReadJsonFile(summary));
+  EXPECT_EQ(json.at("round_accuracy").size(), 3u);
 }
 
 TEST(HorizontalCliTest, BadFlagsAndConfigsGiveClearErrors) {

@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include <grpcpp/grpcpp.h>
 
 #include "colony/horizontal.grpc.pb.h"
+#include "colony/base/json_util.h"
 #include "colony/horizontal.pb.h"
 #include "federated/test_util.h"
 #include "testing/status_matchers.h"
@@ -456,6 +459,51 @@ TEST(SecureAggregationTest, NeedsFedAvg) {
                                     "horizontal.train.aggregation=median"})
                   .status(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("needs aggregation fedavg")));
+}
+
+TEST(MasterResultTest, JsonRoundTripsWithADivergedRound) {
+  MasterResult r;
+  r.encoder_type = "mlp";
+  r.aggregation = "fedavg";
+  r.sample_counts = {300, -1, 250};
+  r.test_accuracy = 0.8125;
+  r.local_accuracy = 0.75;
+  r.seconds = 3.5;
+  r.rounds = {{.round = 1,
+               .participants = {0, 2},
+               .train_loss = 1.25,
+               .test_accuracy = 0.5,
+               .local_accuracy = 0.5},
+              {.round = 2,
+               .participants = {0},
+               .train_loss = std::numeric_limits<double>::infinity(),
+               .test_accuracy = 0.8125,
+               .local_accuracy = 0.75}};
+  const nlohmann::json json = r.ToJson();
+  EXPECT_EQ(json.at("rounds"), 2);
+  EXPECT_EQ(json.at("round_participants"), nlohmann::json({{0, 2}, {0}}));
+  EXPECT_EQ(json.at("round_train_loss").dump(), "[1.25,null]");
+  EXPECT_EQ(json.at(kNonFiniteKey), nlohmann::json({"round_train_loss"}));
+  COLONY_ASSERT_OK_AND_ASSIGN(MasterResult back,
+                              MasterResult::FromJson(nlohmann::json::parse(json.dump()), "m.json"));
+  EXPECT_EQ(back.sample_counts, r.sample_counts);
+  EXPECT_EQ(back.test_accuracy, 0.8125);
+  EXPECT_EQ(back.seconds, 3.5);
+  ASSERT_EQ(back.rounds.size(), 2u);
+  EXPECT_EQ(back.rounds[0].participants, (std::vector<int>{0, 2}));
+  EXPECT_EQ(back.rounds[1].round, 2);
+  EXPECT_EQ(back.rounds[1].local_accuracy, 0.75);
+  EXPECT_TRUE(std::isnan(back.rounds[1].train_loss));
+
+  nlohmann::json broken = json;
+  broken.erase("aggregation");
+  EXPECT_THAT(MasterResult::FromJson(broken, "m.json").status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("m.json: not a master result: "
+                                                               "key 'aggregation'")));
+  broken = json;
+  broken["round_accuracy"].push_back(0.9);
+  EXPECT_THAT(MasterResult::FromJson(broken, "m.json").status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("differ in length")));
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // The real `colony fl vertical` binary: simulate starts both parties as child processes.
-#include <yaml-cpp/yaml.h>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "federated/test_util.h"
 #include "testing/run_command.h"
 #include "testing/status_matchers.h"
@@ -29,10 +29,10 @@ TEST(VerticalCliTest, SimulateLinearMatchesLeastSquares) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("[b] party b listening on 127.0.0.1:"));
   EXPECT_THAT(r.output, HasSubstr("[a] party a: done after"));
-  const YAML::Node json = YAML::LoadFile(summary);
-  EXPECT_LT(json["max_abs_coef_diff_vs_ols"].as<double>(), 1e-3);
-  EXPECT_EQ(json["train_samples"].as<int>(), 442);
-  EXPECT_FALSE(json["paillier"].as<bool>());
+  COLONY_ASSERT_OK_AND_ASSIGN(const nlohmann::json json, ReadJsonFile(summary));
+  EXPECT_LT(json.at("max_abs_coef_diff_vs_ols").get<double>(), 1e-3);
+  EXPECT_EQ(json.at("train_samples"), 442);
+  EXPECT_EQ(json.at("paillier"), false);
 }
 
 TEST(VerticalCliTest, SimulateLogisticAucMatchesCentral) {
@@ -42,9 +42,9 @@ TEST(VerticalCliTest, SimulateLogisticAucMatchesCentral) {
       "--set vertical.train.iterations=300 --summary-json " +
       summary);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const YAML::Node json = YAML::LoadFile(summary);
-  EXPECT_NEAR(json["auc"].as<double>(), json["central_auc"].as<double>(), 0.01);
-  EXPECT_GT(json["central_auc"].as<double>(), 0.95);
+  COLONY_ASSERT_OK_AND_ASSIGN(const nlohmann::json json, ReadJsonFile(summary));
+  EXPECT_NEAR(json.at("auc").get<double>(), json.at("central_auc").get<double>(), 0.01);
+  EXPECT_GT(json.at("central_auc").get<double>(), 0.95);
 }
 
 TEST(VerticalCliTest, BadFlagsAndConfigsExitWithUsageErrors) {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "colony/federated/vertical.h"
 #include "federated/test_util.h"
 #include "testing/status_matchers.h"
@@ -85,6 +88,42 @@ TEST(VerticalConfigTest, BadConfigsNameTheKey) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("no 'vertical:' section")));
   EXPECT_THAT(LoadVerticalConfig(::testing::TempDir() + "/absent.yaml"),
               StatusIs(StatusCode::kNotFound, HasSubstr("absent.yaml")));
+}
+
+TEST(PartyModelTest, FileRoundTripsExactlyWithANonFiniteMetric) {
+  PartyModel m;
+  m.party = "a";
+  m.model = "logistic";
+  m.feature_names = {"age", "bmi \"raw\""};
+  m.coefficients = {0.1, -1.0 / 3.0};
+  m.intercept = 2.0 / 3.0;
+  m.scaling.mean = {50.25, 26.5};
+  m.scaling.std = {13.1, 4.4};
+  m.iterations = 12;
+  m.metrics = {{"auc", 0.9375}, {"train_loss", std::numeric_limits<double>::quiet_NaN()}};
+  const std::string path = WriteTemp("party_a_model.json", "");
+  COLONY_ASSERT_OK(WritePartyModel(path, m));
+  COLONY_ASSERT_OK_AND_ASSIGN(PartyModel back, ReadPartyModel(path));
+  EXPECT_EQ(back.party, "a");
+  EXPECT_EQ(back.feature_names, m.feature_names);
+  EXPECT_EQ(back.coefficients, m.coefficients);  // Bit for bit.
+  EXPECT_EQ(back.intercept, m.intercept);
+  EXPECT_EQ(back.scaling.std, m.scaling.std);
+  EXPECT_EQ(back.iterations, 12);
+  ASSERT_EQ(back.metrics.size(), 2u);
+  EXPECT_EQ(back.metrics[0], (std::pair<std::string, double>("auc", 0.9375)));
+  EXPECT_EQ(back.metrics[1].first, "train_loss");
+  EXPECT_TRUE(std::isnan(back.metrics[1].second));
+}
+
+TEST(PartyModelTest, BadFilesAreDataLossNamingTheKey) {
+  const std::string missing =
+      WriteTemp("party_missing.json", R"({"party": "b", "model": "linear"})");
+  EXPECT_THAT(ReadPartyModel(missing).status(),
+              StatusIs(StatusCode::kDataLoss, HasSubstr("key 'iterations'")));
+  const std::string yaml = WriteTemp("party_yaml.json", "party: b\nmodel: linear\n");
+  EXPECT_THAT(ReadPartyModel(yaml).status(),
+              StatusIs(StatusCode::kDataLoss, HasSubstr("party_yaml.json': not valid JSON")));
 }
 
 }  // namespace

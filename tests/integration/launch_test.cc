@@ -15,7 +15,9 @@
 namespace colony {
 namespace {
 namespace fs = std::filesystem;
+using ::colony::testing::JsonNumber;
 using ::colony::testing::JsonNumbersAnywhere;
+using ::colony::testing::ParseJsonOrFail;
 using ::testing::HasSubstr;
 
 class LaunchTest : public ::testing::Test {
@@ -26,14 +28,17 @@ class LaunchTest : public ::testing::Test {
     fs::create_directories(*root_);
     const Result gen = RunColony("gen ctr --rows 4000 --out " + *root_ + "/data --seed 5");
     ASSERT_EQ(gen.exit_code, 0) << gen.output;
+    truth_ = new std::string(ReadFile(*root_ + "/data/truth.json").value_or(""));
   }
   static std::string Job() {
     return "examples/ctr/config.yaml --set data.dir=" + *root_ +
            "/data --set model.hidden=[16] --set train.epochs=1 --set data.batch_size=128";
   }
   static std::string* root_;
+  static std::string* truth_;  // The generator's truth.json.
 };
 std::string* LaunchTest::root_ = nullptr;
+std::string* LaunchTest::truth_ = nullptr;
 
 TEST_F(LaunchTest, AsyncSyncAndGeoJobsOfTwoServersAndTwoWorkers) {
   for (const std::string strategy : {"async", "sync", "geo"}) {
@@ -46,13 +51,18 @@ TEST_F(LaunchTest, AsyncSyncAndGeoJobsOfTwoServersAndTwoWorkers) {
     EXPECT_THAT(run.output, HasSubstr("[worker 1] [colony I"));
     EXPECT_THAT(run.output, HasSubstr("worker 1 of 2: " + strategy + " training"));
     EXPECT_THAT(run.output, HasSubstr("launch summary: 2 servers, 2 workers"));
-    const std::string json = ReadFile(summary).value_or("");
-    for (const char* key : {"\"test_auc\"", "\"samples_per_sec\"", "\"worker_summaries\""}) {
-      EXPECT_THAT(json, HasSubstr(key)) << strategy;
-    }
+    const nlohmann::json job = ParseJsonOrFail(ReadFile(summary).value_or(""));
     // 3600 training rows, both workers' samples counted once.
-    EXPECT_THAT(json, HasSubstr(strategy == "sync" ? "\"samples\": 3584" : "\"samples\": 3600"))
-        << json;
+    EXPECT_EQ(JsonNumber(job, "samples"), strategy == "sync" ? 3584 : 3600) << job;
+    // The job's rate is the workers' added up; its test AUC is worker 0's, below the Bayes AUC.
+    const nlohmann::json workers = job.value("worker_summaries", nlohmann::json());
+    ASSERT_EQ(workers.size(), 2u) << job;
+    EXPECT_NEAR(
+        JsonNumber(job, "samples_per_sec"),
+        JsonNumber(workers[0], "samples_per_sec") + JsonNumber(workers[1], "samples_per_sec"),
+        1e-6 * JsonNumber(job, "samples_per_sec"));
+    EXPECT_EQ(JsonNumber(job, "test_auc"), JsonNumber(workers[0], "test_auc"));
+    EXPECT_LT(JsonNumber(job, "test_auc"), JsonNumber(*truth_, "bayes_auc") + 0.01) << strategy;
   }
 }
 
@@ -78,7 +88,8 @@ TEST_F(LaunchTest, AJobResumesFromTheServersAndWorkersCheckpoints) {
   EXPECT_THAT(second.output, HasSubstr("resumed from"));
   // Each worker ran 5 more steps, from step 10 to 15.
   const std::string json = ReadFile(r + "/resume.json").value_or("");
-  EXPECT_THAT(json, HasSubstr("\"steps\": 5, \"global_step\": 15"));
+  const nlohmann::json workers = ParseJsonOrFail(json).value("worker_summaries", nlohmann::json());
+  EXPECT_EQ(JsonNumbersAnywhere(workers, "steps"), (std::vector<double>{5, 5})) << json;
   EXPECT_EQ(JsonNumbersAnywhere(json, "global_step"), (std::vector<double>{15, 15}))
       << "both workers'";
 }
@@ -127,10 +138,11 @@ TEST_F(LaunchTest, CandidateWorkersTrainThroughALateServer) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("steps on a candidate model"));
   const std::string json = ReadFile(summary).value_or("");
-  EXPECT_THAT(json, HasSubstr("\"samples\": 3600")) << json;
+  EXPECT_EQ(JsonNumber(json, "samples"), 3600) << json;
   // 29 batches of 128: 15 and 14 steps, all but each worker's first on a candidate.
-  EXPECT_THAT(json, HasSubstr("\"candidate_steps\": 14")) << json;
-  EXPECT_THAT(json, HasSubstr("\"candidate_steps\": 13")) << json;
+  std::vector<double> candidate_steps = JsonNumbersAnywhere(json, "candidate_steps");
+  std::sort(candidate_steps.begin(), candidate_steps.end());
+  EXPECT_EQ(candidate_steps, (std::vector<double>{13, 14})) << json;
 
   const Result bad = RunColony("launch --servers 1 --workers 1 " + Job() +
                                " --set strategy=async --set ps.late_params=later --run-dir " +
@@ -211,8 +223,7 @@ TEST_F(LaunchTest, JobSurvivesAServerKilledAndRestartedFromItsCheckpoint) {
   EXPECT_FALSE(worker_done_early) << "the job ended before the server was killed; make it longer";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(worker_log).value_or("");
-  EXPECT_EQ(::colony::testing::JsonNumber(ReadFile(r + "/kill.json").value_or(""), "global_step"),
-            1500);
+  EXPECT_EQ(JsonNumber(ReadFile(r + "/kill.json").value_or(""), "global_step"), 1500);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 namespace colony {
 namespace {
 namespace fs = std::filesystem;
+using ::colony::testing::JsonNumber;
 using ::colony::testing::JsonNumbersAnywhere;
 using ::colony::testing::ParseJsonOrFail;
 using ::testing::HasSubstr;
@@ -33,9 +34,9 @@ class MultitaskCliTest : public ::testing::Test {
 std::string* MultitaskCliTest::root_ = nullptr;
 
 TEST_F(MultitaskCliTest, GenWritesTruthAndRejectsBadFlags) {
-  const std::string truth = ReadFile(*root_ + "/data/truth.json").value_or("");
-  EXPECT_THAT(truth, HasSubstr("\"label_correlation\": "));
-  EXPECT_THAT(truth, HasSubstr("\"task_mix\": [0.9, 0.1]"));
+  const nlohmann::json truth = ParseJsonOrFail(ReadFile(*root_ + "/data/truth.json").value_or(""));
+  EXPECT_TRUE(truth.value("label_correlation", nlohmann::json()).is_number()) << truth;
+  EXPECT_EQ(truth.value("task_mix", nlohmann::json()), nlohmann::json({0.9, 0.1})) << truth;
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--task-mix 0.5,0.6", "--task-mix shares must sum to 1, got 1.1"},
       {"--task-mix 0.5,x", "--task-mix: share 2 'x' is not a number"},
@@ -103,25 +104,28 @@ TEST_F(MultitaskCliTest, AsyncJobOfAServerAndTwoWorkers) {
   EXPECT_THAT(run.output, HasSubstr("| per-task test metrics in worker 0's summary"));
   const std::string json = ReadFile(summary).value_or("");
   // Both workers' samples: each trains every other sample of the 5400, twice.
-  EXPECT_EQ(JsonNumbersAnywhere(json, "samples")[0], 2 * 5400) << json;
+  EXPECT_EQ(JsonNumber(json, "samples"), 2 * 5400) << json;
   // The job's own keys, and the workers' summaries beside them.
-  JsonValue job = ParseJsonOrFail(json);
-  const JsonValue* found = job.Find("worker_summaries");
-  ASSERT_NE(found, nullptr) << json;
-  const JsonValue workers = *found;
-  job.Set("worker_summaries", JsonValue::Null());
+  nlohmann::json job = ParseJsonOrFail(json);
+  ASSERT_TRUE(job.contains("worker_summaries")) << json;
+  const nlohmann::json workers = job["worker_summaries"];
+  job.erase("worker_summaries");
   // The job's "tasks" are worker 0's: it tests each task of the model both workers trained.
-  ASSERT_NE(job.Find("tasks"), nullptr);
-  EXPECT_NE(job.Find("tasks")->Find("0"), nullptr);
-  const std::vector<double> tested = JsonNumbersAnywhere(job, "test_samples");
-  ASSERT_EQ(tested.size(), 3u) << json;  // The job's, then each task's.
+  ASSERT_TRUE(job.contains("tasks") && job["tasks"].contains("0")) << json;
+  const std::vector<double> tested = {JsonNumber(job, "test_samples"),
+                                      JsonNumber(job["tasks"]["0"], "test_samples"),
+                                      JsonNumber(job["tasks"]["1"], "test_samples")};
   EXPECT_EQ(tested[0], 600);
   EXPECT_GT(tested[1], 0);
   EXPECT_EQ(tested[1] + tested[2], 600);
+  EXPECT_EQ(JsonNumbersAnywhere(job, "test_samples").size(), 3u) << json;
   for (double mse : JsonNumbersAnywhere(job, "test_mse")) EXPECT_GT(mse, 0);
-  // Worker 1 has no test samples.
-  EXPECT_EQ(JsonNumbersAnywhere(workers, "test_samples"),
-            (std::vector<double>{600, tested[1], tested[2], 0, 0, 0}));
+  // Worker 0's are the job's; worker 1 has no test samples.
+  ASSERT_EQ(workers.size(), 2u) << json;
+  EXPECT_EQ(JsonNumber(workers[0], "test_samples"), 600);
+  EXPECT_EQ(JsonNumbersAnywhere(workers[0].at("tasks"), "test_samples"),
+            (std::vector<double>{tested[1], tested[2]}));
+  EXPECT_EQ(JsonNumbersAnywhere(workers[1], "test_samples"), (std::vector<double>{0, 0, 0}));
   // The rare task (10 %) trained in every worker, within the 5-step bound.
   const std::vector<double> stale = JsonNumbersAnywhere(workers, "staleness_max");
   ASSERT_EQ(stale.size(), 4u);

@@ -6,11 +6,14 @@
 
 #include "colony/base/file_util.h"
 #include "run_colony.h"
+#include "testing/json_fields.h"
 #include "testing/status_matchers.h"
 
 namespace colony {
 namespace {
 namespace fs = std::filesystem;
+using ::colony::testing::JsonNumber;
+using ::colony::testing::ParseJsonOrFail;
 using ::testing::HasSubstr;
 
 const char kSmall[] =
@@ -25,9 +28,14 @@ TEST(PipelineCliTest, TrainsTheExampleAndWritesTheSummary) {
   EXPECT_THAT(r.output, HasSubstr("stages 4, micro-batches 8, 1f1b"));
   EXPECT_THAT(r.output, HasSubstr("stage 3: busy"));
   EXPECT_THAT(r.output, HasSubstr("unpipelined:"));
-  const std::string summary = ReadFile(json).value_or("");
-  EXPECT_THAT(summary, HasSubstr("\"cut_vars\": [\"fc_1.Out\", \"fc_3.Out\", \"fc_5.Out\"]"));
-  EXPECT_THAT(summary, HasSubstr("\"bubble_theory\": 0.27272727"));
+  const nlohmann::json summary = ParseJsonOrFail(ReadFile(json).value_or(""));
+  EXPECT_EQ(summary.value("cut_vars", nlohmann::json()),
+            nlohmann::json({"fc_1.Out", "fc_3.Out", "fc_5.Out"}));
+  EXPECT_DOUBLE_EQ(JsonNumber(summary, "bubble_theory"), 3.0 / 11.0);  // (p - 1) / (m + p - 1)
+  EXPECT_EQ(JsonNumber(summary, "steps"), 4);
+  EXPECT_EQ(JsonNumber(summary, "samples"), 4 * 32);
+  EXPECT_GT(JsonNumber(summary, "samples_per_sec"), 0);
+  EXPECT_GT(JsonNumber(summary, "baseline_samples_per_sec"), 0);
   fs::remove(json);
 }
 

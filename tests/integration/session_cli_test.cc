@@ -16,6 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::colony::testing::JsonNumber;
 using ::colony::testing::JsonNumbersAnywhere;
+using ::colony::testing::ParseJsonOrFail;
 using ::testing::HasSubstr;
 
 TEST(SessionCliTest, GenTrainEvalPredictAndErrors) {
@@ -23,10 +24,9 @@ TEST(SessionCliTest, GenTrainEvalPredictAndErrors) {
   fs::remove_all(r);
   const Result gen = RunColony("gen sessions --sessions 600 --items 40 --out " + r + "/data");
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
-  auto truth = ReadFile(r + "/data/truth.json");
-  ASSERT_TRUE(truth.ok());
-  EXPECT_THAT(*truth, HasSubstr("\"oracle_p20\""));
-  EXPECT_THAT(*truth, HasSubstr("\"oracle_mrr20\""));
+  const std::string truth = ReadFile(r + "/data/truth.json").value_or("");
+  EXPECT_GT(JsonNumber(truth, "oracle_p20"), 0) << truth;
+  EXPECT_GT(JsonNumber(truth, "oracle_mrr20"), 0) << truth;
 
   const Result train =
       RunColony("train examples/session/srgnn.yaml --set data.dir=" + r +
@@ -34,9 +34,10 @@ TEST(SessionCliTest, GenTrainEvalPredictAndErrors) {
                 "--set checkpoint.dir=" + r + "/ckpt --summary-json " + r + "/s.json");
   ASSERT_EQ(train.exit_code, 0) << train.output;
   EXPECT_THAT(train.output, HasSubstr("P@20"));
-  auto json = ReadFile(r + "/s.json");
-  ASSERT_TRUE(json.ok());
-  EXPECT_GE(JsonNumber(*json, "p20"), JsonNumber(*json, "mrr20"));
+  const std::string json = ReadFile(r + "/s.json").value_or("");
+  // A trained model ranks the next item no better than the generator's oracle.
+  EXPECT_LE(JsonNumber(json, "p20"), JsonNumber(truth, "oracle_p20") + 0.05) << json;
+  EXPECT_LE(JsonNumber(json, "mrr20"), JsonNumber(truth, "oracle_mrr20") + 0.05) << json;
 
   const Result eval = RunColony("eval --checkpoint " + r + "/ckpt");
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
@@ -131,7 +132,11 @@ TEST(SessionCliTest, LaunchTrainsAndJobsResume) {
   EXPECT_THAT(second.output, HasSubstr("[worker 1] [colony I"));
   EXPECT_THAT(second.output, HasSubstr("resumed from"));
   const std::string resumed = ReadFile(r + "/sync.json").value_or("");
-  EXPECT_THAT(resumed, HasSubstr("\"steps\": 3, \"global_step\": 7"));
+  const nlohmann::json resumed_job = ParseJsonOrFail(resumed);
+  // Each worker ran steps 5..7 of the 7.
+  EXPECT_EQ(JsonNumbersAnywhere(resumed_job.value("worker_summaries", nlohmann::json()), "steps"),
+            (std::vector<double>{3, 3}))
+      << resumed;
   EXPECT_EQ(JsonNumbersAnywhere(resumed, "global_step"), (std::vector<double>{7, 7}))
       << "both workers'";
   // Worker 0's last checkpoint holds a copy of the servers' parameters; worker 1's none.
@@ -158,8 +163,8 @@ TEST(SessionCliTest, LaunchTrainsAndJobsResume) {
   ASSERT_EQ(rest.exit_code, 0) << rest.output;
   EXPECT_THAT(rest.output, HasSubstr("resumed from"));
   const std::string local_json = ReadFile(r + "/local.json").value_or("");
-  EXPECT_EQ(JsonNumber(local_json, "steps"), 4);
-  EXPECT_EQ(JsonNumber(local_json, "global_step"), 9);
+  EXPECT_EQ(JsonNumber(local_json, "steps"), 4) << local_json;
+  EXPECT_EQ(JsonNumber(local_json, "global_step"), 9) << local_json;
   const Result other = RunColony(local + " --set model.embedding_dim=4 --resume " + r + "/local");
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_THAT(other.output, HasSubstr("holds a different model than the config"));

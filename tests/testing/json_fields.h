@@ -1,44 +1,52 @@
-// Reading numbers out of the summaries colony writes, for tests: parsed with base/json.h, so a
-// key is found as a key, not as text.
+// Reading the JSON colony writes, for tests: parsed with nlohmann-json (the library colony
+// writes it with), so a key is found as a key, not as text.
 //   EXPECT_EQ(JsonNumber(summary, "samples"), 600);
 //   EXPECT_EQ(JsonNumbersAnywhere(summary, "test_samples"), (std::vector<double>{600, 0}));
+//   nlohmann::json job = ParseJsonOrFail(text);  // Then job["workers"], job.at("tasks"), ...
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include "colony/base/json.h"
 
 namespace colony::testing {
 
 // `json` parsed; a parse error fails the test (and gives null).
-inline JsonValue ParseJsonOrFail(const std::string& json) {
-  StatusOr<JsonValue> parsed = ParseJson(json, "the test's JSON");
-  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-  return parsed.ok() ? *std::move(parsed) : JsonValue::Null();
+inline nlohmann::json ParseJsonOrFail(const std::string& json) {
+  nlohmann::json parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(parsed.is_discarded()) << "not valid JSON:\n" << json;
+  return parsed.is_discarded() ? nlohmann::json() : parsed;
 }
 
 // The number `key` of the top-level object; -1 (and a test failure) when there is none.
+inline double JsonNumber(const nlohmann::json& root, const std::string& key) {
+  const bool found = root.is_object() && root.contains(key) && root[key].is_number();
+  EXPECT_TRUE(found) << "no number \"" << key << "\" in " << root.dump();
+  return found ? root[key].get<double>() : -1;
+}
+
 inline double JsonNumber(const std::string& json, const std::string& key) {
-  const JsonValue root = ParseJsonOrFail(json);
-  const JsonValue* value = root.Find(key);
-  EXPECT_TRUE(value != nullptr && value->type() == JsonValue::Type::kNumber) << key;
-  return value != nullptr && value->type() == JsonValue::Type::kNumber ? value->AsNumber() : -1;
+  return JsonNumber(ParseJsonOrFail(json), key);
 }
 
-// Every number named `key` at any depth of `value`, in document order.
-inline void CollectNumbers(const JsonValue& value, const std::string& key,
+// Every number named `key` at any depth of `value`, in document order (an object's members
+// in sorted key order, as nlohmann-json keeps them).
+inline void CollectNumbers(const nlohmann::json& value, const std::string& key,
                            std::vector<double>* out) {
-  for (const auto& [name, member] : value.members()) {
-    if (name == key && member.type() == JsonValue::Type::kNumber) out->push_back(member.AsNumber());
-    CollectNumbers(member, key, out);
+  if (value.is_object()) {
+    for (const auto& [name, member] : value.items()) {
+      if (name == key && member.is_number()) out->push_back(member.get<double>());
+      CollectNumbers(member, key, out);
+    }
+  } else if (value.is_array()) {
+    for (const nlohmann::json& item : value) CollectNumbers(item, key, out);
   }
-  for (const JsonValue& item : value.items()) CollectNumbers(item, key, out);
 }
 
-inline std::vector<double> JsonNumbersAnywhere(const JsonValue& value, const std::string& key) {
+inline std::vector<double> JsonNumbersAnywhere(const nlohmann::json& value,
+                                               const std::string& key) {
   std::vector<double> out;
   CollectNumbers(value, key, &out);
   return out;

@@ -5,18 +5,19 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "colony/base/file_util.h"
 #include "colony/data/multitask_generator.h"
 #include "colony/ps/remote_table.h"
 #include "colony/ps/server.h"
+#include "testing/json_fields.h"
 #include "testing/ps_servers.h"
 #include "testing/status_matchers.h"
 
 namespace colony::train {
 namespace {
 namespace fs = std::filesystem;
+using ::colony::testing::ParseJsonOrFail;
 using ::colony::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -39,11 +40,10 @@ std::string Generate(const std::string& name, std::vector<double> mix, double co
 }
 
 double LabelVariance(const std::string& dir, int task) {
-  const std::string truth = ReadFile(dir + "/truth.json").value_or("");
-  std::smatch m;
-  EXPECT_TRUE(std::regex_search(
-      truth, m, std::regex("\"test_label_variance\": \\[([0-9.e+-]+), ([0-9.e+-]+)")));
-  return m.empty() ? 0 : std::stod(m[1 + task]);
+  const nlohmann::json truth = ParseJsonOrFail(ReadFile(dir + "/truth.json").value_or(""));
+  const nlohmann::json variance = truth.value("test_label_variance", nlohmann::json());
+  EXPECT_TRUE(variance.is_array() && variance.size() == 2) << truth;
+  return variance.is_array() && variance.size() == 2 ? variance[task].get<double>() : 0;
 }
 
 MultitaskTrainOptions Options(const std::string& dir, const std::string& model) {

@@ -1,6 +1,7 @@
 // What every subcommand shares: turning a Status into an exit code, writing summaries.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "colony/base/status.h"
@@ -11,7 +12,11 @@ namespace colony::cli {
 // (InvalidArgument, NotFound), 1 otherwise.
 int ExitCode(const Status& status);
 
-// Writes `json` to `path` atomically when `path` is not empty.
+// Writes `summary` to `path` (WriteJsonFile: atomic, two-space indent) when `path` is not
+// empty.
+Status WriteSummaryJson(const std::string& path, const nlohmann::json& summary);
+// The same for a summary already serialized (the train layer's summaries, until they are
+// nlohmann::json too).
 Status WriteSummaryJson(const std::string& path, const std::string& json);
 
 }  // namespace colony::cli

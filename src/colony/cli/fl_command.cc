@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
@@ -100,7 +101,7 @@ Status RunSimulate(const SimulateFlags& flags) {
   COLONY_ASSIGN_OR_RETURN(options.out_dir, OutDirOrTemp(flags.out_dir));
   COLONY_ASSIGN_OR_RETURN(fl::VerticalSummary summary, fl::SimulateVertical(options));
   std::printf("simulate: party models in %s\n", options.out_dir.c_str());
-  return WriteSummaryJson(flags.summary_json, fl::VerticalSummaryJson(summary));
+  return WriteSummaryJson(flags.summary_json, summary.ToJson());
 }
 
 struct HorizontalFlags {
@@ -141,7 +142,7 @@ Status RunMaster(const HorizontalFlags& flags) {
   fl::MasterOptions options;
   options.children = flags.child_addresses;
   COLONY_ASSIGN_OR_RETURN(fl::MasterResult result, fl::RunHorizontalMaster(config, options));
-  return WriteSummaryJson(flags.out, fl::MasterResultJson(result));
+  return WriteSummaryJson(flags.out, result.ToJson());
 }
 
 Status RunHorizontalSimulate(const HorizontalFlags& flags) {
@@ -155,7 +156,7 @@ Status RunHorizontalSimulate(const HorizontalFlags& flags) {
   options.central = !flags.no_central;
   COLONY_ASSIGN_OR_RETURN(options.out_dir, OutDirOrTemp(flags.out_dir));
   COLONY_ASSIGN_OR_RETURN(fl::HorizontalSummary summary, fl::SimulateHorizontal(options));
-  return WriteSummaryJson(flags.summary_json, fl::HorizontalSummaryJson(summary));
+  return WriteSummaryJson(flags.summary_json, summary.ToJson());
 }
 
 void AddHorizontalCommands(CLI::App* fl, int* exit_code) {

@@ -1,6 +1,7 @@
 // colony index build|query|add|remove: the tree recall index (retrieval layer).
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

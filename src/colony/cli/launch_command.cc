@@ -3,15 +3,17 @@
 
 #include <atomic>
 #include <climits>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <set>
 #include <string_view>
+#include <nlohmann/json.hpp>
 
-#include "colony/base/json.h"
 #include "colony/cli/command_util.h"
 #include "colony/cli/commands.h"
 #include "colony/cluster/job_dependencies.h"
+#include "colony/cluster/job_summary.h"
 #include "colony/cluster/launcher.h"
 
 namespace colony::cli {
@@ -26,73 +28,18 @@ struct LaunchFlags {
   std::string package_cache = "runs/package-cache";
 };
 
-// Worker r's summary as a JSON object.
-StatusOr<JsonValue> WorkerSummary(const cluster::LaunchOptions& o, const cluster::LaunchResult& r,
-                                  size_t rank) {
-  const std::string source = fmt::format("{}/worker-{}.json", o.run_dir, rank);
-  COLONY_ASSIGN_OR_RETURN(JsonValue summary, ParseJson(r.worker_summaries.at(rank), source));
-  if (summary.type() != JsonValue::Type::kObject) {
-    return DataLossError(source + ": a worker summary must be a JSON object");
-  }
-  return summary;
-}
-
-double NumberOf(const JsonValue& summary, std::string_view key) {
-  const JsonValue* value = summary.Find(key);
-  return value != nullptr ? value->AsNumber() : 0.0;
-}
-
-// One summary for the job. Worker 0 tests the model all workers trained, so the job's result
-// keys (test AUC and log loss, P@20 and MRR@20, per-task metrics, ...) are worker 0's; the
-// counters of one worker's loop give way to the job's: samples and throughput added up, the
-// workers' mean training loss. Every worker's own summary is under "worker_summaries".
-StatusOr<JsonValue> JobSummary(const cluster::LaunchOptions& o, const cluster::LaunchResult& r) {
-  static const std::set<std::string, std::less<>> kPerWorker = {"samples_per_sec",
-                                                                "train_loss",
-                                                                "train_auc",
-                                                                "steps",
-                                                                "global_step",
-                                                                "samples",
-                                                                "seconds",
-                                                                "torch_threads",
-                                                                "candidate_steps",
-                                                                "reached_target_loss",
-                                                                "heter"};
-  JsonValue workers = JsonValue::Array();
-  double samples = 0, rate = 0, loss = 0;
-  for (size_t rank = 0; rank < r.worker_summaries.size(); ++rank) {
-    COLONY_ASSIGN_OR_RETURN(JsonValue summary, WorkerSummary(o, r, rank));
-    samples += NumberOf(summary, "samples");
-    rate += NumberOf(summary, "samples_per_sec");
-    loss += NumberOf(summary, "train_loss") / r.worker_summaries.size();
-    workers.Append(std::move(summary));
-  }
-  JsonValue job = JsonValue::Object();
-  job.Set("servers", JsonValue::Number(o.servers));
-  job.Set("workers", JsonValue::Number(o.workers));
-  job.Set("seconds", JsonValue::NumberText(fmt::format("{:.3f}", r.seconds)));
-  job.Set("samples", JsonValue::NumberText(fmt::format("{:.0f}", samples)));
-  job.Set("samples_per_sec", JsonValue::NumberText(fmt::format("{:.3f}", rate)));
-  job.Set("train_loss", JsonValue::NumberText(fmt::format("{:.6f}", loss)));
-  for (const auto& [key, value] : workers.items().at(0).members()) {
-    if (!kPerWorker.contains(key)) job.Set(key, value);
-  }
-  job.Set("worker_summaries", std::move(workers));
-  return job;
-}
-
 // The test metrics of the summary line: AUC and log loss, P@20 and MRR@20 (session models),
 // or a pointer to the per-task metrics (multi-task models).
-std::string TestLine(const JsonValue& job) {
-  if (job.Find("p20") != nullptr) {
-    return fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", NumberOf(job, "p20"),
-                       NumberOf(job, "mrr20"));
+std::string TestLine(const nlohmann::json& results) {
+  auto number = [&](const char* key) {  // NaN when absent or not finite (null).
+    const auto it = results.find(key);
+    return it != results.end() && it->is_number() ? it->get<double>() : std::nan("");
+  };
+  if (results.contains("p20")) {
+    return fmt::format("test P@20 {:.4f} MRR@20 {:.4f}", number("p20"), number("mrr20"));
   }
-  if (job.Find("tasks") != nullptr) {
-    return "per-task test metrics in worker 0's summary and \"tasks\"";
-  }
-  return fmt::format("test auc {:.4f} logloss {:.4f}", NumberOf(job, "test_auc"),
-                     NumberOf(job, "test_logloss"));
+  if (results.contains("tasks")) return "per-task test metrics in worker 0's summary and \"tasks\"";
+  return fmt::format("test auc {:.4f} logloss {:.4f}", number("test_auc"), number("test_logloss"));
 }
 
 std::string SelfPath() {
@@ -118,15 +65,14 @@ Status RunLaunch(LaunchFlags& flags) {
     std::fflush(stdout);
     o.worker_env.emplace_back(cluster::kDepsDirEnv, deps->unpacked_dir);
   }
-  COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result,
-                          cluster::Launch(o, cluster::PrintPrefixedLine));
-  COLONY_ASSIGN_OR_RETURN(JsonValue job, JobSummary(o, result));
+  COLONY_ASSIGN_OR_RETURN(cluster::LaunchResult result, cluster::Launch(o, cluster::PrintPrefixedLine));
+  COLONY_ASSIGN_OR_RETURN(cluster::JobSummary job, cluster::MergeWorkerSummaries(o, result));
   std::printf(
-      "launch summary: %d servers, %d workers, %.1fs | %.0f samples, %.0f samples/s | train "
+      "launch summary: %d servers, %d workers, %.1fs | %lld samples, %.0f samples/s | train "
       "loss %.4f | %s\n",
-      o.servers, o.workers, result.seconds, NumberOf(job, "samples"),
-      NumberOf(job, "samples_per_sec"), NumberOf(job, "train_loss"), TestLine(job).c_str());
-  return WriteSummaryJson(flags.summary_json, job.ToString() + "\n");
+      o.servers, o.workers, result.seconds, static_cast<long long>(job.samples),
+      job.samples_per_sec, job.train_loss, TestLine(job.results).c_str());
+  return WriteSummaryJson(flags.summary_json, job.ToJson());
 }
 
 }  // namespace

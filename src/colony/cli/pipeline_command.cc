@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ Status RunPipeline(const PipelineFlags& flags) {
   std::printf(
       "stages %d, micro-batches %d, %s: %.0f samples/s, bubble fraction %.3f (theory "
       "%.3f), final loss %.5f\n",
-      s.stages, s.micro_batches, s.schedule.c_str(), s.samples_per_second, s.bubble_fraction,
+      s.stages, s.micro_batches, s.schedule.c_str(), s.samples_per_sec, s.bubble_fraction,
       s.bubble_theory, s.final_loss);
   for (int i = 0; i < s.stages; ++i) {
     std::printf("  stage %d: busy %.3f s, idle %.3f s\n", i, s.stage_busy_seconds[i],
@@ -34,11 +35,10 @@ Status RunPipeline(const PipelineFlags& flags) {
     std::printf(
         "unpipelined: %.0f samples/s (pipelined %.2fx), final loss %.5f, max parameter "
         "difference %.2e\n",
-        s.baseline_samples_per_second,
-        s.samples_per_second / std::max(s.baseline_samples_per_second, 1e-12),
+        s.baseline_samples_per_sec, s.samples_per_sec / std::max(s.baseline_samples_per_sec, 1e-12),
         s.baseline_final_loss, s.max_param_diff);
   }
-  return WriteSummaryJson(flags.summary_json, pipeline::PipelineSummaryJson(s));
+  return WriteSummaryJson(flags.summary_json, s.ToJson());
 }
 
 }  // namespace

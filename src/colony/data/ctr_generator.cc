@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <vector>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/base/logging.h"
 #include "colony/base/metrics.h"
 #include "colony/data/internal/random.h"
@@ -347,17 +349,20 @@ Status GenerateCtr(const CtrGeneratorOptions& o) {
 
   double test_positives = 0;
   for (float y : test_labels) test_positives += y;
-  const std::string truth = fmt::format(
-      "{{\n  \"generator\": \"{}\",\n  \"rows\": {},\n  \"train_rows\": {},\n  \"test_rows\": {},\n"
-      "  \"seed\": {},\n  \"base_rate\": {:.6f},\n  \"test_base_rate\": {:.6f},\n"
-      "  \"bayes_auc\": {:.6f},\n  \"bayes_logloss\": {:.6f},\n  \"interaction_scale\": {},\n"
-      "  \"label_noise\": {},\n  \"num_dense\": {},\n  \"num_slots\": {}\n}}\n",
-      kGeneratorName, o.rows, train_rows, test_rows, o.seed,
-      static_cast<double>(positives) / static_cast<double>(o.rows),
-      test_positives / static_cast<double>(test_rows), Auc(test_probs, test_labels),
-      LogLoss(test_probs, test_labels), o.interaction_scale, o.label_noise, kCriteoNumDense,
-      kCriteoNumSlots);
-  COLONY_RETURN_IF_ERROR(WriteFileAtomic(o.out_dir + "/truth.json", truth));
+  nlohmann::json truth = {{"generator", kGeneratorName},
+                          {"rows", o.rows},
+                          {"train_rows", train_rows},
+                          {"test_rows", test_rows},
+                          {"seed", o.seed},
+                          {"interaction_scale", o.interaction_scale},
+                          {"label_noise", o.label_noise},
+                          {"num_dense", kCriteoNumDense},
+                          {"num_slots", kCriteoNumSlots}};
+  SetMetric(truth, "base_rate", static_cast<double>(positives) / static_cast<double>(o.rows));
+  SetMetric(truth, "test_base_rate", test_positives / static_cast<double>(test_rows));
+  SetMetric(truth, "bayes_auc", Auc(test_probs, test_labels));
+  SetMetric(truth, "bayes_logloss", LogLoss(test_probs, test_labels));
+  COLONY_RETURN_IF_ERROR(WriteJsonFile(o.out_dir + "/truth.json", truth));
   COLONY_LOG_INFO("gen ctr: wrote {} train + {} test rows to {} (bayes_auc {:.4f})", train_rows,
                   test_rows, o.out_dir, Auc(test_probs, test_labels));
   return OkStatus();

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/data/internal/random.h"
 
 namespace colony::data {
@@ -46,12 +48,6 @@ int DrawTask(internal::Random& rng, const std::vector<double>& mix) {
     u -= mix[t];
   }
   return static_cast<int>(mix.size()) - 1;
-}
-
-std::string JsonList(const std::vector<double>& v) {
-  std::vector<std::string> parts;
-  for (double x : v) parts.push_back(fmt::format("{:.6g}", x));
-  return fmt::format("[{}]", fmt::join(parts, ", "));
 }
 
 Status Bad(const std::string& what) { return InvalidArgumentError("gen multitask: " + what); }
@@ -210,18 +206,28 @@ Status GenerateMultitask(const MultitaskGeneratorOptions& o) {
   COLONY_RETURN_IF_ERROR(MakeDirs(o.out_dir));
   COLONY_RETURN_IF_ERROR(WriteFileAtomic(o.out_dir + "/train.txt", train_text));
   COLONY_RETURN_IF_ERROR(WriteFileAtomic(o.out_dir + "/test.txt", test_text));
-  const std::string json = fmt::format(
-      "{{\"generator\": \"{}\", \"rows\": {}, \"train_rows\": {}, \"test_rows\": {}, \"dim\": {}, "
-      "\"correlation\": {:.6g}, \"weight_cosine\": {:.6f}, \"label_correlation\": {:.6f}, "
-      "\"labels\": \"{}\", \"task_mix\": {}, \"test_task_mix\": \"uniform\", "
-      "\"train_task_rows\": {}, \"test_task_rows\": {}, \"sin_terms\": {}, \"scale\": {:.6g}, "
-      "\"noise\": {:.6g}, \"seed\": {}, \"test_label_variance\": {}, \"bayes_mse\": {:.6g}, "
-      "\"class_thresholds\": {}}}\n",
-      kMultitaskGeneratorName, o.rows, train_rows, test_rows, o.dim, o.correlation, cosine,
-      Pearson(y[0], y[1]), o.labels, JsonList(o.task_mix), JsonList(train_count),
-      JsonList(test_count), o.sin_terms, o.scale, o.noise, o.seed, JsonList(test_variance),
-      classification ? 0.0 : o.noise * o.noise, JsonList(threshold));
-  return WriteFileAtomic(o.out_dir + "/truth.json", json);
+  nlohmann::json truth = {
+      {"generator", kMultitaskGeneratorName},
+      {"rows", o.rows},
+      {"train_rows", train_rows},
+      {"test_rows", test_rows},
+      {"dim", o.dim},
+      {"correlation", o.correlation},
+      {"labels", o.labels},
+      {"task_mix", o.task_mix},
+      {"test_task_mix", "uniform"},
+      {"train_task_rows", std::vector<int64_t>(train_count.begin(), train_count.end())},
+      {"test_task_rows", std::vector<int64_t>(test_count.begin(), test_count.end())},
+      {"sin_terms", o.sin_terms},
+      {"scale", o.scale},
+      {"noise", o.noise},
+      {"seed", o.seed},
+      {"bayes_mse", classification ? 0.0 : o.noise * o.noise},
+      {"class_thresholds", threshold}};
+  SetMetric(truth, "weight_cosine", cosine);
+  SetMetric(truth, "label_correlation", Pearson(y[0], y[1]));
+  SetMetrics(truth, "test_label_variance", test_variance);
+  return WriteJsonFile(o.out_dir + "/truth.json", truth);
 }
 
 }  // namespace colony::data

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/base/logging.h"
 #include "colony/data/internal/random.h"
 #include "colony/data/session_data.h"
@@ -228,15 +230,21 @@ Status GenerateSessions(const SessionGeneratorOptions& o) {
       WriteFileAtomic(o.out_dir + "/train.txt", SessionsText(sessions, 0, train_sessions)));
   COLONY_RETURN_IF_ERROR(WriteFileAtomic(o.out_dir + "/test.txt",
                                          SessionsText(sessions, train_sessions, sessions.size())));
-  const std::string json = fmt::format(
-      "{{\"generator\": \"{}\", \"sessions\": {}, \"train_sessions\": {}, \"test_sessions\": {}, "
-      "\"test_samples\": {}, \"items\": {}, \"seed\": {}, \"position_dependence\": {}, "
-      "\"noise\": {}, \"oracle_p20\": {:.6f}, \"oracle_mrr20\": {:.6f}, "
-      "\"oracle_p20_expected\": {:.6f}, \"oracle_p20_no_position\": {:.6f}, "
-      "\"oracle_mrr20_no_position\": {:.6f}}}\n",
-      kSessionGeneratorName, o.sessions, train_sessions, test_sessions, samples, o.items, o.seed,
-      o.position_dependence, o.noise, hits / n, rr / n, mass / n, hits_np / n, rr_np / n);
-  COLONY_RETURN_IF_ERROR(WriteFileAtomic(o.out_dir + "/truth.json", json));
+  nlohmann::json truth_json = {{"generator", kSessionGeneratorName},
+                               {"sessions", o.sessions},
+                               {"train_sessions", train_sessions},
+                               {"test_sessions", test_sessions},
+                               {"test_samples", samples},
+                               {"items", o.items},
+                               {"seed", o.seed},
+                               {"position_dependence", o.position_dependence},
+                               {"noise", o.noise}};
+  SetMetric(truth_json, "oracle_p20", hits / n);
+  SetMetric(truth_json, "oracle_mrr20", rr / n);
+  SetMetric(truth_json, "oracle_p20_expected", mass / n);
+  SetMetric(truth_json, "oracle_p20_no_position", hits_np / n);
+  SetMetric(truth_json, "oracle_mrr20_no_position", rr_np / n);
+  COLONY_RETURN_IF_ERROR(WriteJsonFile(o.out_dir + "/truth.json", truth_json));
   COLONY_LOG_INFO(
       "gen sessions: {} train / {} test sessions, {} test samples, oracle P@20 {:.4f} "
       "MRR@20 {:.4f}",

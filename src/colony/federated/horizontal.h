@@ -15,7 +15,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "colony/base/status.h"
@@ -190,13 +192,18 @@ struct MasterResult {
   std::vector<float> encoder;  // The final shared encoder parameters.
   std::vector<float> control;  // train.scaffold: the final global control variate c.
   double seconds = 0;
+
+  // The master's --out file: every field but `encoder` and `control`, the per-round figures
+  // as lists (round_accuracy, round_local_accuracy, round_train_loss, round_participants).
+  nlohmann::json ToJson() const;
+  // Reads ToJson()'s form back. InvalidArgument naming `source` and the bad or missing key.
+  static StatusOr<MasterResult> FromJson(const nlohmann::json& json, std::string_view source);
 };
 
 // The master: instructs the children, runs train.rounds rounds and evaluates. Unavailable when
 // fewer than quorum children confirm; Aborted when a round gets fewer than quorum answers.
 StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
                                            const MasterOptions& options);
-std::string MasterResultJson(const MasterResult& result);
 
 struct CentralResult {
   double accuracy = 0;  // On the test samples.
@@ -218,6 +225,10 @@ struct HorizontalSummary {
   double alpha = 0;
   CentralResult central;
   double seconds = 0;
+
+  // The master's figures (round_participants as counts), the run's and the central baseline's
+  // (central_accuracy, central_local_accuracy); docs/federated.md lists the keys.
+  nlohmann::json ToJson() const;
 };
 
 struct HorizontalSimulateOptions {
@@ -233,6 +244,5 @@ struct HorizontalSimulateOptions {
 // Starts K children and the master as child processes (`binary fl child|master`) on
 // 127.0.0.1, waits for them and trains the central baseline.
 StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& options);
-std::string HorizontalSummaryJson(const HorizontalSummary& summary);
 
 }  // namespace colony::fl

@@ -1,5 +1,6 @@
 // The horizontal FL master: instruction, confirmations, rounds of local training and
 // aggregation, with children that fail or time out left out of the round.
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -7,10 +8,11 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <thread>
 
+#include "colony/base/json_util.h"
 #include "colony/exec/compute_threads.h"
 #include "colony/federated/horizontal.h"
 #include "colony/federated/internal/hfl_model.h"
@@ -371,29 +373,63 @@ StatusOr<MasterResult> RunHorizontalMaster(const HorizontalConfig& config,
   return result;
 }
 
-std::string MasterResultJson(const MasterResult& r) {
-  std::ostringstream json;
-  json.precision(10);
-  // "key": [per-round values]
-  auto per_round = [&](const char* key, double RoundStats::*field) {
-    json << ",\n  \"" << key << "\": [";
-    for (size_t i = 0; i < r.rounds.size(); ++i) json << (i ? ", " : "") << r.rounds[i].*field;
-    json << "]";
-  };
-  json << "{\n  \"encoder_type\": \"" << r.encoder_type << "\",\n  \"aggregation\": \""
-       << r.aggregation << "\",\n  \"sample_counts\": [";
-  for (size_t i = 0; i < r.sample_counts.size(); ++i) json << (i ? ", " : "") << r.sample_counts[i];
-  json << "],\n  \"rounds\": " << r.rounds.size() << ",\n  \"test_accuracy\": " << r.test_accuracy
-       << ",\n  \"local_accuracy\": " << r.local_accuracy;
-  per_round("round_accuracy", &RoundStats::test_accuracy);
-  per_round("round_local_accuracy", &RoundStats::local_accuracy);
-  per_round("round_train_loss", &RoundStats::train_loss);
-  json << ",\n  \"round_participants\": [";
-  for (size_t i = 0; i < r.rounds.size(); ++i) {
-    json << (i ? ", " : "") << "[" << Join(r.rounds[i].participants) << "]";
+nlohmann::json MasterResult::ToJson() const {
+  nlohmann::json json = {{"encoder_type", encoder_type},
+                         {"aggregation", aggregation},
+                         {"sample_counts", sample_counts},
+                         {"rounds", rounds.size()},
+                         {"master_seconds", seconds}};
+  SetMetric(json, "test_accuracy", test_accuracy);
+  SetMetric(json, "local_accuracy", local_accuracy);
+  std::vector<double> accuracy, local, loss;
+  nlohmann::json participants = nlohmann::json::array();
+  for (const RoundStats& r : rounds) {
+    accuracy.push_back(r.test_accuracy);
+    local.push_back(r.local_accuracy);
+    loss.push_back(r.train_loss);
+    participants.push_back(r.participants);
   }
-  json << "],\n  \"master_seconds\": " << r.seconds << "\n}\n";
-  return json.str();
+  SetMetrics(json, "round_accuracy", accuracy);
+  SetMetrics(json, "round_local_accuracy", local);
+  SetMetrics(json, "round_train_loss", loss);
+  json["round_participants"] = std::move(participants);
+  return json;
+}
+
+StatusOr<MasterResult> MasterResult::FromJson(const nlohmann::json& json, std::string_view source) {
+  const char* key = "";
+  try {
+    MasterResult r;
+    r.encoder_type = json.at(key = "encoder_type").get<std::string>();
+    r.aggregation = json.at(key = "aggregation").get<std::string>();
+    r.sample_counts = json.at(key = "sample_counts").get<std::vector<int64_t>>();
+    r.test_accuracy = MetricValue(json.at(key = "test_accuracy"));
+    r.local_accuracy = MetricValue(json.at(key = "local_accuracy"));
+    r.seconds = json.at(key = "master_seconds").get<double>();
+    const nlohmann::json& accuracy = json.at(key = "round_accuracy");
+    const nlohmann::json& local = json.at(key = "round_local_accuracy");
+    const nlohmann::json& loss = json.at(key = "round_train_loss");
+    const nlohmann::json& participants = json.at(key = "round_participants");
+    key = "round_*";
+    if (local.size() != accuracy.size() || loss.size() != accuracy.size() ||
+        participants.size() != accuracy.size()) {
+      return InvalidArgumentError(
+          fmt::format("{}: not a master result: the round_* lists differ in length", source));
+    }
+    for (size_t i = 0; i < accuracy.size(); ++i) {
+      RoundStats s;
+      s.round = static_cast<int>(i) + 1;
+      s.test_accuracy = MetricValue(accuracy[i]);
+      s.local_accuracy = MetricValue(local[i]);
+      s.train_loss = MetricValue(loss[i]);
+      s.participants = participants[i].get<std::vector<int>>();
+      r.rounds.push_back(std::move(s));
+    }
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(
+        fmt::format("{}: not a master result: key '{}': {}", source, key, e.what()));
+  }
 }
 
 }  // namespace colony::fl

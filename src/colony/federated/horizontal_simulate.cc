@@ -1,12 +1,11 @@
 // `colony fl simulate`: K children and the master as child processes on 127.0.0.1, then the
 // same model trained centrally on the union of the children's samples.
-#include <yaml-cpp/yaml.h>
-
 #include <chrono>
 #include <cstdio>
-#include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/cluster/child_process.h"
 #include "colony/exec/compute_threads.h"
 #include "colony/federated/horizontal.h"
@@ -18,46 +17,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using cluster::ChildProcess;
 
-template <typename T>
-std::string JsonList(const std::vector<T>& values) {
-  std::ostringstream out;
-  out.precision(10);
-  out << "[";
-  for (size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
-  out << "]";
-  return out.str();
-}
-
 // Reads the master's --out file back.
 StatusOr<MasterResult> ReadMasterResult(const std::string& path) {
-  YAML::Node json;
-  try {
-    json = YAML::LoadFile(path);
-    MasterResult r;
-    r.encoder_type = json["encoder_type"].as<std::string>();
-    r.aggregation = json["aggregation"].as<std::string>();
-    r.sample_counts = json["sample_counts"].as<std::vector<int64_t>>();
-    r.test_accuracy = json["test_accuracy"].as<double>();
-    r.local_accuracy = json["local_accuracy"].as<double>();
-    r.seconds = json["master_seconds"].as<double>();
-    const auto accuracy = json["round_accuracy"].as<std::vector<double>>();
-    const auto loss = json["round_train_loss"].as<std::vector<double>>();
-    const auto local = json["round_local_accuracy"].as<std::vector<double>>();
-    const YAML::Node participants = json["round_participants"];
-    for (size_t i = 0; i < accuracy.size(); ++i) {
-      RoundStats s;
-      s.round = static_cast<int>(i) + 1;
-      s.test_accuracy = accuracy[i];
-      s.train_loss = i < loss.size() ? loss[i] : 0;
-      s.local_accuracy = i < local.size() ? local[i] : 0;
-      if (participants && i < participants.size())
-        s.participants = participants[i].as<std::vector<int>>();
-      r.rounds.push_back(s);
-    }
-    return r;
-  } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(path + ": not a master result file: " + e.what());
-  }
+  COLONY_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(path));
+  return MasterResult::FromJson(json, path);
 }
 
 }  // namespace
@@ -176,31 +139,18 @@ StatusOr<HorizontalSummary> SimulateHorizontal(const HorizontalSimulateOptions& 
   return summary;
 }
 
-std::string HorizontalSummaryJson(const HorizontalSummary& s) {
-  const MasterResult& m = s.master;
-  std::vector<double> accuracy, local, loss;
+nlohmann::json HorizontalSummary::ToJson() const {
+  nlohmann::json json = master.ToJson();
   std::vector<size_t> participants;
-  for (const RoundStats& r : m.rounds) {
-    accuracy.push_back(r.test_accuracy);
-    local.push_back(r.local_accuracy);
-    loss.push_back(r.train_loss);
-    participants.push_back(r.participants.size());
-  }
-  std::ostringstream json;
-  json.precision(10);
-  json << "{\n  \"encoder_type\": \"" << m.encoder_type << "\",\n  \"aggregation\": \""
-       << m.aggregation << "\",\n  \"children\": " << s.children << ",\n  \"split\": \"" << s.split
-       << "\",\n  \"alpha\": " << s.alpha << ",\n  \"sample_counts\": " << JsonList(m.sample_counts)
-       << ",\n  \"rounds\": " << m.rounds.size() << ",\n  \"test_accuracy\": " << m.test_accuracy
-       << ",\n  \"central_accuracy\": " << s.central.accuracy
-       << ",\n  \"central_local_accuracy\": " << s.central.local_accuracy
-       << ",\n  \"local_accuracy\": " << m.local_accuracy
-       << ",\n  \"round_accuracy\": " << JsonList(accuracy)
-       << ",\n  \"round_local_accuracy\": " << JsonList(local)
-       << ",\n  \"round_train_loss\": " << JsonList(loss)
-       << ",\n  \"round_participants\": " << JsonList(participants)
-       << ",\n  \"master_seconds\": " << m.seconds << ",\n  \"seconds\": " << s.seconds << "\n}\n";
-  return json.str();
+  for (const RoundStats& r : master.rounds) participants.push_back(r.participants.size());
+  json["round_participants"] = participants;
+  json["children"] = children;
+  json["split"] = split;
+  json["alpha"] = alpha;
+  SetMetric(json, "central_accuracy", central.accuracy);
+  SetMetric(json, "central_local_accuracy", central.local_accuracy);
+  json["seconds"] = seconds;
+  return json;
 }
 
 }  // namespace colony::fl

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <span>
 #include <string>
 #include <utility>
@@ -160,6 +161,9 @@ struct VerticalSummary {
   double central_auc = 0, central_rmse = 0;
   bool paillier = false;
   double seconds = 0;
+
+  // What `fl vertical simulate --summary-json` writes; docs/federated.md lists the keys.
+  nlohmann::json ToJson() const;
 };
 
 // Fits the centralized baseline for `config` on ids held by both parties and compares it
@@ -178,6 +182,5 @@ struct VerticalSimulateOptions {
 // Starts party B and then party A as child processes (`binary fl vertical --role b|a`) on
 // 127.0.0.1, waits for both and compares their models with the central fit.
 StatusOr<VerticalSummary> SimulateVertical(const VerticalSimulateOptions& options);
-std::string VerticalSummaryJson(const VerticalSummary& summary);
 
 }  // namespace colony::fl

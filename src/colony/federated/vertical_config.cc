@@ -1,12 +1,11 @@
 // The vertical job's YAML, the party model files and the train/test split.
-#include <yaml-cpp/yaml.h>
-
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "colony/base/config.h"
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/federated/internal/config_util.h"
 #include "colony/federated/vertical.h"
 
@@ -30,31 +29,6 @@ Status ReadParty(const ConfigSection& data, const ConfigSection& s, PartyDataOpt
                       "is required: the 0-based columns of " + o->format + " this party holds");
   }
   return OkStatus();
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string JsonNumbers(const std::vector<double>& values) {
-  std::string out = "[";
-  char buffer[32];
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::snprintf(buffer, sizeof(buffer), "%.17g", values[i]);
-    out += (i ? ", " : "") + std::string(buffer);
-  }
-  return out + "]";
-}
-
-std::string JsonStrings(const std::vector<std::string>& values) {
-  std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + JsonString(values[i]);
-  return out + "]";
 }
 
 }  // namespace
@@ -144,43 +118,43 @@ StatusOr<VerticalConfig> LoadVerticalConfig(const std::string& path,
 }
 
 Status WritePartyModel(const std::string& path, const PartyModel& m) {
-  std::ostringstream json;
-  char intercept[32];
-  std::snprintf(intercept, sizeof(intercept), "%.17g", m.intercept);
-  json << "{\n  \"party\": " << JsonString(m.party) << ",\n  \"model\": " << JsonString(m.model)
-       << ",\n  \"iterations\": " << m.iterations << ",\n  \"intercept\": " << intercept
-       << ",\n  \"features\": " << JsonStrings(m.feature_names)
-       << ",\n  \"coefficients\": " << JsonNumbers(m.coefficients)
-       << ",\n  \"mean\": " << JsonNumbers(m.scaling.mean)
-       << ",\n  \"std\": " << JsonNumbers(m.scaling.std) << ",\n  \"metrics\": {";
-  for (size_t i = 0; i < m.metrics.size(); ++i) {
-    std::vector<double> one = {m.metrics[i].second};
-    const std::string number = JsonNumbers(one);
-    json << (i ? ", " : "") << JsonString(m.metrics[i].first) << ": "
-         << number.substr(1, number.size() - 2);
-  }
-  json << "}\n}\n";
-  return WriteFileAtomic(path, json.str());
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [name, value] : m.metrics) SetMetric(metrics, name, value);
+  const nlohmann::json json = {{"party", m.party},
+                               {"model", m.model},
+                               {"iterations", m.iterations},
+                               {"intercept", m.intercept},
+                               {"features", m.feature_names},
+                               {"coefficients", m.coefficients},
+                               {"mean", m.scaling.mean},
+                               {"std", m.scaling.std},
+                               {"metrics", std::move(metrics)}};
+  return WriteJsonFile(path, json);
 }
 
 StatusOr<PartyModel> ReadPartyModel(const std::string& path) {
   COLONY_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  StatusOr<nlohmann::json> parsed = ParseJson(text, "party model file '" + path + "'");
+  if (!parsed.ok()) return DataLossError(parsed.status().message());
+  const nlohmann::json& json = *parsed;
   PartyModel m;
+  const char* key = "";
   try {
-    const YAML::Node node = YAML::Load(text);
-    m.party = node["party"].as<std::string>();
-    m.model = node["model"].as<std::string>();
-    m.iterations = node["iterations"].as<int>();
-    m.intercept = node["intercept"].as<double>();
-    m.feature_names = node["features"].as<std::vector<std::string>>();
-    m.coefficients = node["coefficients"].as<std::vector<double>>();
-    m.scaling.mean = node["mean"].as<std::vector<double>>();
-    m.scaling.std = node["std"].as<std::vector<double>>();
-    for (const auto& kv : node["metrics"]) {
-      m.metrics.emplace_back(kv.first.as<std::string>(), kv.second.as<double>());
+    m.party = json.at(key = "party").get<std::string>();
+    m.model = json.at(key = "model").get<std::string>();
+    m.iterations = json.at(key = "iterations").get<int>();
+    m.intercept = json.at(key = "intercept").get<double>();
+    m.feature_names = json.at(key = "features").get<std::vector<std::string>>();
+    m.coefficients = json.at(key = "coefficients").get<std::vector<double>>();
+    m.scaling.mean = json.at(key = "mean").get<std::vector<double>>();
+    m.scaling.std = json.at(key = "std").get<std::vector<double>>();
+    for (const auto& [name, value] : json.at(key = "metrics").items()) {
+      if (name == kNonFiniteKey) continue;
+      m.metrics.emplace_back(name, MetricValue(value));
     }
-  } catch (const std::exception& e) {
-    return DataLossError("party model file '" + path + "' is not valid: " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    return DataLossError("party model file '" + path + "' is not valid: key '" + key +
+                         "': " + e.what());
   }
   if (m.coefficients.size() != m.feature_names.size()) {
     return DataLossError("party model file '" + path +

@@ -8,11 +8,12 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/cluster/child_process.h"
 #include "colony/federated/internal/dense_math.h"
 #include "colony/federated/vertical.h"
@@ -171,29 +172,30 @@ StatusOr<VerticalSummary> SimulateVertical(const VerticalSimulateOptions& option
   return summary;
 }
 
-std::string VerticalSummaryJson(const VerticalSummary& s) {
-  const PartyAResult& a = s.party_a;
-  const bool linear = a.model.model == "linear";
-  std::ostringstream json;
-  json.precision(10);
-  json << "{\n  \"model\": \"" << a.model.model
-       << "\",\n  \"paillier\": " << (s.paillier ? "true" : "false")
-       << ",\n  \"iterations\": " << a.iterations
-       << ",\n  \"converged\": " << (a.converged ? "true" : "false")
-       << ",\n  \"train_samples\": " << a.train_samples
-       << ",\n  \"test_samples\": " << a.test_samples << ",\n  \"train_loss\": " << a.train_loss;
-  if (linear) {
-    json << ",\n  \"max_abs_coef_diff_vs_ols\": " << s.max_abs_coef_diff
-         << ",\n  \"rmse\": " << a.rmse << ",\n  \"central_rmse\": " << s.central_rmse;
+nlohmann::json VerticalSummary::ToJson() const {
+  const PartyAResult& a = party_a;
+  nlohmann::json json = {{"model", a.model.model},
+                         {"paillier", paillier},
+                         {"iterations", a.iterations},
+                         {"converged", a.converged},
+                         {"train_samples", a.train_samples},
+                         {"test_samples", a.test_samples},
+                         {"party_a_seconds", a.seconds},
+                         {"iteration_seconds", a.iteration_seconds},
+                         {"seconds", seconds},
+                         {"bytes_a_to_b", a.bytes_sent},
+                         {"bytes_b_to_a", a.bytes_received}};
+  SetMetric(json, "train_loss", a.train_loss);
+  if (a.model.model == "linear") {
+    SetMetric(json, "max_abs_coef_diff_vs_ols", max_abs_coef_diff);
+    SetMetric(json, "rmse", a.rmse);
+    SetMetric(json, "central_rmse", central_rmse);
   } else {
-    json << ",\n  \"max_abs_coef_diff_vs_central\": " << s.max_abs_coef_diff
-         << ",\n  \"auc\": " << a.auc << ",\n  \"central_auc\": " << s.central_auc;
+    SetMetric(json, "max_abs_coef_diff_vs_central", max_abs_coef_diff);
+    SetMetric(json, "auc", a.auc);
+    SetMetric(json, "central_auc", central_auc);
   }
-  json << ",\n  \"party_a_seconds\": " << a.seconds
-       << ",\n  \"iteration_seconds\": " << a.iteration_seconds << ",\n  \"seconds\": " << s.seconds
-       << ",\n  \"bytes_a_to_b\": " << a.bytes_sent << ",\n  \"bytes_b_to_a\": " << a.bytes_received
-       << "\n}\n";
-  return json.str();
+  return json;
 }
 
 }  // namespace colony::fl

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "colony/base/json_util.h"
 
 #include "colony/pipeline/mlp_batch.h"
 
@@ -121,6 +123,8 @@ StatusOr<PipelineJobSummary> RunPipelineJob(const PipelineJobOptions& options) {
     COLONY_ASSIGN_OR_RETURN(double t, TimedStep(*runner, batch, &r));
     sum.final_loss = r.loss;
     sum.schedule_bubble_fraction = r.schedule_bubble_fraction;
+    sum.samples += options.batch_size;
+    sum.seconds += t;
     if (step > 0) {
       seconds += t;
       bubbles.push_back(r.bubble_fraction);
@@ -141,10 +145,10 @@ StatusOr<PipelineJobSummary> RunPipelineJob(const PipelineJobOptions& options) {
     }
   }
   const double samples = static_cast<double>(options.steps - 1) * options.batch_size;
-  sum.samples_per_second = seconds > 0 ? samples / seconds : 0;
+  sum.samples_per_sec = seconds > 0 ? samples / seconds : 0;
   sum.bubble_fraction = Median(bubbles);
   if (baseline) {
-    sum.baseline_samples_per_second = baseline_seconds > 0 ? samples / baseline_seconds : 0;
+    sum.baseline_samples_per_sec = baseline_seconds > 0 ? samples / baseline_seconds : 0;
     const auto want = baseline->Parameters();
     for (const auto& [name, t] : runner->Parameters()) {
       const double d = (t - want.at(name)).abs().max().item<double>();
@@ -154,33 +158,27 @@ StatusOr<PipelineJobSummary> RunPipelineJob(const PipelineJobOptions& options) {
   return sum;
 }
 
-std::string PipelineSummaryJson(const PipelineJobSummary& s) {
-  std::ostringstream json;
-  json.precision(8);
-  auto list = [&](const std::vector<double>& v) {
-    json << "[";
-    for (size_t i = 0; i < v.size(); ++i) json << (i ? ", " : "") << v[i];
-    json << "]";
-  };
-  json << "{\n  \"stages\": " << s.stages << ",\n  \"micro_batches\": " << s.micro_batches
-       << ",\n  \"schedule\": \"" << s.schedule << "\",\n  \"cut_vars\": [";
-  for (size_t i = 0; i < s.cut_vars.size(); ++i) {
-    json << (i ? ", " : "") << "\"" << s.cut_vars[i] << "\"";
+nlohmann::json PipelineJobSummary::ToJson() const {
+  nlohmann::json json = {{"stages", stages},
+                         {"micro_batches", micro_batches},
+                         {"schedule", schedule},
+                         {"cut_vars", cut_vars},
+                         {"steps", steps},
+                         {"samples", samples},
+                         {"seconds", seconds},
+                         {"samples_per_sec", samples_per_sec},
+                         {"bubble_theory", bubble_theory},
+                         {"schedule_bubble_fraction", schedule_bubble_fraction}};
+  SetMetric(json, "final_loss", final_loss);
+  SetMetric(json, "bubble_fraction", bubble_fraction);
+  SetMetrics(json, "stage_busy_seconds", stage_busy_seconds);
+  SetMetrics(json, "stage_idle_seconds", stage_idle_seconds);
+  if (baseline_samples_per_sec > 0) {
+    json["baseline_samples_per_sec"] = baseline_samples_per_sec;
+    SetMetric(json, "baseline_final_loss", baseline_final_loss);
+    SetMetric(json, "max_param_diff", max_param_diff);
   }
-  json << "],\n  \"steps\": " << s.steps << ",\n  \"final_loss\": " << s.final_loss
-       << ",\n  \"samples_per_second\": " << s.samples_per_second
-       << ",\n  \"bubble_fraction\": " << s.bubble_fraction
-       << ",\n  \"bubble_theory\": " << s.bubble_theory << ",\n  \"stage_busy_seconds\": ";
-  list(s.stage_busy_seconds);
-  json << ",\n  \"stage_idle_seconds\": ";
-  list(s.stage_idle_seconds);
-  if (s.baseline_samples_per_second > 0) {
-    json << ",\n  \"baseline_samples_per_second\": " << s.baseline_samples_per_second
-         << ",\n  \"baseline_final_loss\": " << s.baseline_final_loss
-         << ",\n  \"max_param_diff\": " << s.max_param_diff;
-  }
-  json << "\n}\n";
-  return json.str();
+  return json;
 }
 
 }  // namespace colony::pipeline

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -41,23 +42,26 @@ struct PipelineJobSummary {
   std::string schedule;
   std::vector<std::string> cut_vars;
   int steps = 0;
-  double final_loss = 0;          // Loss of the last mini-batch (before its update).
-  double samples_per_second = 0;  // Over steps 2..N (the first is warm-up), step wall time.
-  double bubble_fraction = 0;     // Median over steps 2..N of the measured fraction.
-  double bubble_theory = 0;       // (p - 1) / (m + p - 1).
+  int64_t samples = 0;         // Rows trained: steps x batch_size.
+  double seconds = 0;          // Wall time of all steps.
+  double final_loss = 0;       // Loss of the last mini-batch (before its update).
+  double samples_per_sec = 0;  // Over steps 2..N (the first is warm-up), step wall time.
+  double bubble_fraction = 0;  // Median over steps 2..N of the measured fraction.
+  double bubble_theory = 0;    // (p - 1) / (m + p - 1).
   // The schedule's own bubble, counted in slots free of timing (StepResult).
   double schedule_bubble_fraction = 0;
   std::vector<double> stage_busy_seconds;  // Sums over steps 2..N.
   std::vector<double> stage_idle_seconds;
   // With compare:
-  double baseline_samples_per_second = 0;
+  double baseline_samples_per_sec = 0;
   double baseline_final_loss = 0;
   double max_param_diff = 0;  // Largest |pipelined - unpipelined| parameter entry at the end.
+
+  // What `colony pipeline --summary-json` writes; the baseline keys only with compare.
+  nlohmann::json ToJson() const;
 };
 
 // Prints a progress line to stderr every log_every steps.
 StatusOr<PipelineJobSummary> RunPipelineJob(const PipelineJobOptions& options);
-
-std::string PipelineSummaryJson(const PipelineJobSummary& summary);
 
 }  // namespace colony::pipeline

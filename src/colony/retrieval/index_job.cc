@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "colony/base/file_util.h"
@@ -29,13 +30,19 @@ double RecallAt10(const SearchResults& got, const SearchResults& exact) {
 
 }  // namespace
 
-std::string QuerySummary::ToJson() const {
-  return fmt::format(
-      "{{\"recall_at_10\": {:.6f}, \"qps\": {:.1f}, \"build_seconds\": {:.3f}, \"queries\": {}, "
-      "\"items\": {}, \"trees\": {}, \"k\": {}, \"beam\": {}, \"scan_leaves\": {}, "
-      "\"rerank\": {}, \"threads\": {}}}\n",
-      recall_at_10, qps, build_seconds, queries, items, trees, query.k, query.beam,
-      query.scan_leaves, query.rerank, query.num_threads);
+nlohmann::json QuerySummary::ToJson() const {
+  nlohmann::json json = {{"qps", qps},
+                         {"build_seconds", build_seconds},
+                         {"queries", queries},
+                         {"items", items},
+                         {"trees", trees},
+                         {"k", query.k},
+                         {"beam", query.beam},
+                         {"scan_leaves", query.scan_leaves},
+                         {"rerank", query.rerank},
+                         {"threads", query.num_threads}};
+  if (recall_at_10 >= 0) json["recall_at_10"] = recall_at_10;
+  return json;
 }
 
 StatusOr<double> RunIndexBuild(const IndexBuildJob& job) {

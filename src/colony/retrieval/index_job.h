@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,8 @@ struct QuerySummary {
   double recall_at_10 = -1;  // |first 10 results ∩ exact top 10| / 10, averaged; -1 if not run.
   double qps = 0;            // Queries per second of Search over the batch.
   double build_seconds = 0;  // From the index file.
-  std::string ToJson() const;
+  // What `colony index query --summary-json` writes; recall_at_10 only when it was measured.
+  nlohmann::json ToJson() const;
 };
 
 // Reads the vectors, builds the index and saves it. InvalidArgument/NotFound for bad files.

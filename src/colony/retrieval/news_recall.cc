@@ -1,10 +1,9 @@
 #include "colony/retrieval/news_recall.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <unordered_set>
 
@@ -64,11 +63,14 @@ Status NewsRecallOptions::Validate() const {
   return OkStatus();
 }
 
-std::string NewsRecallReport::ToJson() const {
-  return fmt::format(
-      "{{\"users\": {}, \"clicks\": {}, \"tree_recall\": {:.4f}, \"exact_recall\": {:.4f}, "
-      "\"random_recall\": {:.4f}, \"tree_overlap_with_exact\": {:.4f}, \"qps\": {:.1f}}}\n",
-      users, clicks, tree_recall, exact_recall, random_recall, tree_overlap_with_exact, qps);
+nlohmann::json NewsRecallReport::ToJson() const {
+  return {{"users", users},
+          {"clicks", clicks},
+          {"tree_recall", tree_recall},
+          {"exact_recall", exact_recall},
+          {"random_recall", random_recall},
+          {"tree_overlap_with_exact", tree_overlap_with_exact},
+          {"qps", qps}};
 }
 
 StatusOr<NewsRecallReport> RunNewsRecall(const NewsRecallOptions& o) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "colony/base/status.h"
@@ -42,7 +43,7 @@ struct NewsRecallReport {
   double random_recall = 0;            // Same for k news drawn at random: the floor.
   double tree_overlap_with_exact = 0;  // |tree top k ∩ exact top k| / k.
   double qps = 0;                      // Tree queries per second (all threads).
-  std::string ToJson() const;
+  nlohmann::json ToJson() const;       // What `colony index news --summary-json` writes.
 };
 
 // InvalidArgument for bad options.
