@@ -280,9 +280,9 @@ TEST(SparseTableTest, RowCountThatOverflowsTheSizeCheckIsDataLoss) {
   ASSERT_EQ(count, 2);
   count += int64_t{1} << 62;
   std::memcpy(bytes.data() + count_at, &count, 8);
-  internal::TableFileWriter rewritten(kSparseTableFormat);
+  internal::TableFileWriter rewritten(dir + "/table.bin", kSparseTableFormat);
   rewritten.PutBytes(std::string_view(bytes).substr(sizeof(kSparseTableFormat)));
-  COLONY_ASSERT_OK(rewritten.Finish(dir + "/table.bin"));
+  COLONY_ASSERT_OK(rewritten.Finish());
   EXPECT_THAT(t->Load(dir),
               StatusIs(StatusCode::kDataLoss,
                        HasSubstr("table.bin: header says 4611686018427387906 rows of 16 bytes, "
