@@ -111,6 +111,7 @@ TEST(LoopTest, NonFiniteMetricsAreWrittenAsNull) {
   EXPECT_TRUE(json["train_loss"].is_null());
   EXPECT_TRUE(json["test_auc"].is_null());
   EXPECT_EQ(json["test_logloss"], 0.0);
+  EXPECT_EQ(json["non_finite"], nlohmann::json({"train_loss", "test_auc"}));
 }
 
 TEST(LoopTest, ADivergingLossStopsTheRunWithTheStep) {

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "colony/base/file_util.h"
+#include "colony/base/json_util.h"
 #include "colony/base/logging.h"
+#include "colony/exec/compute_threads.h"
 #include "colony/exec/executor.h"
 #include "colony/ps/remote_table.h"
 #include "colony/train/internal/checkpoint.h"
@@ -18,7 +20,6 @@
 #include "colony/train/internal/loop_context.h"
 #include "colony/train/internal/model.h"
 #include "colony/train/internal/parameter_set.h"
-#include "colony/exec/compute_threads.h"
 
 namespace colony::train {
 
@@ -271,10 +272,35 @@ std::string SummaryLine(const RunSummary& summary, const Task& task) {
   return summary.Line(task.SummaryLine());
 }
 
+namespace {
+
+// The summary convention of colony/base/json_util.h: nlohmann writes a NaN or infinity as
+// null, and each object holding such a metric lists its key under "non_finite".
+void ListNonFinite(nlohmann::ordered_json& value) {
+  if (value.is_array()) {
+    for (nlohmann::ordered_json& item : value) ListNonFinite(item);
+    return;
+  }
+  if (!value.is_object()) return;
+  std::vector<std::string> keys;
+  for (auto& [key, member] : value.items()) {
+    if (member.is_number_float() && !std::isfinite(member.get<double>())) keys.push_back(key);
+    ListNonFinite(member);
+  }
+  if (!keys.empty()) value[kNonFiniteKey] = keys;
+}
+
+}  // namespace
+
+std::string SummaryText(nlohmann::ordered_json summary) {
+  ListNonFinite(summary);
+  return summary.dump() + "\n";
+}
+
 std::string SummaryJson(const RunSummary& summary, const Task& task) {
   nlohmann::ordered_json json = summary.ToJson();
   task.AddToJson(json);
-  return json.dump() + "\n";
+  return SummaryText(std::move(json));
 }
 
 }  // namespace colony::train

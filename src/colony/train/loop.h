@@ -169,6 +169,9 @@ struct RunSummary {
 // The summary and the task's part: one line, and one JSON object (with a final newline).
 std::string SummaryLine(const RunSummary& summary, const Task& task);
 std::string SummaryJson(const RunSummary& summary, const Task& task);
+// A summary object as one line of JSON text: non-finite metrics are null and listed under
+// "non_finite" in the object that holds them (colony/base/json_util.h).
+std::string SummaryText(nlohmann::ordered_json summary);
 
 // Trains `task` as `job` says (from job.resume_dir's checkpoint when set), then, on worker 0
 // with test data, evaluates it. Progress goes to stderr. InvalidArgument/NotFound for bad

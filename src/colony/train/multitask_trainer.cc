@@ -366,7 +366,7 @@ std::string MultitaskSummaryLine(const MultitaskTrainSummary& s) {
 std::string MultitaskSummaryJson(const MultitaskTrainSummary& s) {
   nlohmann::ordered_json json = s.ToJson();
   s.MultitaskMetrics::AddToJson(json);
-  return json.dump() + "\n";
+  return SummaryText(std::move(json));
 }
 
 }  // namespace colony::train

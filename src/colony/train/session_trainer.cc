@@ -338,7 +338,7 @@ std::string SessionSummaryLine(const SessionTrainSummary& s) {
 std::string SessionSummaryJson(const SessionTrainSummary& s) {
   nlohmann::ordered_json json = s.ToJson();
   s.SessionMetrics::AddToJson(json);
-  return json.dump() + "\n";
+  return SummaryText(std::move(json));
 }
 
 bool IsSessionCheckpoint(const std::string& dir) {

@@ -224,7 +224,7 @@ std::string SummaryLine(const TrainSummary& s) {
 std::string SummaryJson(const TrainSummary& s) {
   nlohmann::ordered_json json = s.ToJson();
   s.CtrMetrics::AddToJson(json);
-  return json.dump() + "\n";
+  return SummaryText(std::move(json));
 }
 
 namespace {
