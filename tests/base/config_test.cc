@@ -122,6 +122,8 @@ TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
       {"model: dnn\nname: caf\xc7\n", "job.yaml:2: the text is not valid UTF-8"},
       {"a: \xed\xa0\x80\n", "job.yaml:1: the text is not valid UTF-8"},  // A surrogate.
       {"a: \xc0\xaf\n", "job.yaml:1: the text is not valid UTF-8"},      // Overlong '/'.
+      // yaml-cpp reads a NUL or another C0 control but cannot write it back (config_fuzz).
+      {"a: b\n c: d\x01\n", "job.yaml:2: the text is not valid UTF-8 or has a control"},
   };
   for (const auto& c : cases) {
     EXPECT_THAT(Config::Parse(c.text, "job.yaml"),
@@ -132,6 +134,8 @@ TEST(ConfigTest, MalformedKeysAndShapesAreLineNumberedErrors) {
   EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"model=\xff"}),
               StatusIs(StatusCode::kInvalidArgument,
                        HasSubstr("--set model: the value is not valid UTF-8")));
+  EXPECT_THAT(Config::Parse(kJob, "job.yaml", {std::string("model=a\0b", 9)}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("has a control character")));
   EXPECT_THAT(Config::Parse(kJob, "job.yaml", {"train.layers={? [a]: 1}"}),
               StatusIs(StatusCode::kInvalidArgument,
                        HasSubstr("--set 'train.layers={? [a]: 1}':1: a key must be a plain name")));

@@ -98,7 +98,8 @@ Status CheckShape(const YAML::Node& node, const std::string& source, int depth, 
   return OkStatus();
 }
 
-// The 1-based line of the first byte that is not part of valid UTF-8, or 0 when all are.
+// The 1-based line of the first byte that is not part of valid UTF-8 or is a control
+// character YAML does not allow, or 0 when all are fine.
 // YAML text is Unicode; yaml-cpp reads other bytes but writes them back as U+FFFD, so a
 // config with them would not survive ToYaml (checkpoints) unchanged.
 int InvalidUtf8Line(std::string_view text) {
@@ -109,6 +110,9 @@ int InvalidUtf8Line(std::string_view text) {
     size_t extra = 0;
     uint32_t min = 0;
     if (c < 0x80) {
+      // YAML's printable set excludes the C0 controls but tab, LF and CR, and DEL: yaml-cpp
+      // reads a NUL but cannot write it back.
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return line;
       ++i;
       continue;
     } else if ((c & 0xE0) == 0xC0) {
@@ -296,7 +300,7 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
   state->source = std::string(source_name);
   if (const int line = InvalidUtf8Line(text); line > 0) {
     return InvalidArgumentError(state->source + ":" + std::to_string(line) +
-                                ": the text is not valid UTF-8; save the file as UTF-8");
+                                ": the text is not valid UTF-8 or has a control character; save the file as UTF-8 text");
   }
   try {
     state->root = YAML::Load(std::string(text));
@@ -318,7 +322,7 @@ StatusOr<Config> Config::Parse(std::string_view text, std::string_view source_na
     }
     const std::string key = item.substr(0, eq);
     if (InvalidUtf8Line(item) > 0) {
-      return InvalidArgumentError("--set " + key + ": the value is not valid UTF-8");
+      return InvalidArgumentError("--set " + key + ": the value is not valid UTF-8 or has a control character");
     }
     YAML::Node value;
     try {
