@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     c.paillier.enabled = true;
     c.paillier.key_bits = bits;
     // Keys below 2048 bits are measured for comparison only; jobs refuse them.
-    c.paillier.allow_insecure_key_bits_for_tests = bits < kMinPaillierKeyBits;
+    c.paillier.allow_insecure_key_bits_for_tests = bits < colony::fl::kMinPaillierKeyBits;
     variants.push_back(c);
     names.push_back("paillier " + std::to_string(bits));
   }

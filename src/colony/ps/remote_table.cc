@@ -359,7 +359,7 @@ class RemoteDenseTable final : public DenseTable {
                            " bytes for " + std::to_string(out.size()) + " floats of table '" +
                            remote_.table + "'");
     }
-    std::memcpy(out.data(), rows.data(), rows.size());
+    if (!rows.empty()) std::memcpy(out.data(), rows.data(), rows.size());
     return OkStatus();
   }
 

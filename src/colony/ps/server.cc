@@ -305,7 +305,8 @@ class Service final : public rpc::ParameterServer::Service {
     }
     // Copied out of the message: its bytes need not be aligned for float.
     std::vector<float> grads(bytes.size() / 4);
-    std::memcpy(grads.data(), bytes.data(), bytes.size());
+    // An empty vector's data() may be null, which memcpy must not be given.
+    if (!bytes.empty()) std::memcpy(grads.data(), bytes.data(), bytes.size());
     const auto& ids = request.ids();
     const std::span<const uint64_t> id_span(ids.data(), ids.size());
     if (table->sparse) {

@@ -25,7 +25,7 @@ StatusOr<std::vector<float>> Floats(const std::string& bytes, int64_t dim, const
                                 " float32 values");
   }
   std::vector<float> values(bytes.size() / 4);
-  std::memcpy(values.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());
   return values;
 }
 
@@ -150,7 +150,9 @@ class GrpcRetrievalClient final : public RetrievalClient {
                            " ids but " + std::to_string(response.distances().size()) +
                            " distance bytes");
     }
-    std::memcpy(r.distances.data(), response.distances().data(), response.distances().size());
+    if (!r.distances.empty()) {
+      std::memcpy(r.distances.data(), response.distances().data(), response.distances().size());
+    }
     return r;
   }
 
