@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 RUNS=${FUZZ_RUNS:-20000}
 MAX_SECONDS=${FUZZ_SECONDS:-120}
+# A fixed seed makes a run repeatable (CI); FUZZ_SEED=0 lets libFuzzer pick one.
+SEED=${FUZZ_SEED:-1}
 JOBS=${JOBS:-$(nproc)}
 ALL=(data_lines_fuzz config_fuzz table_file_fuzz index_file_fuzz vector_file_fuzz ps_service_fuzz)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
@@ -34,7 +36,7 @@ for target in "${TARGETS[@]}"; do
   log="$BUILD_DIR/$target.log"
   t0=$(date +%s)
   if ! "$BUILD_DIR/tests/fuzz/$target" -runs="$RUNS" -max_total_time="$MAX_SECONDS" \
-      -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" \
+      -seed="$SEED" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/" \
       "$work" "tests/fuzz/corpus/$target" >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz: $target FAILED after $(( $(date +%s) - t0 )) s (log: $log)"

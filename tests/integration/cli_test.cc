@@ -269,6 +269,8 @@ TEST_F(CliTest, UserErrorsExitWithTwoAndSayWhere) {
        "0.0.0.0:0 is not loopback, so every call must carry a token: set --token-file"},
       {"serve --role pserver --token-file " + *root_ + "/no_token", "--token-file: cannot open"},
       {"serve --role pserver --token a --token-file " + *root_ + "/no_token", "not both"},
+      {"launch examples/ctr/config.yaml --token-file " + *root_ + "/no_token",
+       "--token-file: cannot open"},
       {"serve --role cook", "--role must be 'pserver', 'worker' or 'retrieval', got 'cook'"},
   };
   for (const Case& c : cases) {

@@ -19,4 +19,8 @@ Status WriteSummaryJson(const std::string& path, const nlohmann::json& summary);
 // nlohmann::json too).
 Status WriteSummaryJson(const std::string& path, const std::string& json);
 
+// The token from --token-file, else --token (with a warning that `ps` shows it to every user),
+// else the environment variable COLONY_TOKEN; "" for none. InvalidArgument for both flags.
+StatusOr<std::string> ResolveToken(const std::string& token, const std::string& token_file);
+
 }  // namespace colony::cli

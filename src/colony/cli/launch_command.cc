@@ -26,6 +26,7 @@ struct LaunchFlags {
   cluster::LaunchOptions options;
   std::string summary_json;
   std::string package_cache = "runs/package-cache";
+  std::string token, token_file;  // Resolved into options.token by ResolveToken.
 };
 
 // The test metrics of the summary line: AUC and log loss, P@20 and MRR@20 (session models),
@@ -50,6 +51,7 @@ std::string SelfPath() {
 
 Status RunLaunch(LaunchFlags& flags) {
   cluster::LaunchOptions& o = flags.options;
+  COLONY_ASSIGN_OR_RETURN(o.token, ResolveToken(flags.token, flags.token_file));
   o.binary = SelfPath();
   if (o.run_dir.empty()) o.run_dir = fmt::format("runs/launch-{}", ::getpid());
   o.stop_requested = &g_stop_requested;
@@ -88,7 +90,11 @@ void AddLaunchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--set", o.overrides, "override a config key for every worker")->take_all();
   cmd->add_option("--summary-json", flags->summary_json, "write the job's metrics as JSON here");
   cmd->add_option("--run-dir", o.run_dir, "where workers write their summaries");
-  cmd->add_option("--token", o.token, "shared token of the servers (default: a random one)");
+  cmd->add_option("--token-file", flags->token_file,
+                  "file whose first line is the servers' shared token (default: COLONY_TOKEN, "
+                  "else a random one)");
+  cmd->add_option("--token", flags->token,
+                  "the token itself (visible to every user in ps: prefer --token-file)");
   cmd->add_option("--checkpoint-dir", o.checkpoint_dir,
                   "servers restore from and save to DIR/server-<i>");
   cmd->add_option("--checkpoint-every-seconds", o.checkpoint_every_seconds,

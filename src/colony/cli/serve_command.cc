@@ -50,22 +50,6 @@ struct ServeFlags {
   int scan_leaves = 1;
 };
 
-// The token from --token-file, else --token (with a warning), else COLONY_TOKEN; "" for none.
-StatusOr<std::string> ResolveToken(const std::string& token, const std::string& token_file) {
-  if (!token.empty() && !token_file.empty()) {
-    return InvalidArgumentError("give --token-file or --token, not both");
-  }
-  if (!token_file.empty()) return rpc::ReadTokenFile(token_file, "--token-file");
-  if (!token.empty()) {
-    std::fprintf(stderr,
-                 "warning: --token puts the token on the command line, where ps shows it to "
-                 "every user of this machine; use --token-file or COLONY_TOKEN instead\n");
-    return token;
-  }
-  if (const char* env = std::getenv("COLONY_TOKEN")) return std::string(env);
-  return std::string();
-}
-
 Status RunWorker(const ServeFlags& flags, const std::string& token) {
   if (flags.job.config.empty()) {
     return InvalidArgumentError("--role worker needs the job's CONFIG file");
