@@ -119,7 +119,15 @@ TEST_F(MultitaskCliTest, AsyncJobOfAServerAndTwoWorkers) {
   EXPECT_GT(tested[1], 0);
   EXPECT_EQ(tested[1] + tested[2], 600);
   EXPECT_EQ(JsonNumbersAnywhere(job, "test_samples").size(), 3u) << json;
-  for (double mse : JsonNumbersAnywhere(job, "test_mse")) EXPECT_GT(mse, 0);
+  // Against the generator's truth, as the local runs above: above the noise floor, below a
+  // share of the label variance (measured 0.124 / 0.84 of it for the async job).
+  const nlohmann::json truth = ParseJsonOrFail(ReadFile(*root_ + "/data/truth.json").value_or(""));
+  for (int k = 0; k < 2; ++k) {
+    const double mse = JsonNumber(job["tasks"][std::to_string(k)], "test_mse");
+    EXPECT_GT(mse, 0.8 * JsonNumber(truth, "bayes_mse")) << "task " << k;
+    EXPECT_LT(mse, (k == 0 ? 0.5 : 1.2) * truth["test_label_variance"][k].get<double>())
+        << "task " << k << ": " << json;
+  }
   // Worker 0's are the job's; worker 1 has no test samples.
   ASSERT_EQ(workers.size(), 2u) << json;
   EXPECT_EQ(JsonNumber(workers[0], "test_samples"), 600);
